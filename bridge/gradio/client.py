@@ -1,0 +1,333 @@
+"""The shared asyncio Gradio client: one :class:`GradioClient` per app, one httpx pool for all.
+
+Contract:
+- :meth:`GradioClient.connect` resolves a Space id or URL, logs in when the app uses
+  ``launch(auth=…)``, and discovers the app (:class:`~bridge.gradio.appinfo.AppInfo`).
+- :meth:`submit` joins the queue and returns a :class:`~bridge.gradio.streams.Job`; the caller
+  mints the ``session_hash`` and must run one turn at a time per session.
+- :meth:`run` runs a dep to completion (``/run/predict`` for unqueued deps, the queue otherwise).
+- The heartbeat stream is never opened (PROTOCOL.md §8: a closed heartbeat drops history in 1 h).
+- Joins are never retried once they may have reached the app; GETs are retried on transient errors.
+- A 401 triggers one re-login (tokens die when the app restarts) and one retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from bridge.errors import (
+    AppError,
+    AppUnreachable,
+    AuthError,
+    DiscoveryError,
+    ProtocolError,
+    QueueFull,
+    UpstreamError,
+)
+from bridge.gradio import files, space
+from bridge.gradio.appinfo import AppInfo, ChatEndpoint
+from bridge.gradio.discovery import discover
+from bridge.gradio.events import Completed, Failed, JobEvent
+from bridge.gradio.streams import Job, SessionStream
+from bridge.gradio.wire import unquote_error
+from bridge.model import Attachment, FilePart
+
+USER_AGENT = "gradio-bridge/0.1 (+https://github.com/gradio-bridge)"
+_GET_RETRIES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class ClientOptions:
+    """Transport settings; the defaults suit thousands of concurrent streams on one app."""
+
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    stream_read_timeout: float = 120.0  # heartbeats come every 15 s while events are pending
+    max_connections: int = 4096
+    max_keepalive: int = 512
+    connect_retries: int = 2
+    http2: bool = True
+    wake_timeout: float = 300.0
+    hub_poll_interval: float = 2.0
+
+
+class GradioClient:
+    """A connected Gradio app. Create with :meth:`connect`; close with :meth:`aclose`."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        app: AppInfo,
+        *,
+        src: str,
+        api_name: str | None,
+        auth: tuple[str, str] | None,
+    ) -> None:
+        self.http = http
+        self.app = app
+        self.src = src
+        self._api_name = api_name
+        self._auth = auth
+        self._streams: dict[str, SessionStream] = {}
+        self._login_lock = asyncio.Lock()
+        self.options = ClientOptions()
+
+    # -- lifecycle -------------------------------------------------------------------------
+    @classmethod
+    async def connect(
+        cls,
+        src: str,
+        *,
+        hf_token: str | None = None,
+        auth: tuple[str, str] | None = None,
+        api_name: str | None = None,
+        on_status: space.StatusCallback | None = None,
+        options: ClientOptions | None = None,
+    ) -> GradioClient:
+        """Connect to a Space id (``owner/name``) or an app URL and discover its chat endpoint."""
+        opts = options or ClientOptions()
+        http = make_http(opts)
+        try:
+            if space.is_space_id(src):
+                root = await space.resolve_space(
+                    http, src, hf_token, on_status, opts.wake_timeout, opts.hub_poll_interval
+                )
+            elif src.startswith(("http://", "https://")):
+                root = src.split("?", 1)[0].rstrip("/")
+            else:
+                raise DiscoveryError(f"{src!r} is neither a Space id (owner/name) nor an http(s) URL")
+            if hf_token and (space.is_space_id(src) or space.is_space_host(root)):
+                http.headers["x-hf-authorization"] = f"Bearer {hf_token}"
+            client = cls(http, _placeholder(root), src=src, api_name=api_name, auth=auth)
+            client.options = opts
+            await client.refresh()
+            return client
+        except BaseException:
+            await http.aclose()
+            raise
+
+    async def refresh(self) -> AppInfo:
+        """Re-read ``/config`` and ``/info`` (after the app restarted or changed)."""
+        root = self.app.root
+        resp = await self._get(f"{root}/config")
+        config = _json(resp, "config")
+        prefix = str(config.get("api_prefix") or "").rstrip("/")
+        info: dict[str, Any] | None = None
+        with contextlib.suppress(UpstreamError):
+            info = _json(await self._get(f"{root}{prefix}/info", params={"serialize": "False"}), "info")
+        self.app = discover(root, config, info, self._api_name)
+        return self.app
+
+    async def aclose(self) -> None:
+        """Stop every session stream and close the connection pool."""
+        for stream in list(self._streams.values()):
+            await stream.close()
+        self._streams.clear()
+        await self.http.aclose()
+
+    async def __aenter__(self) -> GradioClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    @property
+    def chat(self) -> ChatEndpoint:
+        """The chat endpoint; raises DiscoveryError when the app has none."""
+        if self.app.chat is None:
+            names = ", ".join(sorted(self.app.endpoints)) or "none"
+            raise DiscoveryError(
+                f"no chat endpoint found in {self.app.root} (public endpoints: {names}); "
+                "name one with api_name"
+            )
+        return self.app.chat
+
+    # -- jobs ------------------------------------------------------------------------------
+    async def submit(self, fn_index: int, data: list[Any], session_hash: str) -> Job:
+        """Join the queue with ``data`` for dep ``fn_index`` in ``session_hash``; return the Job."""
+        body = {
+            "data": data,
+            "fn_index": fn_index,
+            "session_hash": session_hash,
+            "event_data": None,
+            "trigger_id": None,
+        }
+        resp = await self._post(self.app.api_url("/queue/join"), json=body)
+        if resp.status_code == 503:
+            raise QueueFull("the app's queue is full; try again in a moment")
+        if resp.status_code == 422:
+            raise AppError(_validation_message(resp), "Invalid input")
+        if resp.status_code != 200:
+            raise AppUnreachable(f"the app refused the job (HTTP {resp.status_code}): {resp.text[:200]}")
+        event_id = _json(resp, "queue/join").get("event_id")
+        if not isinstance(event_id, str):
+            raise ProtocolError("the app's queue/join reply has no event_id")
+        job = Job(event_id, fn_index, session_hash, self.app.major, self.cancel)
+        stream = self._streams.get(session_hash)
+        if stream is None:
+            stream = SessionStream(
+                self.http,
+                self.app.api_url("/queue/data"),
+                session_hash,
+                self._idle,
+                timeout=self.options.stream_read_timeout,
+            )
+            self._streams[session_hash] = stream
+        stream.add(job)
+        return job
+
+    async def run(self, fn_index: int, data: list[Any], session_hash: str) -> JobEvent:
+        """Run one dep to its end: ``/run/predict`` when it is not queued, else the queue."""
+        dep = self.app.dependencies.get(fn_index)
+        if dep is not None and not dep.queue:
+            return await self._predict(fn_index, data, session_hash)
+        job = await self.submit(fn_index, data, session_hash)
+        return await job.wait()
+
+    async def cancel(self, job: Job) -> None:
+        """Cancel a running job (``/cancel`` then ``/reset``, as the browser does)."""
+        body = {"fn_index": job.fn_index, "session_hash": job.session_hash, "event_id": job.event_id}
+        with contextlib.suppress(httpx.HTTPError):
+            await self._post(self.app.api_url("/cancel"), json=body)
+            await self._post(self.app.api_url("/reset"), json={"event_id": job.event_id})
+
+    # -- files -----------------------------------------------------------------------------
+    async def upload(
+        self, attachments: Sequence[Attachment], limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Upload attachments (checked against ``limit`` and the app's max_file_size) → FileData dicts."""
+        files.check_upload_sizes(attachments, self.app, limit)
+        return await files.upload(self.http, self.app, attachments)
+
+    async def download(self, part: FilePart, dest_dir: Any, max_bytes: int) -> files.Downloaded:
+        """Download a reply file from the app into ``dest_dir`` (a Path), at most ``max_bytes``."""
+        return await files.download(self.http, self.app, part, dest_dir, max_bytes)
+
+    # -- transport -------------------------------------------------------------------------
+    def _idle(self, stream: SessionStream) -> None:
+        if self._streams.get(stream.session_hash) is stream and not stream.jobs:
+            del self._streams[stream.session_hash]
+
+    async def _predict(self, fn_index: int, data: list[Any], session_hash: str) -> JobEvent:
+        body = {"data": data, "fn_index": fn_index, "session_hash": session_hash, "event_data": None}
+        resp = await self._post(self.app.api_url("/run/predict"), json=body)
+        payload = _json(resp, "run/predict") if resp.content else {}
+        if resp.status_code == 200 and isinstance(payload.get("data"), list):
+            return Completed(data=payload["data"])
+        if resp.status_code in (400, 500) and "error" in payload:
+            return Failed(
+                message=unquote_error(payload.get("error"), self.app.major), title=payload.get("title")
+            )
+        raise AppUnreachable(f"the app failed a step (HTTP {resp.status_code}): {resp.text[:200]}")
+
+    async def _get(self, url: str, **kw: Any) -> httpx.Response:
+        for attempt in range(_GET_RETRIES + 1):
+            try:
+                resp = await self._send("GET", url, **kw)
+            except AppUnreachable:
+                if attempt == _GET_RETRIES:
+                    raise
+            else:
+                if resp.status_code not in (502, 503, 504) or attempt == _GET_RETRIES:
+                    return resp
+            await asyncio.sleep(0.5 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    async def _post(self, url: str, **kw: Any) -> httpx.Response:
+        return await self._send("POST", url, **kw)
+
+    async def _send(self, method: str, url: str, **kw: Any) -> httpx.Response:
+        for attempt in (0, 1):
+            try:
+                resp = await self.http.request(method, url, **kw)
+            except httpx.HTTPError as exc:
+                raise AppUnreachable(
+                    f"cannot reach the app at {self.app.root}: {type(exc).__name__}"
+                ) from exc
+            if resp.status_code != 401 or self._auth is None or attempt == 1:
+                if resp.status_code == 401:
+                    raise AuthError(
+                        f"the app at {self.app.root} needs a login: set auth_env to an env var "
+                        "holding user:password"
+                    )
+                return resp
+            await self._login()
+        raise AssertionError("unreachable")
+
+    async def _login(self) -> None:
+        assert self._auth is not None
+        async with self._login_lock:
+            user, password = self._auth
+            try:
+                resp = await self.http.post(
+                    f"{self.app.root}/login", data={"username": user, "password": password}
+                )
+            except httpx.HTTPError as exc:
+                raise AppUnreachable(f"cannot reach the app to log in: {type(exc).__name__}") from exc
+            if resp.status_code != 200:
+                raise AuthError(
+                    f"the app at {self.app.root} rejected the login for user {user!r} (check auth_env)"
+                )
+
+
+def make_http(opts: ClientOptions) -> httpx.AsyncClient:
+    """The pooled httpx client: keep-alive, HTTP/2 when offered, connect retries only."""
+    transport = httpx.AsyncHTTPTransport(
+        http2=opts.http2,
+        retries=opts.connect_retries,
+        limits=httpx.Limits(
+            max_connections=opts.max_connections,
+            max_keepalive_connections=opts.max_keepalive,
+            keepalive_expiry=30.0,
+        ),
+    )
+    timeout = httpx.Timeout(opts.read_timeout, connect=opts.connect_timeout, pool=None)
+    return httpx.AsyncClient(
+        transport=transport, timeout=timeout, headers={"user-agent": USER_AGENT}, follow_redirects=True
+    )
+
+
+def _placeholder(root: str) -> AppInfo:
+    return AppInfo(
+        root=root,
+        api_prefix="",
+        version="0",
+        major=0,
+        mode=None,
+        max_file_size=None,
+        app_id=None,
+        components={},
+        dependencies={},
+        endpoints={},
+        chat=None,
+    )
+
+
+def _json(resp: httpx.Response, what: str) -> dict[str, Any]:
+    if resp.status_code != 200 and what in ("config", "info"):
+        raise AppUnreachable(f"the app answered HTTP {resp.status_code} for /{what}; is it a Gradio app?")
+    try:
+        value = resp.json()
+    except ValueError as exc:
+        raise ProtocolError(f"the app's /{what} reply is not JSON; is it a Gradio app?") from exc
+    if not isinstance(value, dict):
+        raise ProtocolError(f"the app's /{what} reply is not a JSON object")
+    return value
+
+
+def _validation_message(resp: httpx.Response) -> str:
+    with contextlib.suppress(ValueError):
+        detail = resp.json().get("detail")
+        if isinstance(detail, list):
+            msgs = [str(d.get("message")) for d in detail if isinstance(d, dict) and d.get("message")]
+            if msgs:
+                return "; ".join(msgs)
+        if detail:
+            return str(detail)
+    return "the app rejected the input"

@@ -1,0 +1,99 @@
+"""The Gradio side of one conversation: its session_hash and the history the bridge owns.
+
+A :class:`ChatSession` is a plain value the caller stores (``to_dict`` / ``from_dict``) and
+passes to every turn of the conversation. ``history`` is the app's Chatbot value as the app last
+returned it (postprocessed, with file URLs); it is what re-seeds a fresh app session when the app
+has restarted, slept or evicted the old one (PROTOCOL.md §13.9).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def new_session_hash() -> str:
+    """A fresh random session_hash (the server treats it as an opaque key)."""
+    return uuid.uuid4().hex
+
+
+@dataclass(slots=True)
+class ChatSession:
+    """One conversation's Gradio state. Mutated by turns; never shared between conversations."""
+
+    session_hash: str = field(default_factory=new_session_hash)
+    history: list[Any] = field(default_factory=list)
+    turns: int = 0
+
+    def reset(self) -> None:
+        """Start over: a new session_hash and no history."""
+        self.session_hash = new_session_hash()
+        self.history = []
+        self.turns = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable form for session stores."""
+        return {"session_hash": self.session_hash, "history": self.history, "turns": self.turns}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ChatSession:
+        """Rebuild a session stored with :meth:`to_dict`."""
+        return cls(
+            session_hash=str(data["session_hash"]),
+            history=list(data.get("history") or []),
+            turns=int(data.get("turns", 0)),
+        )
+
+
+def trim_history(history: list[Any], fmt: str | None, max_turns: int | None) -> list[Any]:
+    """Keep the newest ``max_turns`` turns; cut only where a user message starts a turn."""
+    if max_turns is None or not history:
+        return history
+    if fmt == "tuples":
+        starts = [
+            i
+            for i, pair in enumerate(history)
+            if isinstance(pair, list | tuple)
+            and len(pair) == 2
+            and pair[0] is not None
+            and (i == 0 or _pair_bot(history[i - 1]) is not None)
+        ]
+    else:
+        starts = [
+            i
+            for i, m in enumerate(history)
+            if isinstance(m, dict)
+            and m.get("role") == "user"
+            and (i == 0 or not (isinstance(history[i - 1], dict) and history[i - 1].get("role") == "user"))
+        ]
+    if len(starts) <= max_turns:
+        return history
+    return history[starts[-max_turns] :]
+
+
+def _pair_bot(pair: Any) -> Any:
+    return pair[1] if isinstance(pair, list | tuple) and len(pair) == 2 else None
+
+
+def text_only(history: list[Any], fmt: str | None) -> list[Any]:
+    """The history without file or component contents (used when the app cannot load old files)."""
+    if fmt == "tuples":
+        return [
+            [a if isinstance(a, str) or a is None else None, b if isinstance(b, str) or b is None else None]
+            for a, b in (p for p in history if isinstance(p, list | tuple) and len(p) == 2)
+            if isinstance(a, str) or isinstance(b, str)
+        ]
+    out = []
+    for m in history:
+        if not isinstance(m, dict):
+            continue
+        content = m.get("content")
+        if isinstance(content, list):
+            content = [c for c in content if isinstance(c, dict) and c.get("type") == "text"]
+            if not content:
+                continue
+        elif not isinstance(content, str):
+            continue
+        out.append({**m, "content": content})
+    return out

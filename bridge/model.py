@@ -1,0 +1,91 @@
+"""Platform-neutral values that cross between the Gradio side and the adapters.
+
+A :class:`Reply` is what an app answered in one turn, in display order: text (Markdown),
+thoughts and tool notes (shown collapsed or marked by adapters), and files to attach.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class TextPart:
+    """Answer text, as Markdown."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ThoughtPart:
+    """A thought or tool note (a Gradio message with ``metadata.title``); ``status`` pending/done."""
+
+    title: str
+    text: str
+    status: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FilePart:
+    """A file the app returned, downloadable from the app's origin at ``url``."""
+
+    url: str
+    name: str
+    mime_type: str | None = None
+    size: int | None = None
+    kind: str = "file"  # "image" | "audio" | "video" | "file": how a platform should attach it
+
+
+ReplyPart = TextPart | ThoughtPart | FilePart
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """An app's answer to one turn, so far or final."""
+
+    parts: tuple[ReplyPart, ...] = field(default_factory=tuple)
+
+    @property
+    def text(self) -> str:
+        """The answer text: all text parts joined by blank lines (thoughts excluded)."""
+        return "\n\n".join(p.text for p in self.parts if isinstance(p, TextPart) and p.text)
+
+    @property
+    def thoughts(self) -> tuple[ThoughtPart, ...]:
+        """The thought and tool-note parts."""
+        return tuple(p for p in self.parts if isinstance(p, ThoughtPart))
+
+    @property
+    def files(self) -> tuple[FilePart, ...]:
+        """The file parts."""
+        return tuple(p for p in self.parts if isinstance(p, FilePart))
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file a user sent: either in memory (``data``) or on local disk (``path``)."""
+
+    name: str
+    data: bytes | None = None
+    path: Path | None = None
+    mime_type: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.data is None) == (self.path is None):
+            raise ValueError("an Attachment needs exactly one of data or path")
+
+    @property
+    def size(self) -> int:
+        """Size in bytes."""
+        if self.data is not None:
+            return len(self.data)
+        assert self.path is not None
+        return self.path.stat().st_size
+
+    @classmethod
+    def from_path(cls, path: str | Path, mime_type: str | None = None) -> Attachment:
+        """An attachment read from disk when uploaded (not loaded into memory)."""
+        p = Path(path)
+        return cls(name=p.name, path=p, mime_type=mime_type or mimetypes.guess_type(p.name)[0])
