@@ -102,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.v4_type:
         os.environ["BRIDGE_TEST_CHATBOT_TYPE"] = args.v4_type
 
+    # 5.x/6.x only move returned files into the cache when they lie under cwd or the temp dir
+    # (PROTOCOL.md §13.7); serving from this directory makes assets/ returnable from any start cwd
+    # without adding it to allowed_paths (a raw /file= request for it still gets 403).
+    os.chdir(APPS_DIR)
     real_stdout = sys.stdout
     sys.stdout = sys.stderr  # gradio banners and any later print() must not reach our stdout
     import gradio as gr

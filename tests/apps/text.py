@@ -50,7 +50,7 @@ def long_markdown() -> str:
     return "".join(parts)
 
 
-def stream_fn(  # noqa: PLR0917 - gradio passes the inputs positionally
+def stream_fn(
     message: Any,
     history: list[Any],
     temperature: float,
@@ -79,7 +79,7 @@ def stream_fn(  # noqa: PLR0917 - gradio passes the inputs positionally
         return
     if "progress" in text:
         for _ in progress.tqdm(range(3), desc="stepping", unit="steps"):
-            time.sleep(0.05)
+            time.sleep(0.2)  # > the queue's 0.1 s progress poll, so every step is sent
         gr.Info("note info")
         gr.Warning("careful")
         yield "progress done"
