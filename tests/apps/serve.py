@@ -117,8 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             module = load_app_module(name)
             demo = module.build()
             kwargs = launch_kwargs(name, module)
-            with contextlib.redirect_stdout(sys.stderr):
-                demo.launch(**kwargs)
+            demo.launch(**kwargs)  # its banner goes to stderr (sys.stdout is swapped above)
             demos.append(demo)
             urls[name] = f"http://127.0.0.1:{kwargs['server_port']}/"
         real_stdout.write(json.dumps({"version": gr.__version__, "apps": urls}) + "\n")
