@@ -1,0 +1,55 @@
+"""Bridge: Gradio chat apps as streaming chat bots.
+
+The public surface — the only names adapters and tests should import from ``bridge`` itself. The
+Gradio client lives in :mod:`bridge.gradio` (whose ``__all__`` is its public surface).
+"""
+
+from bridge.errors import (
+    AppError,
+    AppUnreachable,
+    AuthError,
+    BridgeError,
+    ConfigError,
+    ContextLost,
+    DiscoveryError,
+    FileTooLarge,
+    InvalidParam,
+    PlatformError,
+    ProtocolError,
+    QueueFull,
+    RateLimited,
+    SpaceBroken,
+    SpaceNotReady,
+    Unsupported,
+    UpstreamError,
+)
+from bridge.model import Attachment, FilePart, Reply, ReplyPart, TextPart, ThoughtPart
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AppError",
+    "AppUnreachable",
+    "Attachment",
+    "AuthError",
+    "BridgeError",
+    "ConfigError",
+    "ContextLost",
+    "DiscoveryError",
+    "FilePart",
+    "FileTooLarge",
+    "InvalidParam",
+    "PlatformError",
+    "ProtocolError",
+    "QueueFull",
+    "RateLimited",
+    "Reply",
+    "ReplyPart",
+    "SpaceBroken",
+    "SpaceNotReady",
+    "TextPart",
+    "ThoughtPart",
+    "Unsupported",
+    "UpstreamError",
+    "__version__",
+]

@@ -2,7 +2,7 @@
 
 from bridge.gradio.appinfo import AppInfo, ChatEndpoint, Dependency, Endpoint
 from bridge.gradio.chat import ChatTurn, ReplyUpdate, TurnDone, TurnEvent, resolve_params
-from bridge.gradio.client import ClientOptions, GradioClient
+from bridge.gradio.client import GradioClient
 from bridge.gradio.events import (
     Cancelled,
     Completed,
@@ -18,6 +18,7 @@ from bridge.gradio.events import (
     Started,
 )
 from bridge.gradio.files import Downloaded
+from bridge.gradio.http import ClientOptions
 from bridge.gradio.params import Param
 from bridge.gradio.session import ChatSession, new_session_hash
 from bridge.gradio.streams import Job

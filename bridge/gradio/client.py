@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -34,27 +33,12 @@ from bridge.gradio import files, space
 from bridge.gradio.appinfo import AppInfo, ChatEndpoint
 from bridge.gradio.discovery import discover
 from bridge.gradio.events import Completed, Failed, JobEvent
+from bridge.gradio.http import ClientOptions, json_object, make_http, placeholder_app, validation_message
 from bridge.gradio.streams import Job, SessionStream
 from bridge.gradio.wire import unquote_error
 from bridge.model import Attachment, FilePart
 
-USER_AGENT = "gradio-bridge/0.1 (+https://github.com/gradio-bridge)"
 _GET_RETRIES = 3
-
-
-@dataclass(frozen=True, slots=True)
-class ClientOptions:
-    """Transport settings; the defaults suit thousands of concurrent streams on one app."""
-
-    connect_timeout: float = 10.0
-    read_timeout: float = 60.0
-    stream_read_timeout: float = 120.0  # heartbeats come every 15 s while events are pending
-    max_connections: int = 4096
-    max_keepalive: int = 512
-    connect_retries: int = 2
-    http2: bool = True
-    wake_timeout: float = 300.0
-    hub_poll_interval: float = 2.0
 
 
 class GradioClient:
@@ -68,6 +52,7 @@ class GradioClient:
         src: str,
         api_name: str | None,
         auth: tuple[str, str] | None,
+        options: ClientOptions | None = None,
     ) -> None:
         self.http = http
         self.app = app
@@ -76,7 +61,7 @@ class GradioClient:
         self._auth = auth
         self._streams: dict[str, SessionStream] = {}
         self._login_lock = asyncio.Lock()
-        self.options = ClientOptions()
+        self.options = options or ClientOptions()
 
     # -- lifecycle -------------------------------------------------------------------------
     @classmethod
@@ -104,8 +89,7 @@ class GradioClient:
                 raise DiscoveryError(f"{src!r} is neither a Space id (owner/name) nor an http(s) URL")
             if hf_token and (space.is_space_id(src) or space.is_space_host(root)):
                 http.headers["x-hf-authorization"] = f"Bearer {hf_token}"
-            client = cls(http, _placeholder(root), src=src, api_name=api_name, auth=auth)
-            client.options = opts
+            client = cls(http, placeholder_app(root), src=src, api_name=api_name, auth=auth, options=opts)
             await client.refresh()
             return client
         except BaseException:
@@ -116,11 +100,11 @@ class GradioClient:
         """Re-read ``/config`` and ``/info`` (after the app restarted or changed)."""
         root = self.app.root
         resp = await self._get(f"{root}/config")
-        config = _json(resp, "config")
+        config = json_object(resp, "config")
         prefix = str(config.get("api_prefix") or "").rstrip("/")
         info: dict[str, Any] | None = None
         with contextlib.suppress(UpstreamError):
-            info = _json(await self._get(f"{root}{prefix}/info", params={"serialize": "False"}), "info")
+            info = json_object(await self._get(f"{root}{prefix}/info", params={"serialize": "False"}), "info")
         self.app = discover(root, config, info, self._api_name)
         return self.app
 
@@ -162,10 +146,10 @@ class GradioClient:
         if resp.status_code == 503:
             raise QueueFull("the app's queue is full; try again in a moment")
         if resp.status_code == 422:
-            raise AppError(_validation_message(resp), "Invalid input")
+            raise AppError(validation_message(resp), "Invalid input")
         if resp.status_code != 200:
             raise AppUnreachable(f"the app refused the job (HTTP {resp.status_code}): {resp.text[:200]}")
-        event_id = _json(resp, "queue/join").get("event_id")
+        event_id = json_object(resp, "queue/join").get("event_id")
         if not isinstance(event_id, str):
             raise ProtocolError("the app's queue/join reply has no event_id")
         job = Job(event_id, fn_index, session_hash, self.app.major, self.cancel)
@@ -217,7 +201,7 @@ class GradioClient:
     async def _predict(self, fn_index: int, data: list[Any], session_hash: str) -> JobEvent:
         body = {"data": data, "fn_index": fn_index, "session_hash": session_hash, "event_data": None}
         resp = await self._post(self.app.api_url("/run/predict"), json=body)
-        payload = _json(resp, "run/predict") if resp.content else {}
+        payload = json_object(resp, "run/predict") if resp.content else {}
         if resp.status_code == 200 and isinstance(payload.get("data"), list):
             return Completed(data=payload["data"])
         if resp.status_code in (400, 500) and "error" in payload:
@@ -274,60 +258,3 @@ class GradioClient:
                 raise AuthError(
                     f"the app at {self.app.root} rejected the login for user {user!r} (check auth_env)"
                 )
-
-
-def make_http(opts: ClientOptions) -> httpx.AsyncClient:
-    """The pooled httpx client: keep-alive, HTTP/2 when offered, connect retries only."""
-    transport = httpx.AsyncHTTPTransport(
-        http2=opts.http2,
-        retries=opts.connect_retries,
-        limits=httpx.Limits(
-            max_connections=opts.max_connections,
-            max_keepalive_connections=opts.max_keepalive,
-            keepalive_expiry=30.0,
-        ),
-    )
-    timeout = httpx.Timeout(opts.read_timeout, connect=opts.connect_timeout, pool=None)
-    return httpx.AsyncClient(
-        transport=transport, timeout=timeout, headers={"user-agent": USER_AGENT}, follow_redirects=True
-    )
-
-
-def _placeholder(root: str) -> AppInfo:
-    return AppInfo(
-        root=root,
-        api_prefix="",
-        version="0",
-        major=0,
-        mode=None,
-        max_file_size=None,
-        app_id=None,
-        components={},
-        dependencies={},
-        endpoints={},
-        chat=None,
-    )
-
-
-def _json(resp: httpx.Response, what: str) -> dict[str, Any]:
-    if resp.status_code != 200 and what in ("config", "info"):
-        raise AppUnreachable(f"the app answered HTTP {resp.status_code} for /{what}; is it a Gradio app?")
-    try:
-        value = resp.json()
-    except ValueError as exc:
-        raise ProtocolError(f"the app's /{what} reply is not JSON; is it a Gradio app?") from exc
-    if not isinstance(value, dict):
-        raise ProtocolError(f"the app's /{what} reply is not a JSON object")
-    return value
-
-
-def _validation_message(resp: httpx.Response) -> str:
-    with contextlib.suppress(ValueError):
-        detail = resp.json().get("detail")
-        if isinstance(detail, list):
-            msgs = [str(d.get("message")) for d in detail if isinstance(d, dict) and d.get("message")]
-            if msgs:
-                return "; ".join(msgs)
-        if detail:
-            return str(detail)
-    return "the app rejected the input"

@@ -57,10 +57,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def launch_kwargs(name: str, module: ModuleType) -> dict[str, Any]:
+def launch_kwargs(name: str, module: ModuleType, port: int | None = None) -> dict[str, Any]:
     kwargs: dict[str, Any] = {
         "server_name": "127.0.0.1",
-        "server_port": free_port(),
+        "server_port": port or free_port(),
         "prevent_thread_lock": True,
         "quiet": True,
         "show_error": name != "quiet",
@@ -96,7 +96,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("apps", nargs="+", choices=APP_NAMES, metavar="APP", help=", ".join(APP_NAMES))
     parser.add_argument("--v4-type", choices=("tuples", "messages"), help="chatbot type on gradio 4.x")
     parser.add_argument("--no-stdin", action="store_true", help="ignore stdin; stop only on a signal")
+    parser.add_argument("--port", type=int, help="serve the (single) app on this port, e.g. to restart it")
     args = parser.parse_args(argv)
+    if args.port and len(set(args.apps)) > 1:
+        parser.error("--port serves a single app")
 
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     if args.v4_type:
@@ -116,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in dict.fromkeys(args.apps):
             module = load_app_module(name)
             demo = module.build()
-            kwargs = launch_kwargs(name, module)
+            kwargs = launch_kwargs(name, module, args.port)
             demo.launch(**kwargs)  # its banner goes to stderr (sys.stdout is swapped above)
             demos.append(demo)
             urls[name] = f"http://127.0.0.1:{kwargs['server_port']}/"
