@@ -1,7 +1,8 @@
 """The ``bridge`` command: argument parsing only; the work happens in the modules it calls.
 
-Exit codes: 0 success, 1 the app reported an error, 2 bad usage or input, 3 the app or Space could
-not be used (unreachable, asleep too long, broken, no chat endpoint), 130 interrupted.
+Exit codes: 0 success, 1 the app reported an error (``serve``: an adapter crashed; ``check``: a
+problem was found), 2 bad usage, input or config, 3 the app or Space could not be used
+(unreachable, asleep too long, broken, no chat endpoint), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bridge.errors import AppError, BridgeError, FileTooLarge, InvalidParam, Unsupported
+from bridge.errors import AppError, BridgeError, ConfigError, FileTooLarge, InvalidParam, Unsupported
 from bridge.gradio.chat import ChatTurn
 from bridge.gradio.client import GradioClient
 from bridge.gradio.session import ChatSession
@@ -55,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument(
         "--max-download", type=int, default=DEFAULT_MAX_DOWNLOAD, help="largest file to download, in bytes"
     )
+    serve = sub.add_parser("serve", help="run every bot of a config file")
+    serve.add_argument("config", type=Path, help="the TOML config (see config.example.toml)")
+    check = sub.add_parser("check", help="validate a config file and connect to its Spaces")
+    check.add_argument("config", type=Path, help="the TOML config to check")
     demo = sub.add_parser("demo", help="chat in the terminal with the bundled demo app (no tokens)")
     demo.add_argument("--port", type=int, default=0, help="port for the demo app (default: a free one)")
     return p
@@ -118,12 +123,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_info(args))
         if args.command == "ask":
             return asyncio.run(_ask(args))
+        if args.command == "serve":
+            from bridge.app import serve
+            from bridge.config import load_config
+
+            return asyncio.run(serve(load_config(args.config)))
+        if args.command == "check":
+            from bridge.check import check
+
+            return asyncio.run(check(args.config))
         if args.command == "demo":
             from bridge.demo.run import run_demo
 
             return asyncio.run(run_demo(args.port))
     except KeyboardInterrupt:
         return 130
+    except ConfigError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
     except AppError as exc:
         sys.stderr.write(f"error: the app failed: {exc}\n")
         return 1

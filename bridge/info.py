@@ -18,7 +18,7 @@ def describe_app(app: AppInfo) -> str:
     if app.max_file_size is not None:
         lines.append(f"  max file size: {app.max_file_size:,} bytes")
     lines.append("")
-    lines.extend(_chat(app.chat))
+    lines.extend(describe_chat(app.chat))
     lines.append("")
     lines.append(f"Named endpoints: {len(app.endpoints)}")
     for name, ep in sorted(app.endpoints.items()):
@@ -30,7 +30,8 @@ def describe_app(app: AppInfo) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _chat(chat: ChatEndpoint | None) -> list[str]:
+def describe_chat(chat: ChatEndpoint | None) -> list[str]:
+    """Lines describing the chat endpoint and its settings."""
     if chat is None:
         return ["Chat endpoint: none found (pass --api-name to choose one)"]
     lines = [

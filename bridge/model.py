@@ -89,3 +89,74 @@ class Attachment:
         """An attachment read from disk when uploaded (not loaded into memory)."""
         p = Path(path)
         return cls(name=p.name, path=p, mime_type=mime_type or mimetypes.guess_type(p.name)[0])
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationKey:
+    """Which conversation a message belongs to; one Gradio session per key.
+
+    ``chat`` is the platform's chat/channel id, ``thread`` a thread or topic inside it, and
+    ``user`` is set when the adapter's scope is one conversation per user within a chat.
+    """
+
+    adapter: str
+    chat: str
+    thread: str | None = None
+    user: str | None = None
+
+    def __str__(self) -> str:
+        text = f"{self.adapter}:{self.chat}"
+        if self.thread is not None:
+            text += f"/{self.thread}"
+        if self.user is not None:
+            text += f"@{self.user}"
+        return text
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    """Who sent a message; ``names`` are extra handles access rules may match (a username, roles)."""
+
+    id: str
+    name: str | None = None
+    names: tuple[str, ...] = ()
+    is_bot: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRef:
+    """A handle to a sent message that its adapter can edit; ``data`` is adapter-private."""
+
+    chat: str
+    id: str
+    thread: str | None = None
+    data: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One message from a platform, already parsed by its adapter.
+
+    ``command`` is set when the adapter recognised a command itself (a slash command, a button);
+    otherwise the core parses ``/name args`` from ``text``. ``reply_to`` is the user's message,
+    which the bot's answer should reply to.
+    """
+
+    key: ConversationKey
+    author: Author
+    text: str
+    attachments: tuple[Attachment, ...] = ()
+    reply_to: MessageRef | None = None
+    command: str | None = None
+    args: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LocalFile:
+    """A file on local disk ready to send to a platform (a file the app returned, downloaded)."""
+
+    path: Path
+    name: str
+    mime_type: str | None
+    size: int
+    kind: str = "file"  # "image" | "audio" | "video" | "file"

@@ -50,23 +50,7 @@ def trim_history(history: list[Any], fmt: str | None, max_turns: int | None) -> 
     """Keep the newest ``max_turns`` turns; cut only where a user message starts a turn."""
     if max_turns is None or not history:
         return history
-    if fmt == "tuples":
-        starts = [
-            i
-            for i, pair in enumerate(history)
-            if isinstance(pair, list | tuple)
-            and len(pair) == 2
-            and pair[0] is not None
-            and (i == 0 or _pair_bot(history[i - 1]) is not None)
-        ]
-    else:
-        starts = [
-            i
-            for i, m in enumerate(history)
-            if isinstance(m, dict)
-            and m.get("role") == "user"
-            and (i == 0 or not (isinstance(history[i - 1], dict) and history[i - 1].get("role") == "user"))
-        ]
+    starts = _turn_starts(history, fmt)
     if len(starts) <= max_turns:
         return history
     return history[starts[-max_turns] :]
@@ -97,3 +81,29 @@ def text_only(history: list[Any], fmt: str | None) -> list[Any]:
             continue
         out.append({**m, "content": content})
     return out
+
+
+def drop_last_turn(history: list[Any], fmt: str | None) -> list[Any]:
+    """The history without its newest turn (the last user message and everything after it)."""
+    starts = _turn_starts(history, fmt)
+    return history[: starts[-1]] if starts else []
+
+
+def _turn_starts(history: list[Any], fmt: str | None) -> list[int]:
+    """Indices where a turn begins: the first of a run of user entries (or user halves, for tuples)."""
+    if fmt == "tuples":
+        return [
+            i
+            for i, pair in enumerate(history)
+            if isinstance(pair, list | tuple)
+            and len(pair) == 2
+            and pair[0] is not None
+            and (i == 0 or _pair_bot(history[i - 1]) is not None)
+        ]
+    return [
+        i
+        for i, m in enumerate(history)
+        if isinstance(m, dict)
+        and m.get("role") == "user"
+        and (i == 0 or not (isinstance(history[i - 1], dict) and history[i - 1].get("role") == "user"))
+    ]

@@ -1,0 +1,1 @@
+"""The console adapter: a terminal as a chat platform (the reference adapter)."""

@@ -1,0 +1,20 @@
+"""The console adapter's ``[adapters.NAME]`` table (``type = "console"``).
+
+Kept apart from ``adapter.py`` so that validating a config file needs no terminal code.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from bridge.config import AdapterConfig
+
+
+class ConsoleConfig(AdapterConfig):
+    """A terminal chat: one person typing on stdin, replies on stdout; the common keys apply too."""
+
+    type: Literal["console"] = "console"
+    prompt: str = "> "  # shown before each input line on a terminal
+    user: str = "you"  # the user id and name the console speaks as (allow_users/block_users see it)
+    redraw: bool = True  # redraw the streaming reply in place on a TTY; line mode when stdin is not a TTY
+    files_dir: str = "bridge-out"  # where files the app returns are saved

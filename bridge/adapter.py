@@ -1,0 +1,70 @@
+"""The adapter contract: what a platform must offer the core, and nothing more.
+
+An adapter connects to one platform, turns its events into :class:`~bridge.model.Incoming`
+values passed to ``deliver`` (a callback; the adapter never holds the app), and carries out
+sends and edits. Text crosses the contract as Markdown; the adapter renders it. What a platform
+cannot do is a field of :class:`Capabilities`, never a method that raises. Errors leave an
+adapter only as :mod:`bridge.errors` types (``RateLimited`` for back-off).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Literal, Protocol, runtime_checkable
+
+from bridge.model import ConversationKey, Incoming, LocalFile, MessageRef
+
+Deliver = Callable[[Incoming], Awaitable[None]]
+Stage = Literal["status", "partial", "final"]
+"""What a sent or edited text is: a status line before the reply, a partial reply, or final text.
+
+Adapters may render stages differently (a terminal prints only final text on stdout and status
+on stderr; Telegram previews partial text as a draft in private chats); most ignore it.
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a platform can do, for the streamer and the turn."""
+
+    max_text_len: int
+    min_edit_interval_s: float
+    can_edit: bool = True
+    can_stream_draft: bool = False
+    max_files: int = 10
+    max_file_bytes: int = 50 * 1024 * 1024
+    markup: str = "markdown"
+
+
+@runtime_checkable
+class Adapter(Protocol):
+    """A platform connection. ``run`` receives until cancelled; the others act on the platform."""
+
+    name: str
+    capabilities: Capabilities
+
+    async def run(self, deliver: Deliver) -> None:
+        """Connect, call ``deliver`` once per incoming message, clean up in ``finally``."""
+        ...
+
+    async def send(
+        self, to: ConversationKey, text: str, reply_to: MessageRef | None = None, *, stage: Stage = "final"
+    ) -> MessageRef:
+        """Post ``text`` (Markdown, within ``max_text_len``) and return an editable handle."""
+        ...
+
+    async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> None:
+        """Replace a sent message's text; a no-op edit is not an error."""
+        ...
+
+    async def send_files(
+        self, to: ConversationKey, files: Sequence[LocalFile], reply_to: MessageRef | None = None
+    ) -> None:
+        """Attach files (at most ``max_files``, each within ``max_file_bytes``)."""
+        ...
+
+    def typing(self, to: ConversationKey) -> AbstractAsyncContextManager[None]:
+        """Show "typing…" while the block runs."""
+        ...

@@ -1,0 +1,180 @@
+"""The composition root of ``bridge serve``: builds the store, Spaces, adapters and routers, runs them.
+
+Lifecycle:
+- Every adapter runs in one task group, each under a supervisor that, when its adapter stops
+  receiving (end of console input) or the bridge is stopping, waits for that adapter's pending
+  replies. The bridge exits when every supervisor is done.
+- SIGINT/SIGTERM stop receiving; running replies get ``shutdown_timeout_s`` to finish, then are
+  cancelled and marked interrupted; the state store is closed (flushed) last.
+- An adapter that crashes is logged and stops the bridge gracefully; the exit code is then 1.
+An adapter class is built as ``cls(name, config, secret)`` where ``secret(env_name)`` returns a
+resolved ``*_env`` value.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+
+from bridge import registry
+from bridge.adapter import Adapter
+from bridge.commands import Commands
+from bridge.config import AdapterConfig, Config
+from bridge.errors import BridgeError
+from bridge.health import HealthServer
+from bridge.model import Incoming
+from bridge.observability import register_secret, setup_logging
+from bridge.router import AccessRules, Router, UserLimits
+from bridge.sessions import SessionStore, open_store
+from bridge.spaces import SpaceHandle, SpaceSettings
+from bridge.turn import TurnRunner, TurnSettings
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Bot:
+    """One adapter with its router."""
+
+    adapter: Adapter
+    router: Router
+
+
+def build_spaces(config: Config) -> dict[str, SpaceHandle]:
+    """A lazily connected handle per ``[spaces.NAME]``."""
+    spaces = {}
+    for name, sc in config.spaces.items():
+        token, auth = config.credentials(name)
+        register_secret(token)
+        if auth:
+            register_secret(auth[1])
+        spaces[name] = SpaceHandle(
+            SpaceSettings(
+                name=name,
+                src=sc.src,
+                hf_token=token,
+                auth=auth,
+                api_name=sc.api_name,
+                options=sc.client_options(),
+            )
+        )
+    return spaces
+
+
+def build_bot(name: str, cfg: AdapterConfig, config: Config, space: SpaceHandle, store: SessionStore) -> Bot:
+    """The adapter of ``[adapters.NAME]`` wired to its Space through a turn runner and a router."""
+    adapter: Adapter = registry.adapter_class(cfg.type)(name, cfg, config.secret)
+    sc = config.spaces[cfg.space]
+    ttl = config.bridge.session_ttl_days * 86400 if config.bridge.session_ttl_days else None
+    runner = TurnRunner(
+        adapter,
+        space,
+        store,
+        TurnSettings(
+            show_thoughts=cfg.show_thoughts,
+            max_attachments=cfg.max_attachments,
+            max_attachment_bytes=cfg.max_attachment_bytes,
+            max_download_bytes=sc.max_download_bytes,
+            history_turns=config.bridge.history_turns,
+            session_ttl_s=ttl,
+            params=dict(sc.params),
+        ),
+    )
+
+    async def notify(msg: Incoming, text: str) -> None:
+        await adapter.send(msg.key, text, msg.reply_to)
+
+    rules = AccessRules(
+        allow_users=frozenset(cfg.allow_users),
+        block_users=frozenset(cfg.block_users),
+        allow_chats=frozenset(cfg.allow_chats),
+        block_chats=frozenset(cfg.block_chats),
+    )
+    limits = UserLimits(max_in_flight=cfg.max_in_flight_per_user, per_minute=cfg.turns_per_minute)
+    commands = Commands(runner)
+    return Bot(adapter, Router(commands.handle, notify, rules, limits, urgent=commands.is_urgent))
+
+
+async def serve(config: Config, *, base_dir: Path | None = None, install_signals: bool = True) -> int:
+    """Run every configured adapter until their input ends or a signal stops the bridge."""
+    setup_logging(config.bridge.log_format, config.bridge.log_level)
+    for name in _env_names(config):
+        register_secret(config.secret(name))
+    ttl = config.bridge.session_ttl_days * 86400 if config.bridge.session_ttl_days else None
+    store = open_store(
+        config.bridge.state, default_ttl=ttl, max_entries=config.bridge.max_sessions, base_dir=base_dir
+    )
+    spaces = build_spaces(config)
+    stopping = asyncio.Event()
+    failed = False
+    health: HealthServer | None = None
+    try:
+        bots = [build_bot(n, c, config, spaces[c.space], store) for n, c in config.adapters.items()]
+        if install_signals:
+            _install_signals(stopping.set)
+        address = config.bridge.http_address()
+        if address:
+            health = await HealthServer.start(*address, ready=lambda: not stopping.is_set())
+        log.info("bridge started", adapters=[b.adapter.name for b in bots], spaces=list(spaces))
+        timeout = config.bridge.shutdown_timeout_s
+        async with asyncio.TaskGroup() as tg:
+            supervisors = [tg.create_task(_supervise(b, stopping, timeout)) for b in bots]
+        failed = any(s.result() for s in supervisors)
+    finally:
+        if health is not None:
+            await health.close()
+        for space in spaces.values():
+            await space.aclose()
+        await store.close()
+        log.info("bridge stopped")
+    return 1 if failed else 0
+
+
+async def _supervise(bot: Bot, stopping: asyncio.Event, grace_s: float) -> bool:
+    """Run one adapter; on its end or on stop, let its replies finish. True when the adapter crashed."""
+    name = bot.adapter.name
+    run = asyncio.create_task(bot.adapter.run(bot.router.deliver), name=f"adapter {name}")
+    stop = asyncio.create_task(stopping.wait())
+    crashed = False
+    try:
+        await asyncio.wait({run, stop}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stop.cancel()
+        if not run.done():
+            run.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await run
+    if not run.cancelled() and run.exception() is not None:
+        log.error("adapter crashed; stopping the bridge", adapter=name, error=repr(run.exception()))
+        crashed = True
+        stopping.set()
+    try:
+        async with asyncio.timeout(grace_s if stopping.is_set() else None):
+            await bot.router.drain()
+    except TimeoutError:
+        log.warning("replies still running at shutdown are cancelled", adapter=name)
+        await bot.router.cancel()
+    return crashed
+
+
+def _install_signals(stop: Callable[[], None]) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop)
+
+
+def _env_names(config: Config) -> list[str]:
+    names: list[str] = []
+    for model in (*config.spaces.values(), *config.adapters.values()):
+        names += [v for k, v in model.model_dump().items() if k.endswith("_env") and isinstance(v, str)]
+    return names
+
+
+__all__ = ["BridgeError", "build_bot", "build_spaces", "serve"]

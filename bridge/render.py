@@ -1,0 +1,103 @@
+"""What users read, written once for every platform: reply Markdown, status lines, error replies.
+
+Thoughts and tool notes become Markdown blockquotes whose first line is ``💭 **Title**`` (or
+``🔧`` for tool use), so adapters can recognise them and show them collapsed.
+"""
+
+from __future__ import annotations
+
+from bridge.errors import (
+    AppError,
+    AppUnreachable,
+    AuthError,
+    BridgeError,
+    ContextLost,
+    DiscoveryError,
+    FileTooLarge,
+    InvalidParam,
+    QueueFull,
+    SpaceBroken,
+    SpaceNotReady,
+    Unsupported,
+)
+from bridge.gradio.events import ProgressUpdate, Queued
+from bridge.model import Reply, TextPart, ThoughtPart
+
+STOPPED = "_(stopped)_"
+INTERRUPTED = "_(interrupted: the bridge is shutting down)_"
+CONTEXT_RESET = "_(The app had lost this conversation and its earlier context could not be restored.)_"
+
+
+def reply_markdown(reply: Reply, show_thoughts: bool = True) -> str:
+    """The reply as one Markdown text: thoughts (as quotes) and text parts in order; files omitted."""
+    blocks: list[str] = []
+    for part in reply.parts:
+        if isinstance(part, TextPart) and part.text.strip():
+            blocks.append(part.text)
+        elif isinstance(part, ThoughtPart) and show_thoughts:
+            blocks.append(thought_markdown(part))
+    return "\n\n".join(blocks)
+
+
+def thought_markdown(part: ThoughtPart) -> str:
+    """A thought or tool note as a blockquote: ``> 💭 **Title**`` then its text, quoted."""
+    icon = "🔧" if part.title.lower().startswith(("used tool", "tool", "calling", "called")) else "💭"
+    pending = " …" if part.status == "pending" else ""
+    lines = [f"> {icon} **{part.title.strip()}**{pending}"]
+    lines.extend(f"> {line}" if line else ">" for line in part.text.strip().splitlines())
+    return "\n".join(lines)
+
+
+def queued_status(event: Queued) -> str:
+    """``⏳ In queue: #2 of 5, about 12 s``."""
+    if event.rank is None:
+        return "⏳ In queue…"
+    text = f"⏳ In queue: #{event.rank + 1}"
+    if event.queue_size:
+        text += f" of {event.queue_size}"
+    if event.eta:
+        text += f", about {event.eta:.0f} s"
+    return text
+
+
+def progress_status(event: ProgressUpdate) -> str:
+    """``⏳ stepping 2/3 (67%)`` for the innermost reported level."""
+    if not event.steps:
+        return "⏳ Working…"
+    step = event.steps[-1]
+    text = f"⏳ {step.desc or 'Working'}"
+    if step.index is not None and step.length:
+        text += f" {step.index}/{step.length}"
+    frac = step.fraction
+    if frac is not None:
+        text += f" ({frac:.0%})"
+    return text
+
+
+def error_reply(exc: BaseException) -> str:
+    """A readable reply for an error during a turn; the conversation goes on afterwards."""
+    if isinstance(exc, AppError):
+        if exc.message:
+            return f"⚠️ The app reported an error: {exc.message}"
+        return "⚠️ The app failed without saying why. Try again, or rephrase your message."
+    if isinstance(exc, QueueFull):
+        return "⏳ The app is busy right now (its queue is full). Please try again in a moment."
+    if isinstance(exc, SpaceNotReady | SpaceBroken):
+        return f"⚠️ {exc}"
+    if isinstance(exc, AppUnreachable):
+        return "⚠️ The app cannot be reached right now. Please try again in a moment."
+    if isinstance(exc, AuthError):
+        return "⚠️ The bridge could not log in to the app. The bot's operator has to fix its credentials."
+    if isinstance(exc, DiscoveryError):
+        return "⚠️ The app does not offer a chat endpoint the bridge can use."
+    if isinstance(exc, Unsupported):
+        return "📎 This app takes text only, so attachments cannot be sent to it. Send your message as text."
+    if isinstance(exc, FileTooLarge):
+        return f"📎 {exc}. Send a smaller file."
+    if isinstance(exc, InvalidParam):
+        return f"⚠️ {exc}"
+    if isinstance(exc, ContextLost):
+        return f"⚠️ {exc}"
+    if isinstance(exc, BridgeError):
+        return f"⚠️ {exc}"
+    return "⚠️ Something went wrong in the bridge while answering. Please try again."

@@ -1,0 +1,91 @@
+"""An in-memory adapter that records every call, for in-process tests of the relay core.
+
+It is a complete adapter (the contract in ``bridge.adapter``): tests push messages with
+:meth:`RecordingAdapter.push` and read what the bot did from ``messages`` (id → final text) and
+``calls``; ``fail_next`` makes chosen calls raise, as a platform would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+
+from bridge.adapter import Capabilities, Deliver, Stage
+from bridge.errors import PlatformError
+from bridge.model import Author, ConversationKey, Incoming, LocalFile, MessageRef
+
+
+@dataclass
+class Sent:
+    """One message the bot posted; ``history`` is every text it showed, ``stage`` the last stage."""
+
+    key: ConversationKey
+    text: str
+    stage: Stage
+    history: list[str] = field(default_factory=list)
+
+
+class RecordingAdapter:
+    """A chat platform made of lists."""
+
+    def __init__(self, name: str = "mem", caps: Capabilities | None = None) -> None:
+        self.name = name
+        self.capabilities = caps or Capabilities(max_text_len=4000, min_edit_interval_s=0.05)
+        self.messages: dict[str, Sent] = {}
+        self.files: list[tuple[ConversationKey, list[tuple[str, bytes]]]] = []
+        self.calls: list[tuple[str, str]] = []
+        self.fail_next: list[PlatformError] = []
+        self._inbox: asyncio.Queue[Incoming | None] = asyncio.Queue()
+        self._n = 0
+
+    def push(self, text: str, chat: str = "c1", user: str = "u1", **kw: object) -> Incoming:
+        """Queue a message from ``user`` in ``chat`` for the bot."""
+        msg = Incoming(
+            key=ConversationKey(self.name, chat), author=Author(id=user, name=user), text=text, **kw
+        )  # type: ignore[arg-type]
+        self._inbox.put_nowait(msg)
+        return msg
+
+    def end(self) -> None:
+        """End the input: ``run`` returns after the messages queued so far."""
+        self._inbox.put_nowait(None)
+
+    def finals(self, chat: str = "c1") -> list[str]:
+        """Final texts posted in ``chat``, in order."""
+        return [m.text for m in self.messages.values() if m.key.chat == chat and m.stage == "final"]
+
+    async def run(self, deliver: Deliver) -> None:
+        while (msg := await self._inbox.get()) is not None:
+            await deliver(msg)
+
+    async def send(
+        self, to: ConversationKey, text: str, reply_to: MessageRef | None = None, *, stage: Stage = "final"
+    ) -> MessageRef:
+        self._fail("send")
+        self._n += 1
+        self.messages[str(self._n)] = Sent(to, text, stage, [text])
+        return MessageRef(chat=to.chat, id=str(self._n))
+
+    async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> None:
+        self._fail("edit")
+        sent = self.messages[ref.id]
+        sent.text, sent.stage = text, stage
+        sent.history.append(text)
+
+    async def send_files(
+        self, to: ConversationKey, files: Sequence[LocalFile], reply_to: MessageRef | None = None
+    ) -> None:
+        self._fail("send_files")
+        self.files.append((to, [(f.name, f.path.read_bytes()) for f in files]))
+
+    @contextlib.asynccontextmanager
+    async def typing(self, to: ConversationKey) -> AsyncIterator[None]:
+        self.calls.append(("typing", to.chat))
+        yield
+
+    def _fail(self, call: str) -> None:
+        self.calls.append((call, ""))
+        if self.fail_next:
+            raise self.fail_next.pop(0)

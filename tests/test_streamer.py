@@ -1,0 +1,482 @@
+"""The streamer on virtual time: throttle, coalescing, splitting, back-off, exactly-once final.
+
+Nothing here sleeps: ``FakeClock.sleep`` waits until the test moves virtual time past its deadline,
+and ``settle`` only lets the event loop run the writer task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+from dataclasses import dataclass
+
+import pytest
+
+from bridge.adapter import Capabilities, Stage
+from bridge.errors import PlatformError, RateLimited
+from bridge.model import ConversationKey, MessageRef
+from bridge.splitting import split_markdown, split_pieces
+from bridge.streamer import Action, Streamer, StreamPolicy
+
+KEY = ConversationKey("fake", "chat-1")
+USER_MESSAGE = MessageRef("chat-1", "user-message")
+CAPS = Capabilities(max_text_len=100, min_edit_interval_s=1.0)
+
+
+async def settle() -> None:
+    """Let every ready task run (the fake sink never really waits)."""
+    for _ in range(40):
+        await asyncio.sleep(0)
+
+
+class FakeClock:
+    """Virtual time: ``sleep`` returns when ``advance`` moves time past its deadline."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+        self.sleepers: list[tuple[float, asyncio.Future[None]]] = []
+
+    def now(self) -> float:
+        return self.t
+
+    async def sleep(self, seconds: float) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.sleepers.append((self.t + seconds, future))
+        await future
+
+    async def advance_to(self, end: float) -> None:
+        """Move to ``end``, waking each sleeper at its own deadline and letting the writer run."""
+        while True:
+            await settle()
+            self.sleepers = [(d, f) for d, f in self.sleepers if not f.done()]
+            due = [d for d, _ in self.sleepers if d <= end]
+            if not due:
+                break
+            self.t = max(self.t, min(due))
+            for deadline, future in self.sleepers:
+                if deadline <= self.t:
+                    future.set_result(None)
+        self.t = max(self.t, end)
+        await settle()
+
+    async def advance(self, seconds: float) -> None:
+        await self.advance_to(self.t + seconds)
+
+
+@dataclass
+class Call:
+    at: float
+    op: str  # "send" | "edit"
+    message: str  # the message's id
+    text: str
+    stage: Stage
+    ok: bool
+    reply_to: MessageRef | None = None
+
+
+class FakeSink:
+    """Records every send/edit attempt; ``failures`` maps an attempt number to the error it raises."""
+
+    def __init__(self, clock: FakeClock, max_len: int = CAPS.max_text_len) -> None:
+        self.clock, self.max_len = clock, max_len
+        self.calls: list[Call] = []
+        self.screen: dict[str, str] = {}  # message id → text shown
+        self.stages: dict[str, Stage] = {}  # message id → stage of that text
+        self.failures: dict[int, PlatformError] = {}
+        self.gate = asyncio.Event()
+        self.gate.set()
+
+    async def send(
+        self, to: ConversationKey, text: str, reply_to: MessageRef | None = None, *, stage: Stage = "final"
+    ) -> MessageRef:
+        assert to == KEY
+        message = str(len(self.screen))
+        await self._call(Call(self.clock.now(), "send", message, text, stage, True, reply_to))
+        return MessageRef(to.chat, message)
+
+    async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> None:
+        assert ref.id in self.screen, "edits only messages it sent"
+        await self._call(Call(self.clock.now(), "edit", ref.id, text, stage, True))
+
+    async def _call(self, call: Call) -> None:
+        await self.gate.wait()
+        call.at = self.clock.now()
+        error = self.failures.get(len(self.calls))
+        call.ok = error is None
+        self.calls.append(call)
+        if error is not None:
+            raise error
+        assert 0 < len(call.text) <= self.max_len, call.text
+        self.screen[call.message], self.stages[call.message] = call.text, call.stage
+
+    def ops(self) -> list[tuple[float, str, str, str]]:
+        """The successful calls as (time, op, message id, text)."""
+        return [(c.at, c.op, c.message, c.text) for c in self.calls if c.ok]
+
+    def messages(self) -> list[str]:
+        return [self.screen[str(i)] for i in range(len(self.screen))]
+
+    def deliveries(self, text: str) -> int:
+        """How many successful calls put ``text`` on screen as final text."""
+        return sum(1 for c in self.calls if c.ok and c.text == text and c.stage == "final")
+
+
+async def finished(streamer: Streamer, text: str) -> list[MessageRef]:
+    """``streamer.finish(text)``, failing fast (real time) instead of hanging when it waits for nothing."""
+    async with asyncio.timeout(1):
+        return await streamer.finish(text)
+
+
+def make(caps: Capabilities = CAPS) -> tuple[Streamer, FakeSink, FakeClock]:
+    clock = FakeClock()
+    sink = FakeSink(clock, caps.max_text_len)
+    return Streamer(sink, KEY, caps, clock, reply_to=USER_MESSAGE), sink, clock
+
+
+async def test_placeholder_then_one_throttled_edit_with_the_newest_text() -> None:
+    streamer, sink, clock = make()
+    await streamer.start()
+    await settle()
+    assert sink.ops() == [(0.0, "send", "0", "…")]
+    assert sink.calls[0].reply_to == USER_MESSAGE
+    for i in range(1, 11):  # ten updates within the first interval
+        streamer.update("word " * i)
+        await clock.advance(0.09375)
+    assert len(sink.calls) == 1
+    await clock.advance_to(1.0)
+    assert sink.ops()[1:] == [(1.0, "edit", "0", "word " * 10)]
+    await clock.advance(5)
+    assert len(sink.calls) == 2
+    refs = await finished(streamer, "word " * 10)
+    assert refs == [MessageRef("chat-1", "0")]
+    assert [c.stage for c in sink.calls] == ["status", "partial", "final"]
+    assert sink.deliveries("word " * 10) == 1, "the same text goes out once more, marked final"
+
+
+async def test_newest_text_wins_and_unchanged_text_is_skipped() -> None:
+    streamer, sink, clock = make()
+    await streamer.start()
+    await settle()
+    await clock.advance_to(0.5)
+    streamer.update("a")
+    streamer.update("b")
+    await clock.advance_to(1.5)
+    assert sink.ops()[1:] == [(1.0, "edit", "0", "b")]
+    streamer.update("c")
+    streamer.update("b")  # back to what is shown: nothing to do
+    await clock.advance_to(2.5)
+    assert len(sink.calls) == 2
+    streamer.update("c")  # the interval has long passed: edited at once
+    await settle()
+    assert sink.ops()[2:] == [(2.5, "edit", "0", "c")]
+    streamer.update("c")
+    await clock.advance_to(10)
+    assert len(sink.calls) == 3
+    await finished(streamer, "c")
+    await streamer.aclose()
+
+
+async def test_status_shows_until_the_reply_text_arrives() -> None:
+    streamer, sink, clock = make()
+    streamer.status("⏳ queued #3 of 5")
+    await streamer.start()
+    await settle()
+    await clock.advance_to(0.25)
+    streamer.status("⏳ queued #1 of 5")
+    await clock.advance_to(1.5)
+    streamer.update("Hello")
+    await clock.advance_to(2.5)
+    streamer.status("⏳ running")  # ignored: there is reply text
+    await clock.advance_to(5)
+    assert sink.ops() == [
+        (0.0, "send", "0", "⏳ queued #3 of 5"),
+        (1.0, "edit", "0", "⏳ queued #1 of 5"),
+        (2.0, "edit", "0", "Hello"),
+    ]
+    assert await finished(streamer, "Hello there") == [MessageRef("chat-1", "0")]
+    assert sink.messages() == ["Hello there"]
+    assert [c.stage for c in sink.calls] == ["status", "status", "partial", "final"]
+
+
+def code_reply(rng: random.Random, size: int) -> str:
+    """Prose and fenced code blocks (some longer than a message), about ``size`` characters."""
+    words = ["stream", "the", "reply", "into", "chat", "messages", "quickly", "ok."]
+    parts: list[str] = []
+    while sum(map(len, parts)) < size:
+        parts.append(" ".join(rng.choices(words, k=rng.randint(5, 120))))
+        lines = [f"    value_{i} = compute({i}, {rng.choice(words)!r})" for i in range(rng.randint(3, 90))]
+        parts.append(f"```{rng.choice(['python', 'js', ''])}\n" + "\n".join(lines) + "\n```")
+    return "\n\n".join(parts)
+
+
+async def stream(streamer: Streamer, clock: FakeClock, text: str, step: int, every: float) -> None:
+    """Feed ``text`` in growing prefixes, ``step`` characters every ``every`` seconds."""
+    for end in range(step, len(text) + step, step):
+        streamer.update(text[:end])
+        await clock.advance(every)
+
+
+def assert_delivered(sink: FakeSink, refs: list[MessageRef], text: str, max_len: int) -> None:
+    """The screen shows exactly the chunks of ``text``, each within the limit and delivered once."""
+    chunks = split_markdown(text, max_len)
+    assert sink.messages() == chunks
+    assert set(sink.stages.values()) == {"final"}
+    assert [r.id for r in refs] == [str(i) for i in range(len(chunks))]
+    assert all(len(c.text) <= max_len for c in sink.calls)
+    assert all(sink.deliveries(c) == 1 for c in chunks), "each final chunk exactly once"
+    pieces = split_pieces(text, max_len)
+    assert (
+        "".join(m.removeprefix(p.head).removesuffix(p.tail) for m, p in zip(chunks, pieces, strict=True))
+        == text
+    )
+    assert [c.reply_to for c in sink.calls if c.op == "send" and c.ok] == [USER_MESSAGE] + [None] * (
+        len(chunks) - 1
+    )
+
+
+async def test_long_reply_continues_in_new_messages_and_keeps_code_fences() -> None:
+    streamer, sink, clock = make()
+    code = "\n".join(f"total += item_{i}" for i in range(20))
+    text = f"Here is the loop:\n\n```python\n{code}\n```\n\nIt adds every item."
+    await streamer.start()
+    await settle()
+    await stream(streamer, clock, text, 7, 0.125)
+    finished_at = clock.t
+    refs = await finished(streamer, text)
+    assert_delivered(sink, refs, text, 100)
+    assert len(refs) >= 4
+    messages = sink.messages()
+    assert messages[0].endswith("\n```") and messages[1].startswith("```python\n")
+    assert messages[-1].endswith("It adds every item.")
+    streaming = [c.at for c in sink.calls if c.at < finished_at]
+    assert all(b - a >= 1.0 for a, b in itertools.pairwise(streaming)), streaming
+    assert len(sink.calls) <= finished_at / 1.0 + 1 + len(refs)
+
+
+async def test_ten_thousand_character_reply_with_code_blocks() -> None:
+    caps = Capabilities(max_text_len=2000, min_edit_interval_s=1.0)
+    streamer, sink, clock = make(caps)
+    text = code_reply(random.Random(3), 10_000)
+    assert len(text) >= 10_000 and text.count("```") >= 6
+    await streamer.start()
+    await settle()
+    await stream(streamer, clock, text, 50, 0.125)
+    refs = await finished(streamer, text + "\n\n_(stopped)_")
+    assert_delivered(sink, refs, text + "\n\n_(stopped)_", 2000)
+    assert len(refs) >= 5
+    assert any(m.startswith("```") for m in sink.messages()[1:]), "a code block was cut and reopened"
+    assert len(sink.calls) <= clock.t / 1.0 + 1 + len(refs)
+
+
+async def test_back_off_is_honoured_while_updates_keep_flowing() -> None:
+    streamer, sink, clock = make()
+    sink.failures[1] = RateLimited(5.0)
+    await streamer.start()
+    await settle()
+    streamer.update("one")
+    await clock.advance_to(1.0)
+    assert [(c.at, c.ok) for c in sink.calls] == [(0.0, True), (1.0, False)]
+    for i in range(40):  # accepted at once; nothing is queued or sent
+        streamer.update(f"one two {i}")
+        await clock.advance(0.125)
+    assert clock.t == 6.0 and sink.calls[-1].at == 6.0
+    assert [c.at for c in sink.calls] == [0.0, 1.0, 6.0], "no call before retry_after has passed"
+    assert sink.calls[-1].text == "one two 39"
+    await clock.advance(0.5)
+    assert len(sink.calls) == 3
+    await finished(streamer, "one two 39")
+
+
+async def test_updates_never_wait_for_a_stuck_platform() -> None:
+    streamer, sink, clock = make()
+    sink.gate.clear()  # the placeholder send hangs
+    await streamer.start()
+    await settle()
+    for i in range(1000):
+        streamer.update(f"text {i}")
+    await clock.advance(3)
+    assert sink.calls == []
+    sink.gate.set()
+    await clock.advance(3)
+    assert [(c.op, c.text) for c in sink.calls] == [("send", "…"), ("edit", "text 999")]
+    await finished(streamer, "text 999")
+
+
+async def test_final_text_delivered_once_after_failing_intermediate_edits() -> None:
+    streamer, sink, clock = make()
+    sink.failures.update({1: PlatformError("bad request"), 2: PlatformError("bad request")})
+    await streamer.start()
+    await settle()
+    streamer.update("draft")
+    await clock.advance_to(1.5)
+    assert not sink.calls[1].ok
+    await clock.advance_to(3)
+    assert len(sink.calls) == 2, "a refused text is not tried again"
+    streamer.update("draft 2")
+    await clock.advance_to(4)
+    assert [c.ok for c in sink.calls] == [True, False, False]
+    refs = await finished(streamer, "final answer")
+    assert refs == [MessageRef("chat-1", "0")]
+    assert sink.messages() == ["final answer"]
+    assert sink.deliveries("final answer") == 1 and len(sink.calls) == 4
+
+
+async def test_final_edit_rate_limited_is_retried_after_the_back_off() -> None:
+    streamer, sink, clock = make()
+    await streamer.start()
+    await settle()
+    streamer.update("partial")
+    await clock.advance_to(1.0)
+    sink.failures[2] = RateLimited(3.0)
+    await clock.advance_to(1.25)
+    finishing = asyncio.create_task(streamer.finish("partial and final"))
+    await clock.advance_to(4.0)
+    assert not finishing.done()
+    assert [(c.at, c.ok) for c in sink.calls] == [(0.0, True), (1.0, True), (1.25, False)]
+    await clock.advance_to(4.25)
+    assert finishing.done() and finishing.result() == [MessageRef("chat-1", "0")]
+    assert sink.calls[-1].at == 4.25
+    assert sink.deliveries("partial and final") == 1 and sink.messages() == ["partial and final"]
+
+
+async def test_final_gives_up_after_a_bounded_number_of_attempts() -> None:
+    streamer, sink, clock = make()
+    sink.failures.update({i: PlatformError("forbidden") for i in range(1, 10)})
+    await streamer.start()
+    await settle()
+    finishing = asyncio.create_task(streamer.finish("answer"))
+    await clock.advance(60)
+    with pytest.raises(PlatformError, match="5 times in a row") as caught:
+        await finishing
+    assert str(caught.value.__cause__) == "forbidden"
+    assert len(sink.calls) == 6
+
+
+async def test_without_edits_only_the_final_chunks_are_sent() -> None:
+    caps = Capabilities(max_text_len=100, min_edit_interval_s=1.0, can_edit=False)
+    streamer, sink, clock = make(caps)
+    streamer.status("⏳ queued #2 of 2")
+    await streamer.start()
+    await settle()
+    text = code_reply(random.Random(1), 400)
+    await stream(streamer, clock, text, 20, 0.25)
+    assert sink.calls == []
+    refs = await finished(streamer, text)
+    assert_delivered(sink, refs, text, 100)
+    assert all(c.op == "send" and c.at == clock.t for c in sink.calls)
+
+
+async def test_failed_placeholder_still_gets_the_final_text_by_send() -> None:
+    streamer, sink, clock = make()
+    sink.failures[0] = PlatformError("cannot post here")
+    await streamer.start()
+    await settle()
+    await clock.advance(2)
+    assert sink.messages() == []
+    assert await finished(streamer, "the answer") == [MessageRef("chat-1", "0")]
+    assert sink.ops() == [(2.0, "send", "0", "the answer")]
+    assert sink.calls[-1].reply_to == USER_MESSAGE
+
+
+async def test_rate_limited_placeholder_delays_the_final_send() -> None:
+    streamer, sink, clock = make()
+    sink.failures[0] = RateLimited(2.0)
+    await streamer.start()
+    await settle()
+    await clock.advance_to(0.5)
+    finishing = asyncio.create_task(streamer.finish("the answer"))
+    await clock.advance_to(1.875)
+    assert len(sink.calls) == 1
+    await clock.advance_to(2.0)
+    assert await finishing == [MessageRef("chat-1", "0")]
+    assert sink.ops() == [(2.0, "send", "0", "the answer")]
+
+
+async def test_finish_ignores_the_throttle() -> None:
+    streamer, sink, clock = make()
+    await streamer.start()
+    await settle()
+    await clock.advance_to(0.25)
+    streamer.update("almost")
+    await clock.advance_to(0.5)
+    await finished(streamer, "almost done")
+    assert sink.ops() == [(0.0, "send", "0", "…"), (0.5, "edit", "0", "almost done")]
+
+
+async def test_shrinking_text_leaves_the_placeholder_in_surplus_messages() -> None:
+    streamer, sink, clock = make()
+    await streamer.start()
+    await settle()
+    streamer.update("long " * 30)
+    await clock.advance_to(3)
+    assert len(sink.messages()) == 2
+    refs = await finished(streamer, "short")
+    assert sink.messages() == ["short", "…"] and len(refs) == 2
+
+
+async def test_aclose_stops_the_writer() -> None:
+    streamer, sink, clock = make()
+    await streamer.start()
+    await settle()
+    await streamer.aclose()
+    await streamer.aclose()  # idempotent
+    streamer.update("late text")
+    await clock.advance(5)
+    assert [c.op for c in sink.calls] == ["send"]
+    with pytest.raises(RuntimeError, match="closed"):
+        await streamer.start()
+
+
+def test_policy_is_pure_and_answers_with_deadlines() -> None:
+    policy = StreamPolicy(CAPS)
+    send = policy.next_action(10.0)
+    assert send == Action(0, "…", "status")
+    policy.succeeded(send, MessageRef("c", "m"))
+    assert policy.next_action(10.5) is None
+    policy.update("hi")
+    assert policy.next_action(10.5) == 11.0
+    edit = policy.next_action(11.0)
+    assert edit == Action(0, "hi", "partial", MessageRef("c", "m"))
+    policy.failed(edit, RateLimited(4), 11.2)
+    policy.finish("hi!")
+    assert policy.next_action(12.0) == pytest.approx(15.2)
+    final = policy.next_action(15.2)
+    assert isinstance(final, Action) and final.final and final.text == "hi!"
+    policy.succeeded(final)
+    assert policy.next_action(15.3) is None and policy.done and policy.error is None
+    policy.finish("hi!")  # the same final text again: nothing to do
+    assert policy.next_action(15.4) is None and policy.done
+
+
+async def test_a_second_finish_delivers_its_text_after_a_failed_first() -> None:
+    streamer, sink, clock = make()
+    sink.failures.update({i: PlatformError("forbidden") for i in range(1, 6)})
+    await streamer.start()
+    await settle()
+    first = asyncio.create_task(streamer.finish("answer"))
+    await clock.advance(60)
+    with pytest.raises(PlatformError):
+        await first
+    refs = await finished(streamer, "answer\n\n⚠️ could not deliver everything")
+    assert refs == [MessageRef("chat-1", "0")]
+    assert sink.messages() == ["answer\n\n⚠️ could not deliver everything"]
+    assert await finished(streamer, "answer\n\n⚠️ could not deliver everything") == refs
+    assert len(sink.calls) == 7, "a repeated final text is not sent again"
+
+
+async def test_cancelling_the_finish_caller_does_not_stop_the_delivery() -> None:
+    streamer, sink, clock = make()
+    sink.failures[1] = RateLimited(2.0)
+    await streamer.start()
+    await settle()
+    first = asyncio.create_task(streamer.finish("final"))
+    await settle()
+    first.cancel()
+    await settle()
+    assert first.cancelled()
+    await clock.advance(2)
+    assert sink.ops()[1:] == [(2.0, "edit", "0", "final")]
+    assert await finished(streamer, "final, interrupted") == [MessageRef("chat-1", "0")]
+    assert sink.ops()[2:] == [(2.0, "edit", "0", "final, interrupted")]
+    await streamer.aclose()
