@@ -104,6 +104,20 @@ class ConversationKey:
     thread: str | None = None
     user: str | None = None
 
+    @classmethod
+    def for_scope(
+        cls, adapter: str, scope: str, chat: str, user: str, thread: str | None = None
+    ) -> ConversationKey:
+        """The key of a message under an adapter's ``scope`` setting.
+
+        Threads and topics are always conversations of their own. ``"chat"``: everyone in a chat
+        (or thread) shares one conversation; ``"user"``: each user has their own in each chat or
+        thread; ``"thread"``: one per thread, and outside threads one per user.
+        """
+        if scope == "user" or (scope == "thread" and thread is None):
+            return cls(adapter, chat, thread, user)
+        return cls(adapter, chat, thread)
+
     def __str__(self) -> str:
         text = f"{self.adapter}:{self.chat}"
         if self.thread is not None:

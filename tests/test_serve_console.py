@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.conftest import AppServer
+
 ASSETS = Path(__file__).parent / "apps" / "assets"
 
 
@@ -145,3 +147,62 @@ space = "app"
     assert out.returncode == 0, out.stderr
     assert "turn=1" in out.stdout
     assert "wonderland" not in out.stderr and "wonderland" not in out.stdout
+
+
+def test_commands_and_errors_through_the_console(apps: dict[str, str], tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, apps["text"], state="memory://")
+    script = (
+        "one\n/settings temperature=1.5 style=formal\ntwo\nboom\nmid\n/reset\nthree\n/settings shout=maybe\n"
+    )
+    out = serve(cfg, script)
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    assert "turn=1" in text and "temp=1.5 style=formal" in text
+    assert "The app reported an error: boom-boom" in text
+    assert "partial answer" in text and "mid-fail" in text
+    assert "New conversation" in text
+    after_reset = text.split("New conversation", 1)[1]
+    assert "turn=1" in after_reset  # /reset started over; the failed turns were never remembered
+    assert "shout: expected true or false" in after_reset
+
+
+def test_stop_mid_stream_through_the_console(apps: dict[str, str], tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, apps["text"], state="memory://")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bridge.cli", "serve", str(cfg)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert proc.stdin is not None
+    proc.stdin.write("slow\n")
+    proc.stdin.flush()
+    time.sleep(4.0)
+    proc.stdin.write("/stop\nnext\n")
+    proc.stdin.close()
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    stopped = out.split("(stopped)", 1)[0]
+    assert stopped.startswith("w0 w1") and "w29" not in stopped
+    assert "turn=2" in out.split("(stopped)", 1)[1]
+
+
+def test_app_restart_between_bridge_runs(gradio_version: str, tmp_path: Path) -> None:
+    from tests.test_restart import _port
+
+    port = _port()
+    server = AppServer(gradio_version, ("text",), "--port", str(port))
+    server.wait_ready()
+    try:
+        cfg = write_config(tmp_path, f"http://127.0.0.1:{port}")
+        assert "turn=2" in serve(cfg, "one\ntwo\n").stdout
+        server.stop()
+        server = AppServer(gradio_version, ("text",), "--port", str(port))
+        server.wait_ready()
+        out = serve(cfg, "three\n")
+        assert out.returncode == 0, out.stderr
+        assert "turn=3" in out.stdout  # the app forgot everything; the bridge re-seeded the transcript
+    finally:
+        server.stop()

@@ -118,9 +118,9 @@ class ConsoleAdapter:
         if self._texts.get(ref.id) == text and stage != "final":
             return
         self._texts[ref.id] = text
-        if not self.tty:
+        if not (self.tty and self.config.redraw):
             if stage == "final":
-                self._write(self._out, text.rstrip("\n") + "\n")
+                self._write(self._out, text.rstrip("\n") + "\n" + (self.config.prompt if self.tty else ""))
             elif stage == "status" and text.strip(" …"):
                 self._write(self._err, f"[{text}]\n")
             return
@@ -141,10 +141,14 @@ class ConsoleAdapter:
         """Copy the files into the configured folder and say where they are."""
         folder = Path(self.config.files_dir)
         folder.mkdir(parents=True, exist_ok=True)
+        if self.tty:
+            self._write(self._out, "\r\x1b[K")  # the prompt is showing: write over it
         for f in files:
             dest = _unique(folder / f.name)
             shutil.copyfile(f.path, dest)
             self._write(self._err, f"[📎 {f.kind}: saved {dest} ({f.size:,} bytes)]\n")
+        if self.tty:
+            self._write(self._out, self.config.prompt)
         self._last_id = None
 
     @contextlib.asynccontextmanager
