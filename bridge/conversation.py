@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bridge.gradio.session import ChatSession
+from bridge.gradio.session import ChatSession, trim_history, turn_count
 from bridge.model import ConversationKey
-from bridge.sessions import SessionStore
+from bridge.sessions import SessionStore, ValueTooLarge
 
 
 @dataclass(slots=True)
@@ -51,5 +51,19 @@ async def load(store: SessionStore, key: ConversationKey) -> ConversationState:
 async def save(
     store: SessionStore, key: ConversationKey, state: ConversationState, ttl: float | None = None
 ) -> None:
-    """Persist the state (``ttl`` seconds; None = the store's default)."""
-    await store.put(store_key(key), state.to_dict(), ttl=ttl)
+    """Persist the state (``ttl`` seconds; None = the store's default).
+
+    A transcript too large for the store loses its oldest turns (half at a time) until it fits:
+    the conversation goes on, with less context to restore if the app forgets it.
+    """
+    while True:
+        try:
+            await store.put(store_key(key), state.to_dict(), ttl=ttl)
+            return
+        except ValueTooLarge:
+            history = state.session.history
+            if not history:
+                raise
+            fmt = "tuples" if isinstance(history[0], list) else "messages"
+            kept = trim_history(history, fmt, turn_count(history, fmt) // 2)
+            state.session.history = kept if len(kept) < len(history) else []

@@ -439,3 +439,22 @@ def test_open_redis_is_not_available_yet(url: str) -> None:
         caught.value
     )
     assert "s3cret" not in str(caught.value)
+
+
+async def test_oversize_transcript_is_trimmed_not_lost() -> None:
+    from bridge.conversation import ConversationState, load, save
+    from bridge.model import ConversationKey
+
+    store = MemoryStore(max_value_bytes=4000)
+    state = ConversationState()
+    for i in range(40):
+        state.session.history += [
+            {"role": "user", "content": f"q{i}"},
+            {"role": "assistant", "content": "x" * 90},
+        ]
+    key = ConversationKey("a", "c")
+    await save(store, key, state)
+    loaded = await load(store, key)
+    history = loaded.session.history
+    assert 0 < len(history) < 80 and history[0]["role"] == "user"
+    assert history[-1]["content"] == "x" * 90 and history[-2]["content"] == "q39"

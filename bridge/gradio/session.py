@@ -50,6 +50,8 @@ def trim_history(history: list[Any], fmt: str | None, max_turns: int | None) -> 
     """Keep the newest ``max_turns`` turns; cut only where a user message starts a turn."""
     if max_turns is None or not history:
         return history
+    if max_turns <= 0:
+        return []
     starts = _turn_starts(history, fmt)
     if len(starts) <= max_turns:
         return history
@@ -87,6 +89,11 @@ def drop_last_turn(history: list[Any], fmt: str | None) -> list[Any]:
     """The history without its newest turn (the last user message and everything after it)."""
     starts = _turn_starts(history, fmt)
     return history[: starts[-1]] if starts else []
+
+
+def turn_count(history: list[Any], fmt: str | None) -> int:
+    """How many turns the history holds."""
+    return len(_turn_starts(history, fmt))
 
 
 def _turn_starts(history: list[Any], fmt: str | None) -> list[int]:
