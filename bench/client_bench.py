@@ -361,11 +361,11 @@ class Server:
         )
         line = read_line(self.proc, start_timeout)
         if not line:
-            self.stop()
+            self.stop(keep_log=True)
             raise RuntimeError(f"the benchmark app did not start; see {self.log.name}")
         self.url: str = json.loads(line)["url"]
         if not self.url.startswith("http://127.0.0.1:"):
-            self.stop()
+            self.stop(keep_log=True)
             raise RuntimeError(f"unexpected app URL {self.url}")
 
     def cpu(self) -> float | None:
@@ -376,7 +376,8 @@ class Server:
             return Path(self.log.name).read_text(errors="replace").count("Traceback")
         return 0
 
-    def stop(self) -> None:
+    def stop(self, keep_log: bool = False) -> None:
+        """Stop the app; its log is deleted unless ``keep_log`` or it holds a traceback."""
         with contextlib.suppress(OSError):
             if self.proc.stdin is not None:
                 self.proc.stdin.close()
@@ -390,6 +391,10 @@ class Server:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
         self.log.close()
+        if keep_log or self.tracebacks():
+            print(f"the app's log is kept in {self.log.name}", file=sys.stderr)
+        else:
+            Path(self.log.name).unlink(missing_ok=True)
 
 
 def read_line(proc: subprocess.Popen[bytes], timeout: float) -> str | None:

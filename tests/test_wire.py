@@ -67,3 +67,27 @@ def test_decoder_rebuilds_values_and_classifies_endings() -> None:
     assert isinstance(fail, Failed) and fail.message == "boom" and fail.title is None
     hidden = EventDecoder(6).decode({"msg": "process_completed", "output": {"error": None}, "success": False})
     assert isinstance(hidden, Failed) and hidden.message is None
+
+
+def test_decoder_survives_stale_diff_base_from_the_server() -> None:
+    # After a failed event, a gradio server can send diffs against the dead event's last value
+    # as the *first* frame of a new event (diff base keyed by id(iterator), which Python reuses).
+    d = EventDecoder(4)
+    first = d.decode({"msg": "process_generating", "output": {"data": [[["replace", [], "turn=1 "]]]}})
+    assert isinstance(first, Output) and first.data == ["turn=1 "]
+    d = EventDecoder(4)
+    stale = d.decode(
+        {
+            "msg": "process_generating",
+            "output": {"data": [[["replace", [0, 1], "x"], ["append", [0, 1], "y"]]]},
+        }
+    )
+    assert isinstance(stale, Output) and stale.data == [None]  # unknown until it can be rebuilt
+    more = d.decode({"msg": "process_generating", "output": {"data": [[["append", [0, 1], "z"]]]}})
+    assert isinstance(more, Output) and more.data == [None]
+    done = d.decode({"msg": "process_completed", "output": {"data": [[["hi", "xyz"]]]}, "success": True})
+    assert isinstance(done, Completed) and done.data == [[["hi", "xyz"]]]
+    broken = EventDecoder(6)
+    broken.decode({"msg": "process_generating", "output": {"data": [["a", "b"]]}})
+    bad = broken.decode({"msg": "process_generating", "output": {"data": [[["append", [5], "c"]]]}})
+    assert isinstance(bad, Output) and bad.data == [None]

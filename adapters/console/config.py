@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import NonNegativeInt, PositiveInt
+
 from bridge.config import AdapterConfig
 
 
@@ -18,3 +20,6 @@ class ConsoleConfig(AdapterConfig):
     user: str = "you"  # the user id and name the console speaks as (allow_users/block_users see it)
     redraw: bool = True  # redraw the streaming reply in place on a TTY; line mode when stdin is not a TTY
     files_dir: str = "bridge-out"  # where files the app returns are saved
+    # One trusted person at a keyboard (or a script piping many lines): no per-user limits by default.
+    max_in_flight_per_user: PositiveInt = 10_000
+    turns_per_minute: NonNegativeInt = 0

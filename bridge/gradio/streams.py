@@ -54,8 +54,12 @@ class Job:
         """Deliver one raw queue message of this event (called by the session stream)."""
         try:
             event = self.decoder.decode(msg)
-        except ProtocolError as exc:
-            event = Failed(message=str(exc), unexpected=True, last=self.decoder.last)
+        except Exception as exc:  # a malformed message must end this job, not the session's stream
+            event = Failed(
+                message=f"the app sent data the bridge cannot read ({type(exc).__name__}: {exc})",
+                unexpected=True,
+                last=self.decoder.last,
+            )
         if event is None or self.done:
             return
         if isinstance(event, Completed | Cancelled | Failed):
@@ -155,6 +159,8 @@ class SessionStream:
             self._fail_all(exc)
         except (httpx.HTTPError, ProtocolError) as exc:
             self._fail_all(AppUnreachable(f"the stream from the app broke: {type(exc).__name__}: {exc}"))
+        except Exception as exc:  # never leave jobs waiting on a reader that died
+            self._fail_all(ProtocolError(f"reading the app's stream failed: {type(exc).__name__}: {exc}"))
         finally:
             if not self.jobs:
                 self._on_idle(self)

@@ -132,6 +132,7 @@ class EventDecoder:
     def __init__(self, major: int) -> None:
         self._major = major
         self._values: list[Any] | None = None
+        self._unknown: set[int] = set()
 
     @property
     def last(self) -> list[Any] | None:
@@ -171,15 +172,46 @@ class EventDecoder:
         if not isinstance(data, list):
             return None
         if self._values is None:
-            self._values = data
+            self._values = [self._first(i, value) for i, value in enumerate(data)]
         else:
             if len(data) != len(self._values):
                 raise ProtocolError("a streamed update does not match the number of outputs")
             self._values = [
-                apply_diff(old, ops) if isinstance(ops, list) else ops
-                for old, ops in zip(self._values, data, strict=True)
+                self._next(i, old, ops) for i, (old, ops) in enumerate(zip(self._values, data, strict=True))
             ]
         return Output(data=copy.deepcopy(self._values))
+
+    def _first(self, index: int, value: Any) -> Any:
+        """The first frame should carry a full value, but gradio servers keep the diff base per
+        ``(session, id(iterator))``: after an event of the session failed or was cancelled mid-stream,
+        a new generator that reuses the old iterator's id gets diffs against the dead event's last
+        value. Such an output stays unknown (None) until a whole-value replace or the final frame."""
+        if not _looks_like_ops(value):
+            return value
+        return self._recover(index, value)
+
+    def _next(self, index: int, old: Any, ops: Any) -> Any:
+        if not isinstance(ops, list):
+            return ops
+        if index in self._unknown:
+            return self._recover(index, ops)
+        try:
+            return apply_diff(old, ops)
+        except (ProtocolError, TypeError, KeyError, IndexError, AttributeError, ValueError):
+            return self._recover(index, ops)
+
+    def _recover(self, index: int, ops: list[Any]) -> Any:
+        last_root = max((i for i, op in enumerate(ops) if _is_root_replace(op)), default=None)
+        if last_root is not None:
+            try:
+                value = apply_diff(copy.deepcopy(ops[last_root][2]), ops[last_root + 1 :])
+            except (ProtocolError, TypeError, KeyError, IndexError, AttributeError, ValueError):
+                pass
+            else:
+                self._unknown.discard(index)
+                return value
+        self._unknown.add(index)
+        return None
 
     def _completed(self, msg: dict[str, Any]) -> JobEvent:
         output = msg.get("output")
@@ -197,8 +229,27 @@ class EventDecoder:
         if not isinstance(data, list):
             raise ProtocolError("a completed event carries no output list")
         self._values = data
+        self._unknown.clear()
         duration = output.get("duration")
         return Completed(data=data, duration=float(duration) if isinstance(duration, int | float) else None)
+
+
+_OPS = ("replace", "append", "add", "delete")
+
+
+def _looks_like_ops(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(
+            isinstance(op, list) and len(op) == 3 and op[0] in _OPS and isinstance(op[1], list)
+            for op in value
+        )
+    )
+
+
+def _is_root_replace(op: Any) -> bool:
+    return isinstance(op, list) and len(op) == 3 and op[0] == "replace" and op[1] == []
 
 
 def _step(raw: Any) -> ProgressStep:
