@@ -180,9 +180,7 @@ def test_stop_mid_stream_through_the_console(apps: dict[str, str], tmp_path: Pat
     proc.stdin.write("slow\n")
     proc.stdin.flush()
     time.sleep(4.0)
-    proc.stdin.write("/stop\nnext\n")
-    proc.stdin.close()
-    out, err = proc.communicate(timeout=120)
+    out, err = proc.communicate("/stop\nnext\n", timeout=120)
     assert proc.returncode == 0, err
     stopped = out.split("(stopped)", 1)[0]
     assert stopped.startswith("w0 w1") and "w29" not in stopped
