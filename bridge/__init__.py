@@ -4,6 +4,8 @@ The public surface — the only names adapters and tests should import from ``br
 Gradio client lives in :mod:`bridge.gradio` (whose ``__all__`` is its public surface).
 """
 
+from bridge.adapter import Adapter, Capabilities, Deliver, Stage
+from bridge.config import AdapterConfig
 from bridge.errors import (
     AppError,
     AppUnreachable,
@@ -23,22 +25,43 @@ from bridge.errors import (
     Unsupported,
     UpstreamError,
 )
-from bridge.model import Attachment, FilePart, Reply, ReplyPart, TextPart, ThoughtPart
+from bridge.model import (
+    Attachment,
+    Author,
+    ConversationKey,
+    FilePart,
+    Incoming,
+    LocalFile,
+    MessageRef,
+    Reply,
+    ReplyPart,
+    TextPart,
+    ThoughtPart,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Adapter",
+    "AdapterConfig",
     "AppError",
     "AppUnreachable",
     "Attachment",
     "AuthError",
+    "Author",
     "BridgeError",
+    "Capabilities",
     "ConfigError",
     "ContextLost",
+    "ConversationKey",
+    "Deliver",
     "DiscoveryError",
     "FilePart",
     "FileTooLarge",
+    "Incoming",
     "InvalidParam",
+    "LocalFile",
+    "MessageRef",
     "PlatformError",
     "ProtocolError",
     "QueueFull",
@@ -47,6 +70,7 @@ __all__ = [
     "ReplyPart",
     "SpaceBroken",
     "SpaceNotReady",
+    "Stage",
     "TextPart",
     "ThoughtPart",
     "Unsupported",

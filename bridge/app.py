@@ -26,7 +26,6 @@ from bridge import registry
 from bridge.adapter import Adapter
 from bridge.commands import Commands
 from bridge.config import AdapterConfig, Config
-from bridge.errors import BridgeError
 from bridge.health import HealthServer
 from bridge.model import Incoming
 from bridge.observability import register_secret, setup_logging
@@ -175,6 +174,3 @@ def _env_names(config: Config) -> list[str]:
     for model in (*config.spaces.values(), *config.adapters.values()):
         names += [v for k, v in model.model_dump().items() if k.endswith("_env") and isinstance(v, str)]
     return names
-
-
-__all__ = ["BridgeError", "build_bot", "build_spaces", "serve"]

@@ -30,6 +30,18 @@ def test_core_never_imports_adapters() -> None:
     assert offenders == []
 
 
+def test_adapters_import_only_the_public_surface() -> None:
+    offenders = []
+    for path in (ROOT / "adapters").rglob("*.py"):
+        package = path.relative_to(ROOT).parts[:2]
+        for name in _imports(path):
+            if name.startswith("bridge.") or (
+                name.startswith("adapters.") and tuple(name.split(".")[:2]) != package
+            ):
+                offenders.append(f"{path.relative_to(ROOT)}: {name}")
+    assert offenders == []
+
+
 def test_core_does_not_import_gradio_outside_the_demo_app() -> None:
     # The client speaks the wire protocol itself; gradio is only the demo app's dependency.
     offenders = [

@@ -18,8 +18,17 @@ from pathlib import Path
 from typing import TextIO
 
 from adapters.console.config import ConsoleConfig
-from bridge.adapter import Capabilities, Deliver, Stage
-from bridge.model import Attachment, Author, ConversationKey, Incoming, LocalFile, MessageRef
+from bridge import (
+    Attachment,
+    Author,
+    Capabilities,
+    ConversationKey,
+    Deliver,
+    Incoming,
+    LocalFile,
+    MessageRef,
+    Stage,
+)
 
 _CLEAR_TO_END = "\x1b[J"
 

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import NonNegativeInt, PositiveInt
 
-from bridge.config import AdapterConfig
+from bridge import AdapterConfig
 
 
 class ConsoleConfig(AdapterConfig):
