@@ -33,7 +33,14 @@ from bridge.gradio import files, space
 from bridge.gradio.appinfo import AppInfo, ChatEndpoint
 from bridge.gradio.discovery import discover
 from bridge.gradio.events import Completed, Failed, JobEvent
-from bridge.gradio.http import ClientOptions, json_object, make_http, placeholder_app, validation_message
+from bridge.gradio.http import (
+    ClientOptions,
+    json_object,
+    make_http,
+    placeholder_app,
+    unanswered,
+    validation_message,
+)
 from bridge.gradio.streams import Job, SessionStream
 from bridge.gradio.wire import unquote_error
 from bridge.model import Attachment, FilePart
@@ -200,7 +207,8 @@ class GradioClient:
 
     async def _predict(self, fn_index: int, data: list[Any], session_hash: str) -> JobEvent:
         body = {"data": data, "fn_index": fn_index, "session_hash": session_hash, "event_data": None}
-        resp = await self._post(self.app.api_url("/run/predict"), json=body)
+        # Unqueued chat steps (save the message, seed the history) write the same state when repeated.
+        resp = await self._post(self.app.api_url("/run/predict"), json=body, idempotent=True)
         payload = json_object(resp, "run/predict") if resp.content else {}
         if resp.status_code == 200 and isinstance(payload.get("data"), list):
             return Completed(data=payload["data"])
@@ -211,25 +219,22 @@ class GradioClient:
         raise AppUnreachable(f"the app failed a step (HTTP {resp.status_code}): {resp.text[:200]}")
 
     async def _get(self, url: str, **kw: Any) -> httpx.Response:
+        """A GET, retried on transport errors (in ``_request``) and on gateway errors (a proxy in
+        front of a restarting app, such as a Space's)."""
         for attempt in range(_GET_RETRIES + 1):
-            try:
-                resp = await self._send("GET", url, **kw)
-            except AppUnreachable:
-                if attempt == _GET_RETRIES:
-                    raise
-            else:
-                if resp.status_code not in (502, 503, 504) or attempt == _GET_RETRIES:
-                    return resp
+            resp = await self._send("GET", url, **kw)
+            if resp.status_code not in (502, 503, 504) or attempt == _GET_RETRIES:
+                return resp
             await asyncio.sleep(0.5 * 2**attempt)
         raise AssertionError("unreachable")
 
-    async def _post(self, url: str, **kw: Any) -> httpx.Response:
-        return await self._send("POST", url, **kw)
+    async def _post(self, url: str, *, idempotent: bool = False, **kw: Any) -> httpx.Response:
+        return await self._send("POST", url, idempotent=idempotent, **kw)
 
-    async def _send(self, method: str, url: str, **kw: Any) -> httpx.Response:
+    async def _send(self, method: str, url: str, *, idempotent: bool = False, **kw: Any) -> httpx.Response:
         for attempt in (0, 1):
             try:
-                resp = await self.http.request(method, url, **kw)
+                resp = await self._request(method, url, idempotent or method == "GET", **kw)
             except httpx.HTTPError as exc:
                 raise AppUnreachable(
                     f"cannot reach the app at {self.app.root}: {type(exc).__name__}"
@@ -242,6 +247,23 @@ class GradioClient:
                     )
                 return resp
             await self._login()
+        raise AssertionError("unreachable")
+
+    async def _request(self, method: str, url: str, idempotent: bool, **kw: Any) -> httpx.Response:
+        """One request. Sent again when the server provably never saw it (see ``unanswered``) or,
+        for requests that are safe to repeat, after any transport failure but a timeout."""
+        for attempt in range(3):
+            try:
+                return await self.http.request(method, url, **kw)
+            except httpx.HTTPError as exc:
+                again = unanswered(exc) or (
+                    idempotent
+                    and isinstance(exc, httpx.TransportError)
+                    and not isinstance(exc, httpx.TimeoutException)
+                )
+                if attempt == 2 or not again:
+                    raise
+                await asyncio.sleep(0.05 * (attempt + 1))
         raise AssertionError("unreachable")
 
     async def _login(self) -> None:

@@ -37,13 +37,26 @@ def make_http(opts: ClientOptions) -> httpx.AsyncClient:
         limits=httpx.Limits(
             max_connections=opts.max_connections,
             max_keepalive_connections=opts.max_keepalive,
-            keepalive_expiry=30.0,
+            # Below uvicorn's 5 s keep-alive (gradio's server): a pooled connection the server has
+            # already closed would fail the next request sent on it.
+            keepalive_expiry=4.0,
         ),
     )
     timeout = httpx.Timeout(opts.read_timeout, connect=opts.connect_timeout, pool=None)
     return httpx.AsyncClient(
         transport=transport, timeout=timeout, headers={"user-agent": USER_AGENT}, follow_redirects=True
     )
+
+
+def unanswered(exc: httpx.HTTPError) -> bool:
+    """True when the server closed the connection before answering (a stale pooled connection).
+
+    uvicorn closes an idle keep-alive connection only between requests, so a request that met a
+    closed connection was never processed and is safe to send again.
+    """
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+        return True
+    return isinstance(exc, httpx.RemoteProtocolError) and "without sending a response" in str(exc)
 
 
 def placeholder_app(root: str) -> AppInfo:

@@ -92,6 +92,12 @@ class Job:
         return last
 
 
+def _retryable(exc: httpx.HTTPError) -> bool:
+    return isinstance(exc, httpx.TransportError) and not isinstance(
+        exc, httpx.ReadTimeout | httpx.PoolTimeout
+    )
+
+
 class SessionStream:
     """The one ``queue/data`` reader of a session_hash, dispatching messages to its jobs by event id."""
 
@@ -112,6 +118,7 @@ class SessionStream:
         self._timeout = timeout
         self._task: asyncio.Task[None] | None = None
         self._deadline: asyncio.Timeout | None = None
+        self._opened = False  # the current request got a response
 
     def add(self, job: Job) -> None:
         """Register a joined job and make sure the stream is being read."""
@@ -150,9 +157,21 @@ class SessionStream:
         self.jobs.clear()
 
     async def _run(self) -> None:
+        failures = 0
         try:
             while self.jobs:
-                await self._read_once()
+                try:
+                    await self._read_once()
+                    failures = 0
+                except httpx.HTTPError as exc:
+                    # Reopening is safe when the request got no response at all (a pooled connection
+                    # the server had closed): the server keeps the session's messages queued until a
+                    # reader takes them. Once a response started, a drop cancels the session's jobs
+                    # server-side (PROTOCOL.md §3.5), so it is reported instead.
+                    failures += 1
+                    if self._opened or failures > 2 or not _retryable(exc):
+                        raise
+                    await asyncio.sleep(0.05 * failures)
         except asyncio.CancelledError:
             raise
         except AppUnreachable as exc:
@@ -167,12 +186,14 @@ class SessionStream:
 
     async def _read_once(self) -> None:
         params = {"session_hash": self.session_hash}
+        self._opened = False
         try:
             async with (
                 asyncio.timeout(None) as deadline,
                 self._http.stream("GET", self._url, params=params, timeout=self._timeout) as resp,
             ):
                 self._deadline = deadline
+                self._opened = True
                 if resp.status_code != 200:
                     await resp.aread()
                     raise AppUnreachable(f"the app refused the event stream (HTTP {resp.status_code})")
