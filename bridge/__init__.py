@@ -38,6 +38,7 @@ from bridge.model import (
     TextPart,
     ThoughtPart,
 )
+from bridge.splitting import split_markdown, splits_cluster
 
 __version__ = "0.1.0"
 
@@ -76,4 +77,6 @@ __all__ = [
     "Unsupported",
     "UpstreamError",
     "__version__",
+    "split_markdown",
+    "splits_cluster",
 ]

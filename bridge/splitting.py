@@ -94,7 +94,7 @@ def _fences(text: str) -> list[_Fence]:
     return fences
 
 
-def _splits_cluster(text: str, p: int) -> bool:
+def splits_cluster(text: str, p: int) -> bool:
     """Whether cutting before ``text[p]`` would split a surrogate pair or a common grapheme cluster."""
     before, after = text[p - 1], text[p]
     return (
@@ -183,11 +183,11 @@ class _Splitter:
                     if piece is not None:
                         return piece
             for p in range(end, start, -1):
-                piece = None if _splits_cluster(self.text, p) else self.piece(start, p, head)
+                piece = None if splits_cluster(self.text, p) else self.piece(start, p, head)
                 if piece is not None:
                     return piece
         # No room for the fence markers (a tiny limit): cut the text alone, at least one character.
         end = max(self.room(start, ""), start + 1)
-        while end - 1 > start and end < len(self.text) and _splits_cluster(self.text, end):
+        while end - 1 > start and end < len(self.text) and splits_cluster(self.text, end):
             end -= 1
         return Piece("", self.text[start:end], "")

@@ -46,6 +46,18 @@ def serve(cfg: Path, stdin: str, env: dict[str, str] | None = None) -> subproces
     )
 
 
+def start_serve(cfg: Path) -> subprocess.Popen[str]:
+    """``bridge serve`` in the background with pipes, for tests that type while a reply runs."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bridge.cli", "serve", str(cfg)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cfg.parent,
+    )
+
+
 def test_piped_lines_are_a_scripted_conversation(apps: dict[str, str], tmp_path: Path) -> None:
     cfg = write_config(tmp_path, apps["text"])
     out = serve(cfg, "hi\nagain\n")
@@ -71,14 +83,7 @@ def test_attachments_and_files_out(apps: dict[str, str], tmp_path: Path) -> None
 
 def test_sigterm_marks_running_reply_interrupted(apps: dict[str, str], tmp_path: Path) -> None:
     cfg = write_config(tmp_path, apps["text"])
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bridge.cli", "serve", str(cfg)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=tmp_path,
-    )
+    proc = start_serve(cfg)
     assert proc.stdin is not None and proc.stderr is not None
     proc.stdin.write("slow\n")
     proc.stdin.flush()
@@ -168,14 +173,7 @@ def test_commands_and_errors_through_the_console(apps: dict[str, str], tmp_path:
 
 def test_stop_mid_stream_through_the_console(apps: dict[str, str], tmp_path: Path) -> None:
     cfg = write_config(tmp_path, apps["text"], state="memory://")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bridge.cli", "serve", str(cfg)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=tmp_path,
-    )
+    proc = start_serve(cfg)
     assert proc.stdin is not None
     proc.stdin.write("slow\n")
     proc.stdin.flush()

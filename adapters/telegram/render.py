@@ -13,13 +13,14 @@ underline/strikethrough/spoiler; at most :data:`MAX_ENTITIES` per message; sorte
 from __future__ import annotations
 
 import re
-import unicodedata
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from itertools import accumulate
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
+
+from bridge import splits_cluster
 
 MAX_LEN = 4096  # UTF-16 code units of text per message
 MAX_ENTITIES = 100  # Telegram ignores entities beyond about 100 per message
@@ -35,7 +36,6 @@ _URL = re.compile(
     re.IGNORECASE,
 )
 _PARA, _LINE, _WORD = re.compile(r"\n\n+"), re.compile(r"\n"), re.compile(r"[ \t]\S")
-_JOINERS = frozenset("\u200d\ufe0e\ufe0f")
 # CommonMark as LLMs write it, plus ~~strikethrough~~; raw HTML stays literal text.
 _MD = MarkdownIt("commonmark", {"html": False}).enable("strikethrough")
 
@@ -155,22 +155,9 @@ def _cut(text: str, start: int, room: int) -> int:
         if last > 0:
             return last
     cut = room
-    while cut - 1 > start and _splits_cluster(text, cut):
+    while cut - 1 > start and splits_cluster(text, cut):
         cut -= 1
     return max(cut, start + 1)
-
-
-def _splits_cluster(text: str, p: int) -> bool:
-    """Whether cutting before ``text[p]`` splits a surrogate pair or a common grapheme cluster."""
-    before, after = text[p - 1], text[p]
-    return (
-        "\ud800" <= before <= "\udbff"
-        or before == "\u200d"
-        or after in _JOINERS
-        or unicodedata.combining(after) != 0
-        or "\U0001f3fb" <= after <= "\U0001f3ff"  # skin tone modifiers
-        or ("\U0001f1e6" <= before <= "\U0001f1ff" and "\U0001f1e6" <= after <= "\U0001f1ff")  # flags
-    )
 
 
 def _render(markdown: str) -> tuple[str, list[Entity]]:
