@@ -7,6 +7,7 @@ against the app's constraints). Every problem is printed; the exit code is 0 onl
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -44,6 +45,16 @@ async def check(path: Path, out: TextIO = sys.stdout) -> int:
 
 
 async def _store(config: Config, path: Path, out: TextIO) -> int:
+    url = config.bridge.state
+    if url.startswith("sqlite:///"):
+        db = Path(url.removeprefix("sqlite:///"))
+        folder = (db if db.is_absolute() else Path.cwd() / db).parent
+        if not db.exists():  # do not create the database just to check it
+            if os.access(folder, os.W_OK):
+                out.write(f"✓ bridge.state: {db} will be created in {folder}\n")
+                return 0
+            out.write(f"✗ bridge.state: cannot create {db}: {folder} is not writable\n")
+            return 1
     try:
         store = open_store(config.bridge.state, base_dir=Path.cwd())
         try:

@@ -236,9 +236,12 @@ class GradioClient:
             try:
                 resp = await self._request(method, url, idempotent or method == "GET", **kw)
             except httpx.HTTPError as exc:
-                raise AppUnreachable(
-                    f"cannot reach the app at {self.app.root}: {type(exc).__name__}"
-                ) from exc
+                why = (
+                    "no connection; is it running?"
+                    if isinstance(exc, httpx.ConnectError)
+                    else type(exc).__name__
+                )
+                raise AppUnreachable(f"cannot reach the app at {self.app.root} ({why})") from exc
             if resp.status_code != 401 or self._auth is None or attempt == 1:
                 if resp.status_code == 401:
                     raise AuthError(
