@@ -150,9 +150,7 @@ class TurnRunner:
             return f"📎 Please send at most {s.max_attachments} files at once."
         for att in msg.attachments:
             if att.size > s.max_attachment_bytes:
-                return (
-                    f"📎 {render.error_reply(FileTooLarge(att.name, s.max_attachment_bytes, att.size))[2:]}"
-                )
+                return render.error_reply(FileTooLarge(att.name, s.max_attachment_bytes, att.size))
         return None
 
     def _final_text(self, done: TurnDone) -> str:
