@@ -26,6 +26,7 @@ from bridge import registry
 from bridge.adapter import Adapter
 from bridge.commands import Commands
 from bridge.config import AdapterConfig, Config
+from bridge.delivery import send_text
 from bridge.health import HealthServer
 from bridge.model import Incoming
 from bridge.observability import register_secret, setup_logging
@@ -87,7 +88,7 @@ def build_bot(name: str, cfg: AdapterConfig, config: Config, space: SpaceHandle,
     )
 
     async def notify(msg: Incoming, text: str) -> None:
-        await adapter.send(msg.key, text, msg.reply_to)
+        await send_text(adapter, msg.key, text, msg.reply_to)
 
     rules = AccessRules(
         allow_users=frozenset(cfg.allow_users),

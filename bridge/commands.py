@@ -11,6 +11,7 @@ import shlex
 from collections.abc import Awaitable, Callable
 
 from bridge import conversation
+from bridge.delivery import send_text
 from bridge.errors import BridgeError, InvalidParam
 from bridge.gradio.chat import resolve_params
 from bridge.gradio.session import drop_last_turn
@@ -71,7 +72,7 @@ class Commands:
         await self._table[name](msg, args)
 
     async def _reply(self, msg: Incoming, text: str) -> None:
-        await self.runner.adapter.send(msg.key, text, msg.reply_to)
+        await send_text(self.runner.adapter, msg.key, text, msg.reply_to)
 
     async def _help(self, msg: Incoming, _: str) -> None:
         lines = [

@@ -29,8 +29,14 @@ if TYPE_CHECKING:
     from bridge.config import AdapterConfig
 
 ENTRY_POINT_GROUP = "bridge.adapters"
-ADAPTERS: dict[str, str] = {"console": "adapters.console.adapter:ConsoleAdapter"}
-CONFIGS: dict[str, str] = {"console": "adapters.console.config:ConsoleConfig"}
+ADAPTERS: dict[str, str] = {
+    "console": "adapters.console.adapter:ConsoleAdapter",
+    "telegram": "adapters.telegram.adapter:TelegramAdapter",
+}
+CONFIGS: dict[str, str] = {
+    "console": "adapters.console.config:ConsoleConfig",
+    "telegram": "adapters.telegram.config:TelegramConfig",
+}
 
 
 def _plugins() -> dict[str, str]:

@@ -20,6 +20,7 @@ import structlog
 
 from bridge import conversation, render
 from bridge.adapter import Adapter
+from bridge.delivery import send_text
 from bridge.errors import AppUnreachable, BridgeError, FileTooLarge
 from bridge.gradio.chat import ChatTurn, ReplyUpdate, TurnDone
 from bridge.gradio.client import GradioClient
@@ -79,7 +80,7 @@ class TurnRunner:
         state = await conversation.load(self.store, msg.key)
         problem = self._check_attachments(msg)
         if problem:
-            await self.adapter.send(msg.key, problem, msg.reply_to)
+            await send_text(self.adapter, msg.key, problem, msg.reply_to)
             return
         streamer = Streamer(self.adapter, msg.key, self.adapter.capabilities, reply_to=msg.reply_to)
         shown = _Shown()
@@ -129,7 +130,9 @@ class TurnRunner:
         except BridgeError as exc:
             log.warning("sending files failed", conversation=str(msg.key), error=str(exc))
             with contextlib.suppress(BridgeError):
-                await self.adapter.send(msg.key, f"📎 The files could not be sent here: {exc}", msg.reply_to)
+                await send_text(
+                    self.adapter, msg.key, f"📎 The files could not be sent here: {exc}", msg.reply_to
+                )
 
     async def _stream(self, turn: ChatTurn, streamer: Streamer, shown: _Shown) -> TurnDone:
         """Feed the turn's events to the streamer: status until text arrives, then the newest text."""
@@ -192,7 +195,7 @@ class TurnRunner:
             for i in range(0, len(files), max(1, caps.max_files)):
                 await self.adapter.send_files(key, files[i : i + max(1, caps.max_files)], reply_to)
         if notes:
-            await self.adapter.send(key, "\n".join(notes), reply_to)
+            await send_text(self.adapter, key, "\n".join(notes), reply_to)
 
 
 def _status(event: object) -> str | None:

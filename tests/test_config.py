@@ -244,7 +244,7 @@ def test_the_http_address_is_checked(tmp_path: Path, http: str) -> None:
 
 
 def test_the_console_config_is_the_console_adapters_config() -> None:
-    assert registry.adapter_types() == ["console"]
+    assert registry.adapter_types() == ["console", "telegram"]
     assert registry.config_model("console") is ConsoleConfig
     assert registry.adapter_class("console").Config is ConsoleConfig  # type: ignore[attr-defined]
 
@@ -261,7 +261,7 @@ class PluginAdapter:
 def test_third_party_adapters_come_from_entry_points(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     plugin = EntryPoint(name="plugin", value=f"{__name__}:PluginAdapter", group=registry.ENTRY_POINT_GROUP)
     monkeypatch.setattr(registry, "entry_points", lambda group: [plugin] if group == plugin.group else [])
-    assert registry.adapter_types() == ["console", "plugin"]
+    assert registry.adapter_types() == ["console", "plugin", "telegram"]
     assert registry.adapter_class("plugin") is PluginAdapter
     text = BASE + '[adapters.p]\ntype = "plugin"\nspace = "echo"\ntoken_env = "PLUGIN_TOKEN"\n'
     config = load(tmp_path, text, env={"PLUGIN_TOKEN": "s3cret-value"})
