@@ -20,6 +20,4 @@ class TelegramConfig(AdapterConfig):
     mode: Literal["polling"] = "polling"
     # In groups: answer when mentioned, replied to or commanded ("mention"), or every message ("all").
     trigger: Literal["mention", "all"] = "mention"
-    # In groups, refused users get silence instead of a refusal message.
-    quiet_refusals_in_groups: bool = True
     poll_timeout_s: PositiveInt = 30  # long-poll duration of getUpdates
