@@ -51,9 +51,6 @@ def build_spaces(config: Config) -> dict[str, SpaceHandle]:
     spaces = {}
     for name, sc in config.spaces.items():
         token, auth = config.credentials(name)
-        register_secret(token)
-        if auth:
-            register_secret(auth[1])
         spaces[name] = SpaceHandle(
             SpaceSettings(
                 name=name,
@@ -71,7 +68,6 @@ def build_bot(name: str, cfg: AdapterConfig, config: Config, space: SpaceHandle,
     """The adapter of ``[adapters.NAME]`` wired to its Space through a turn runner and a router."""
     adapter: Adapter = registry.adapter_class(cfg.type)(name, cfg, config.secret)
     sc = config.spaces[cfg.space]
-    ttl = config.bridge.session_ttl_days * 86400 if config.bridge.session_ttl_days else None
     runner = TurnRunner(
         adapter,
         space,
@@ -82,7 +78,7 @@ def build_bot(name: str, cfg: AdapterConfig, config: Config, space: SpaceHandle,
             max_attachment_bytes=cfg.max_attachment_bytes,
             max_download_bytes=sc.max_download_bytes,
             history_turns=config.bridge.history_turns,
-            session_ttl_s=ttl,
+            session_ttl_s=config.bridge.session_ttl_s,
             params=dict(sc.params),
         ),
     )
@@ -104,11 +100,13 @@ def build_bot(name: str, cfg: AdapterConfig, config: Config, space: SpaceHandle,
 async def serve(config: Config, *, base_dir: Path | None = None, install_signals: bool = True) -> int:
     """Run every configured adapter until their input ends or a signal stops the bridge."""
     setup_logging(config.bridge.log_format, config.bridge.log_level)
-    for name in _env_names(config):
+    for name in config.secret_names():
         register_secret(config.secret(name))
-    ttl = config.bridge.session_ttl_days * 86400 if config.bridge.session_ttl_days else None
     store = open_store(
-        config.bridge.state, default_ttl=ttl, max_entries=config.bridge.max_sessions, base_dir=base_dir
+        config.bridge.state,
+        default_ttl=config.bridge.session_ttl_s,
+        max_entries=config.bridge.max_sessions,
+        base_dir=base_dir,
     )
     spaces = build_spaces(config)
     stopping = asyncio.Event()
@@ -168,10 +166,3 @@ def _install_signals(stop: Callable[[], None]) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop)
-
-
-def _env_names(config: Config) -> list[str]:
-    names: list[str] = []
-    for model in (*config.spaces.values(), *config.adapters.values()):
-        names += [v for k, v in model.model_dump().items() if k.endswith("_env") and isinstance(v, str)]
-    return names

@@ -14,7 +14,7 @@ from typing import TextIO
 
 from bridge import registry
 from bridge.config import Config, load_config
-from bridge.errors import BridgeError, ConfigError
+from bridge.errors import BridgeError, ConfigError, InvalidParam
 from bridge.gradio.chat import resolve_params
 from bridge.gradio.client import GradioClient
 from bridge.gradio.events import SpaceStatus
@@ -91,7 +91,7 @@ async def _space(config: Config, name: str, out: TextIO) -> int:
                 resolve_params(endpoint, sc.params)
                 out.write(f"✓ spaces.{name}.params: accepted by the app\n")
     except BridgeError as exc:
-        where = f"spaces.{name}.params" if type(exc).__name__ == "InvalidParam" else f"spaces.{name}"
+        where = f"spaces.{name}.params" if isinstance(exc, InvalidParam) else f"spaces.{name}"
         out.write(f"✗ {where}: {exc}\n")
         return 1
     return 0

@@ -113,6 +113,11 @@ class BridgeSettings(_Model):
     max_sessions: PositiveInt = 100_000
     history_turns: PositiveInt = 50
 
+    @property
+    def session_ttl_s(self) -> float | None:
+        """``session_ttl_days`` in seconds; None keeps conversations forever."""
+        return self.session_ttl_days * 86400 if self.session_ttl_days else None
+
     def http_address(self) -> tuple[str, int] | None:
         """``http`` as ``(host, port)``, or None when the HTTP server is off."""
         return None if self.http is None else _host_port(self.http)
@@ -193,6 +198,10 @@ class Config(_Model):
         if found is None:
             raise ConfigError(f"no *_env key names the environment variable {env_name}, so it was not loaded")
         return found.get_secret_value()
+
+    def secret_names(self) -> list[str]:
+        """The environment variables whose values were loaded (every ``*_env`` key that is set)."""
+        return sorted(self._secrets)
 
     def credentials(self, space: str) -> tuple[str | None, tuple[str, str] | None]:
         """``(hf_token, auth)`` of a Space, as ``GradioClient.connect`` takes them."""
