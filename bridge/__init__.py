@@ -5,6 +5,7 @@ Gradio client lives in :mod:`bridge.gradio` (whose ``__all__`` is its public sur
 """
 
 from bridge.adapter import Adapter, Capabilities, Deliver, Stage
+from bridge.commands import HELP as COMMANDS
 from bridge.config import AdapterConfig
 from bridge.errors import (
     AppError,
@@ -25,6 +26,9 @@ from bridge.errors import (
     Unsupported,
     UpstreamError,
 )
+from bridge.gradio.params import Param
+from bridge.host import AdapterState, Host
+from bridge.httpserver import HttpRequest, HttpResponse, Routes
 from bridge.model import (
     Attachment,
     Author,
@@ -43,8 +47,10 @@ from bridge.splitting import split_markdown, splits_cluster
 __version__ = "0.1.0"
 
 __all__ = [
+    "COMMANDS",
     "Adapter",
     "AdapterConfig",
+    "AdapterState",
     "AppError",
     "AppUnreachable",
     "Attachment",
@@ -59,16 +65,21 @@ __all__ = [
     "DiscoveryError",
     "FilePart",
     "FileTooLarge",
+    "Host",
+    "HttpRequest",
+    "HttpResponse",
     "Incoming",
     "InvalidParam",
     "LocalFile",
     "MessageRef",
+    "Param",
     "PlatformError",
     "ProtocolError",
     "QueueFull",
     "RateLimited",
     "Reply",
     "ReplyPart",
+    "Routes",
     "SpaceBroken",
     "SpaceNotReady",
     "Stage",

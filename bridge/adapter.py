@@ -1,7 +1,8 @@
 """The adapter contract: what a platform must offer the core, and nothing more.
 
 An adapter connects to one platform, turns its events into :class:`~bridge.model.Incoming`
-values passed to ``deliver`` (a callback; the adapter never holds the app), and carries out
+values passed to ``host.deliver`` (a callback; the adapter never holds the app; see
+:mod:`bridge.host` for the rest of what it is offered), and carries out
 sends and edits. Text crosses the contract as Markdown; the adapter renders it. What a platform
 cannot do is a field of :class:`Capabilities`, never a method that raises. Errors leave an
 adapter only as :mod:`bridge.errors` types (``RateLimited`` for back-off).
@@ -12,9 +13,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from bridge.model import ConversationKey, Incoming, LocalFile, MessageRef
+
+if TYPE_CHECKING:
+    from bridge.host import Host
 
 Deliver = Callable[[Incoming], Awaitable[None]]
 Stage = Literal["status", "partial", "final"]
@@ -35,6 +39,7 @@ class Capabilities:
     can_stream_draft: bool = False
     max_files: int = 10
     max_file_bytes: int = 50 * 1024 * 1024
+    max_incoming_bytes: int | None = None  # largest user file the platform lets the bot fetch
     markup: str = "markdown"
 
 
@@ -45,8 +50,8 @@ class Adapter(Protocol):
     name: str
     capabilities: Capabilities
 
-    async def run(self, deliver: Deliver) -> None:
-        """Connect, call ``deliver`` once per incoming message, clean up in ``finally``."""
+    async def run(self, host: Host) -> None:
+        """Connect, call ``host.deliver`` once per incoming message, clean up in ``finally``."""
         ...
 
     async def send(

@@ -27,7 +27,9 @@ from bridge.adapter import Adapter
 from bridge.commands import Commands
 from bridge.config import AdapterConfig, Config
 from bridge.delivery import send_text
-from bridge.health import HealthServer
+from bridge.gradio.params import Param
+from bridge.host import AdapterState, Host
+from bridge.httpserver import HttpServer, Routes
 from bridge.model import Incoming
 from bridge.observability import register_secret, setup_logging
 from bridge.router import AccessRules, Router, UserLimits
@@ -44,6 +46,7 @@ class Bot:
 
     adapter: Adapter
     router: Router
+    space: SpaceHandle
 
 
 def build_spaces(config: Config) -> dict[str, SpaceHandle]:
@@ -91,10 +94,11 @@ def build_bot(name: str, cfg: AdapterConfig, config: Config, space: SpaceHandle,
         block_users=frozenset(cfg.block_users),
         allow_chats=frozenset(cfg.allow_chats),
         block_chats=frozenset(cfg.block_chats),
+        refuse_shared=cfg.refuse_in_groups,
     )
     limits = UserLimits(max_in_flight=cfg.max_in_flight_per_user, per_minute=cfg.turns_per_minute)
     commands = Commands(runner)
-    return Bot(adapter, Router(commands.handle, notify, rules, limits, urgent=commands.is_urgent))
+    return Bot(adapter, Router(commands.handle, notify, rules, limits, urgent=commands.is_urgent), space)
 
 
 async def serve(config: Config, *, base_dir: Path | None = None, install_signals: bool = True) -> int:
@@ -111,22 +115,26 @@ async def serve(config: Config, *, base_dir: Path | None = None, install_signals
     spaces = build_spaces(config)
     stopping = asyncio.Event()
     failed = False
-    health: HealthServer | None = None
+    http: HttpServer | None = None
+    routes = Routes()
     try:
         bots = [build_bot(n, c, config, spaces[c.space], store) for n, c in config.adapters.items()]
         if install_signals:
             _install_signals(stopping.set)
         address = config.bridge.http_address()
         if address:
-            health = await HealthServer.start(*address, ready=lambda: not stopping.is_set())
+            http = await HttpServer.start(*address, ready=lambda: not stopping.is_set(), routes=routes)
         log.info("bridge started", adapters=[b.adapter.name for b in bots], spaces=list(spaces))
         timeout = config.bridge.shutdown_timeout_s
         async with asyncio.TaskGroup() as tg:
-            supervisors = [tg.create_task(_supervise(b, stopping, timeout)) for b in bots]
+            supervisors = [
+                tg.create_task(_supervise(b, _host(b, store, routes if http else None), stopping, timeout))
+                for b in bots
+            ]
         failed = any(s.result() for s in supervisors)
     finally:
-        if health is not None:
-            await health.close()
+        if http is not None:
+            await http.close()
         for space in spaces.values():
             await space.aclose()
         await store.close()
@@ -134,10 +142,17 @@ async def serve(config: Config, *, base_dir: Path | None = None, install_signals
     return 1 if failed else 0
 
 
-async def _supervise(bot: Bot, stopping: asyncio.Event, grace_s: float) -> bool:
+def _host(bot: Bot, store: SessionStore, routes: Routes | None) -> Host:
+    async def params() -> tuple[Param, ...]:
+        return tuple((await bot.space.client()).chat.params)
+
+    return Host(bot.router.deliver, AdapterState(store, bot.adapter.name), params, routes)
+
+
+async def _supervise(bot: Bot, host: Host, stopping: asyncio.Event, grace_s: float) -> bool:
     """Run one adapter; on its end or on stop, let its replies finish. True when the adapter crashed."""
     name = bot.adapter.name
-    run = asyncio.create_task(bot.adapter.run(bot.router.deliver), name=f"adapter {name}")
+    run = asyncio.create_task(bot.adapter.run(host), name=f"adapter {name}")
     stop = asyncio.create_task(stopping.wait())
     crashed = False
     try:

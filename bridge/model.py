@@ -7,8 +7,10 @@ thoughts and tool notes (shown collapsed or marked by adapters), and files to at
 from __future__ import annotations
 
 import mimetypes
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,12 +67,17 @@ class Reply:
 
 @dataclass(frozen=True, slots=True)
 class Attachment:
-    """A file a user sent: either in memory (``data``) or on local disk (``path``)."""
+    """A file a user sent: either in memory (``data``) or on local disk (``path``).
+
+    ``declared_size`` is set (with empty ``data``) for a file the adapter could not fetch because it
+    is over the platform's download limit; the turn then answers that it is too large.
+    """
 
     name: str
     data: bytes | None = None
     path: Path | None = None
     mime_type: str | None = None
+    declared_size: int | None = None
 
     def __post_init__(self) -> None:
         if (self.data is None) == (self.path is None):
@@ -78,7 +85,9 @@ class Attachment:
 
     @property
     def size(self) -> int:
-        """Size in bytes."""
+        """Size in bytes (the declared size of a file that was not fetched)."""
+        if self.declared_size is not None:
+            return self.declared_size
         if self.data is not None:
             return len(self.data)
         assert self.path is not None
@@ -153,7 +162,9 @@ class Incoming:
 
     ``command`` is set when the adapter recognised a command itself (a slash command, a button);
     otherwise the core parses ``/name args`` from ``text``. ``reply_to`` is the user's message,
-    which the bot's answer should reply to.
+    which the bot's answer should reply to. ``params`` are app inputs for this turn only (a slash
+    command's options), validated like ``/settings`` values and applied over them. ``shared`` is
+    true when the message was said where others read it (a group, a guild channel), not in private.
     """
 
     key: ConversationKey
@@ -163,6 +174,8 @@ class Incoming:
     reply_to: MessageRef | None = None
     command: str | None = None
     args: str = ""
+    params: Mapping[str, Any] = field(default_factory=dict)
+    shared: bool = False
 
 
 @dataclass(frozen=True, slots=True)

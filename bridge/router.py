@@ -37,6 +37,7 @@ class AccessRules:
     allow_chats: frozenset[str] = frozenset()
     block_chats: frozenset[str] = frozenset()
     refusal: str | None = "Sorry, you are not allowed to use this bot."
+    refuse_shared: bool = True  # False: no refusal where others read it (``Incoming.shared``)
 
     def admits(self, msg: Incoming) -> bool:
         """True when the author and the chat pass the lists."""
@@ -89,7 +90,7 @@ class Router:
     async def deliver(self, msg: Incoming) -> None:
         """Take one message from an adapter; returns at once."""
         if not self._rules.admits(msg):
-            if self._rules.refusal:
+            if self._rules.refusal and (self._rules.refuse_shared or not msg.shared):
                 self._spawn(self._notify(msg, self._rules.refusal))
             return
         if self._urgent(msg):

@@ -92,7 +92,7 @@ class TurnRunner:
                 state.session,
                 text,
                 msg.attachments,
-                {**self.settings.params, **state.params},
+                {**self.settings.params, **state.params, **msg.params},
                 upload_limit=self.settings.max_attachment_bytes,
                 max_turns=self.settings.history_turns,
             )
@@ -151,9 +151,12 @@ class TurnRunner:
         s = self.settings
         if len(msg.attachments) > s.max_attachments:
             return f"📎 Please send at most {s.max_attachments} files at once."
+        limit = min(
+            s.max_attachment_bytes, self.adapter.capabilities.max_incoming_bytes or s.max_attachment_bytes
+        )
         for att in msg.attachments:
-            if att.size > s.max_attachment_bytes:
-                return render.error_reply(FileTooLarge(att.name, s.max_attachment_bytes, att.size))
+            if att.size > limit or att.declared_size is not None:
+                return render.error_reply(FileTooLarge(att.name, limit, att.size))
         return None
 
     def _final_text(self, done: TurnDone) -> str:

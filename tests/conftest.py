@@ -118,3 +118,10 @@ def apps(servers: dict[str, AppServer], gradio_version: str) -> dict[str, str]:
 def major(gradio_version: str) -> int:
     """The major version of the gradio under test."""
     return int(gradio_version.split(".", maxsplit=1)[0])
+
+
+@pytest.fixture(scope="session")
+def current_apps(servers: dict[str, AppServer]) -> dict[str, str]:
+    """name → URL of the test apps on the project's own gradio (for platform tests, where the gradio
+    version does not matter)."""
+    return servers[VERSIONS[0]].urls

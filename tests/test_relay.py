@@ -10,6 +10,8 @@ import pytest
 
 from bridge.commands import Commands
 from bridge.errors import RateLimited
+from bridge.gradio.params import Param
+from bridge.host import AdapterState, Host
 from bridge.router import AccessRules, Router, UserLimits
 from bridge.sessions import MemoryStore
 from bridge.spaces import SpaceHandle, SpaceSettings
@@ -35,7 +37,12 @@ class Relay:
             UserLimits(**{"max_in_flight": 20, "per_minute": 0, **limits}),
             urgent=commands.is_urgent,
         )
-        self.task = asyncio.create_task(self.adapter.run(self.router.deliver))
+
+        async def params() -> tuple[Param, ...]:
+            return tuple((await self.space.client()).chat.params)
+
+        host = Host(self.router.deliver, AdapterState(self.store, self.adapter.name), params)
+        self.task = asyncio.create_task(self.adapter.run(host))
 
     async def settle(self) -> None:
         self.adapter.end()

@@ -23,7 +23,7 @@ from bridge import (
     Author,
     Capabilities,
     ConversationKey,
-    Deliver,
+    Host,
     Incoming,
     LocalFile,
     MessageRef,
@@ -74,7 +74,7 @@ class ConsoleAdapter:
         self.key = ConversationKey(adapter=name, chat="console")
         self.author = Author(id=config.user, name=config.user)
 
-    async def run(self, deliver: Deliver) -> None:
+    async def run(self, host: Host) -> None:
         """Read lines until end of input (or cancellation) and deliver each as a message."""
         if self.tty:
             self._write(self._out, self.config.prompt)
@@ -89,7 +89,7 @@ class ConsoleAdapter:
                 self._last_id = None  # what the user typed moved the cursor: start a fresh block
             incoming = self._parse(text)
             if incoming is not None:
-                await deliver(incoming)
+                await host.deliver(incoming)
 
     def _parse(self, text: str) -> Incoming | None:
         if text.startswith("/file"):

@@ -1,35 +1,45 @@
-"""The Telegram adapter: python-telegram-bot's Application ↔ the bridge's adapter contract.
+"""The Telegram adapter: python-telegram-bot's ``Bot`` ↔ the bridge's adapter contract.
 
-Receives with long polling; private chats answer every message, groups answer mentions, replies
-to the bot and commands (or everything with ``trigger = "all"``); forum topics are conversations
-of their own. Text goes out as plain text plus entities (:mod:`adapters.telegram.render`), so
-nothing can fail to parse. Telegram's errors become ``bridge`` errors here: ``RetryAfter`` →
-``RateLimited`` (the streamer backs off), "message is not modified" is swallowed.
+Receiving is :mod:`adapters.telegram.intake` (polling or webhook) and
+:mod:`adapters.telegram.incoming` (which updates count, conversation keys, attachments). Sending:
+
+* Private chats stream as a draft (``sendMessageDraft``: a live preview, no message yet) and the
+  final text is sent with ``sendMessage``. When Telegram refuses drafts in a chat (e.g.
+  ``TEXTDRAFT_PEER_INVALID``) that chat streams by edits from then on.
+* Groups get a placeholder that is edited as the reply grows, with an inline "Stop" button that
+  the final edit removes.
+* Text goes out as plain text plus entities (:mod:`adapters.telegram.render`), so nothing can fail
+  to parse. The adapter paces itself within Telegram's flood budgets (:mod:`adapters.telegram.pacing`):
+  an intermediate text that would exceed them is refused with ``RateLimited`` (the streamer drops it
+  and backs off); a final text waits for its turn. ``RetryAfter`` becomes ``RateLimited``; "message
+  is not modified" is not an error.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import warnings
+import itertools
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
-from telegram import Message, MessageEntity, Update
-from telegram.constants import ChatAction, ChatType
+import structlog
+from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity, Update
+from telegram.constants import ChatAction
 from telegram.error import BadRequest, RetryAfter, TelegramError
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
 from adapters.telegram.config import TelegramConfig
+from adapters.telegram.incoming import STOP_DATA, UpdateReader
+from adapters.telegram.intake import poll, retry_seconds, serve_webhook
 from adapters.telegram.pacing import Pacer
 from adapters.telegram.render import render_chunks
 from bridge import (
-    Attachment,
-    Author,
+    COMMANDS,
     Capabilities,
+    ConfigError,
     ConversationKey,
-    Deliver,
-    Incoming,
+    Host,
     LocalFile,
     MessageRef,
     PlatformError,
@@ -37,7 +47,9 @@ from bridge import (
     Stage,
 )
 
-_DOWNLOAD_LIMIT = 20 * 1024 * 1024  # what the cloud Bot API lets bots download
+log = structlog.get_logger(__name__)
+_STOP = InlineKeyboardMarkup([[InlineKeyboardButton("⏹ Stop", callback_data=STOP_DATA)]])
+_MATERIALIZED_MAX = 10_000  # drafts remembered after their real message was sent
 
 
 class TelegramAdapter:
@@ -49,139 +61,101 @@ class TelegramAdapter:
         self.name = name
         self.config = config
         self._token = secret(config.token_env)
+        self._webhook_secret = secret(config.webhook_secret_env) if config.webhook_secret_env else ""
         # 4096 is the limit after rendering; Markdown is rarely shorter than its rendering, and the
         # margin covers UTF-16 growth. send/edit split again on the rendered text if needed.
         self.capabilities = Capabilities(
             max_text_len=3800,
             min_edit_interval_s=1.0,
             can_edit=True,
+            can_stream_draft=config.drafts,
             max_files=10,
-            max_file_bytes=50 * 1024 * 1024,
+            max_file_bytes=config.max_upload_bytes,
+            max_incoming_bytes=config.max_download_bytes,
             markup="markdown",
         )
-        self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
-        self._username = ""
-        self._deliver: Deliver | None = None
+        self._bot: Bot | None = None
         self._pacer = Pacer()
+        self._draft_ids = itertools.count(1)
+        self._no_drafts: set[str] = set()  # chats where Telegram refused a draft
+        self._materialized: OrderedDict[str, int] = OrderedDict()  # draft id → its real message id
 
     # -- receiving -------------------------------------------------------------------------
-    async def run(self, deliver: Deliver) -> None:
-        """Poll until cancelled."""
-        self._deliver = deliver
-        app = (
-            ApplicationBuilder()
-            .token(self._token)
-            .base_url(self.config.api_base_url)
-            .base_file_url(self.config.file_base_url)
-            .concurrent_updates(True)
-            .build()
-        )
-        app.add_handler(MessageHandler(filters.ALL, self._on_message))
-        self._app = app
-        await app.initialize()
-        try:
-            self._username = app.bot.username or ""
-            assert app.updater is not None
-            await app.updater.start_polling(timeout=self.config.poll_timeout_s, poll_interval=0)
-            await app.start()
-            await asyncio.Event().wait()
-        finally:
-            with contextlib.suppress(Exception):
-                if app.updater is not None and app.updater.running:
-                    await app.updater.stop()
-                if app.running:
-                    await app.stop()
-            await app.shutdown()
+    async def run(self, host: Host) -> None:
+        """Receive (polling or webhook) until cancelled."""
+        bot = Bot(self._token, base_url=self.config.api_base_url, base_file_url=self.config.file_base_url)
+        async with bot:
+            self._bot = bot
+            reader = UpdateReader(self.name, self.config, bot, bot.username or "")
+            await bot.set_my_commands(
+                [BotCommand("start", "what this bot does")]
+                + [BotCommand(name, text[:256]) for name, text in COMMANDS.items()]
+            )
 
-    async def _on_message(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
-        msg = update.effective_message
-        if msg is None or msg.from_user is None or msg.from_user.is_bot or self._deliver is None:
-            return
-        if not self._triggered(msg):
-            return
-        text = self._strip_mention(msg.text or msg.caption or "")
-        attachments = tuple(await self._attachments(msg))
-        user = msg.from_user
-        thread = str(msg.message_thread_id) if msg.is_topic_message and msg.message_thread_id else None
-        key = ConversationKey.for_scope(self.name, self.config.scope, str(msg.chat_id), str(user.id), thread)
-        author = Author(
-            id=str(user.id),
-            name=user.username or user.full_name,
-            names=tuple(n for n in (user.username, user.full_name) if n),
-        )
-        ref = MessageRef(chat=str(msg.chat_id), id=str(msg.message_id), thread=thread)
-        await self._deliver(
-            Incoming(key=key, author=author, text=text, attachments=attachments, reply_to=ref)
-        )
+            async def handle(update: Update) -> None:
+                incoming = await reader.read(update)
+                if incoming is not None:
+                    await host.deliver(incoming)
 
-    def _triggered(self, msg: Message) -> bool:
-        if msg.chat.type == ChatType.PRIVATE or self.config.trigger == "all":
-            return True
-        text = msg.text or msg.caption or ""
-        if text.startswith("/"):
-            word = text.split()[0]
-            return "@" not in word or word.lower().endswith("@" + self._username.lower())
-        if self._username and f"@{self._username.lower()}" in text.lower():
-            return True
-        replied = msg.reply_to_message
-        return bool(replied and replied.from_user and replied.from_user.username == self._username)
-
-    def _strip_mention(self, text: str) -> str:
-        if not self._username:
-            return text
-        word = text.split(" ", 1)[0]
-        if word.startswith("/") and word.lower().endswith("@" + self._username.lower()):
-            return word.rsplit("@", 1)[0] + text[len(word) :]
-        return text.replace(f"@{self._username}", "").strip()
-
-    async def _attachments(self, msg: Message) -> list[Attachment]:
-        candidates: list[tuple[Any, str, str | None]] = []
-        if msg.photo:
-            candidates.append((msg.photo[-1], "photo.jpg", "image/jpeg"))
-        for media, fallback in (
-            (msg.document, "document"),
-            (msg.audio, "audio"),
-            (msg.voice, "voice.ogg"),
-            (msg.video, "video.mp4"),
-        ):
-            if media is not None:
-                candidates.append(
-                    (media, getattr(media, "file_name", None) or fallback, getattr(media, "mime_type", None))
-                )
-        out = []
-        for media, name, mime in candidates:
-            if media.file_size and media.file_size > _DOWNLOAD_LIMIT:
-                continue  # the turn's size check then explains the limit
-            tg_file = await media.get_file()
-            data = bytes(await tg_file.download_as_bytearray())
-            out.append(Attachment(name=name, data=data, mime_type=mime))
-        return out
+            try:
+                if self.config.mode == "polling":
+                    await poll(bot, host.state, handle, self.config.poll_timeout_s, self.name)
+                else:
+                    if host.routes is None:
+                        raise ConfigError(
+                            f'adapters.{self.name}.mode: "webhook" needs [bridge].http, the listener '
+                            "Telegram's calls arrive on"
+                        )
+                    assert self.config.webhook_url is not None
+                    await serve_webhook(
+                        bot,
+                        host.routes,
+                        self.config.webhook_path,
+                        self.config.webhook_url,
+                        self._webhook_secret,
+                        handle,
+                        self.name,
+                    )
+            finally:
+                self._bot = None
 
     # -- sending ---------------------------------------------------------------------------
     async def send(
         self, to: ConversationKey, text: str, reply_to: MessageRef | None = None, *, stage: Stage = "final"
     ) -> MessageRef:
-        """Post rendered text; replies to the user's message when given."""
-        body, entities = self._render(text)
-        kwargs: dict[str, Any] = {}
-        if to.thread:
-            kwargs["message_thread_id"] = int(to.thread)
-        if reply_to is not None:
-            kwargs["reply_to_message_id"] = int(reply_to.id)
-            kwargs["allow_sending_without_reply"] = True
-        await self._pace(int(to.chat), stage)
-        sent = await self._call(
-            self._bot().send_message(chat_id=int(to.chat), text=body, entities=entities, **kwargs)
-        )
-        return MessageRef(chat=str(sent.chat_id), id=str(sent.message_id), thread=to.thread)
+        """Post rendered text (a draft while streaming in a private chat); replies to ``reply_to``."""
+        if stage != "final" and self._drafts_in(to.chat):
+            draft_id = next(self._draft_ids)
+            if await self._draft(int(to.chat), to.thread, draft_id, text):
+                data = (("draft", str(draft_id)), ("reply", reply_to.id if reply_to else ""))
+                return MessageRef(chat=to.chat, id=f"draft-{draft_id}", thread=to.thread, data=data)
+        message_id = await self._send(int(to.chat), to.thread, text, reply_to.id if reply_to else "", stage)
+        return MessageRef(chat=to.chat, id=str(message_id), thread=to.thread)
 
     async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> None:
-        """Replace the text; "not modified" is not an error."""
+        """Replace the text; a draft is updated, or becomes a real message with the final text."""
+        data = dict(ref.data)
+        message_id: int | None = int(ref.id) if "draft" not in data else None
+        if "draft" in data:
+            draft = data["draft"]
+            message_id = self._materialized.get(draft)
+            if message_id is None:
+                drafting = stage != "final" and self._drafts_in(ref.chat)
+                if drafting and await self._draft(int(ref.chat), ref.thread, int(draft), text):
+                    return
+                sent = await self._send(int(ref.chat), ref.thread, text, data.get("reply", ""), stage)
+                self._remember(draft, sent)
+                return
+        assert message_id is not None
         body, entities = self._render(text)
         await self._pace(int(ref.chat), stage)
         await self._call(
-            self._bot().edit_message_text(
-                chat_id=int(ref.chat), message_id=int(ref.id), text=body, entities=entities
+            self._require_bot().edit_message_text(
+                chat_id=int(ref.chat),
+                message_id=message_id,
+                text=body,
+                entities=entities,
+                reply_markup=self._markup(stage),
             )
         )
 
@@ -189,19 +163,21 @@ class TelegramAdapter:
         self, to: ConversationKey, files: Sequence[LocalFile], reply_to: MessageRef | None = None
     ) -> None:
         """Photos, audio and video as such; everything else as documents."""
-        bot = self._bot()
-        thread = {"message_thread_id": int(to.thread)} if to.thread else {}
+        bot = self._require_bot()
+        extra: dict[str, Any] = {"message_thread_id": int(to.thread)} if to.thread else {}
+        if reply_to is not None and not reply_to.data:
+            extra |= {"reply_to_message_id": int(reply_to.id), "allow_sending_without_reply": True}
         for f in files:
             await self._pace(int(to.chat), "final")
             with f.path.open("rb") as fh:
-                if f.kind == "image":
-                    call = bot.send_photo(chat_id=int(to.chat), photo=fh, filename=f.name, **thread)
+                if f.kind == "image" and f.size <= 10 * 1024 * 1024:  # sendPhoto takes 10 MB at most
+                    call = bot.send_photo(chat_id=int(to.chat), photo=fh, filename=f.name, **extra)
                 elif f.kind == "audio":
-                    call = bot.send_audio(chat_id=int(to.chat), audio=fh, filename=f.name, **thread)
+                    call = bot.send_audio(chat_id=int(to.chat), audio=fh, filename=f.name, **extra)
                 elif f.kind == "video":
-                    call = bot.send_video(chat_id=int(to.chat), video=fh, filename=f.name, **thread)
+                    call = bot.send_video(chat_id=int(to.chat), video=fh, filename=f.name, **extra)
                 else:
-                    call = bot.send_document(chat_id=int(to.chat), document=fh, filename=f.name, **thread)
+                    call = bot.send_document(chat_id=int(to.chat), document=fh, filename=f.name, **extra)
                 await self._call(call)
 
     @contextlib.asynccontextmanager
@@ -211,7 +187,7 @@ class TelegramAdapter:
         async def keep_typing() -> None:
             while True:
                 with contextlib.suppress(TelegramError):
-                    await self._bot().send_chat_action(
+                    await self._require_bot().send_chat_action(
                         chat_id=int(to.chat),
                         action=ChatAction.TYPING,
                         message_thread_id=int(to.thread) if to.thread else None,
@@ -227,6 +203,58 @@ class TelegramAdapter:
                 await task
 
     # -- helpers ---------------------------------------------------------------------------
+    def _drafts_in(self, chat: str) -> bool:
+        # Drafts exist in private chats only (positive chat ids are users).
+        return self.config.drafts and int(chat) > 0 and chat not in self._no_drafts
+
+    async def _draft(self, chat_id: int, thread: str | None, draft_id: int, text: str) -> bool:
+        """Show ``text`` as draft ``draft_id``; False when Telegram refuses drafts in this chat."""
+        body, entities = self._render(text)
+        if (wait := self._pacer.reserve(chat_id, draft=True)) > 0:
+            raise RateLimited(wait, "Telegram budget for drafts in this chat")
+        try:
+            await self._require_bot().send_message_draft(
+                chat_id=chat_id,
+                draft_id=draft_id,
+                text=body,
+                entities=entities,
+                message_thread_id=int(thread) if thread else None,
+            )
+        except RetryAfter as exc:
+            raise RateLimited(retry_seconds(exc), "Telegram flood control") from exc
+        except BadRequest as exc:
+            log.info("drafts refused; streaming by edits here", adapter=self.name, reason=exc.message)
+            self._no_drafts.add(str(chat_id))
+            return False
+        except TelegramError as exc:
+            raise PlatformError(f"Telegram request failed: {exc}") from exc
+        return True
+
+    async def _send(self, chat_id: int, thread: str | None, text: str, reply_to: str, stage: Stage) -> int:
+        body, entities = self._render(text)
+        kwargs: dict[str, Any] = {"message_thread_id": int(thread)} if thread else {}
+        if reply_to:
+            kwargs |= {"reply_to_message_id": int(reply_to), "allow_sending_without_reply": True}
+        await self._pace(chat_id, stage)
+        sent = await self._call(
+            self._require_bot().send_message(
+                chat_id=chat_id,
+                text=body,
+                entities=entities,
+                reply_markup=self._markup(stage),
+                **kwargs,
+            )
+        )
+        return int(sent.message_id)
+
+    def _markup(self, stage: Stage) -> InlineKeyboardMarkup | None:
+        return _STOP if stage != "final" and self.config.stop_button else None
+
+    def _remember(self, draft: str, message_id: int) -> None:
+        self._materialized[draft] = message_id
+        while len(self._materialized) > _MATERIALIZED_MAX:
+            self._materialized.popitem(last=False)
+
     async def _pace(self, chat_id: int, stage: Stage) -> None:
         """Keep within the chat's budget: intermediate texts are refused, final ones wait."""
         while (wait := self._pacer.reserve(chat_id)) > 0:
@@ -234,10 +262,10 @@ class TelegramAdapter:
                 raise RateLimited(wait, "Telegram budget for this chat")
             await asyncio.sleep(wait)
 
-    def _bot(self) -> Any:
-        if self._app is None:
+    def _require_bot(self) -> Bot:
+        if self._bot is None:
             raise PlatformError("the Telegram bot is not running")
-        return self._app.bot
+        return self._bot
 
     @staticmethod
     def _render(text: str) -> tuple[str, list[MessageEntity]]:
@@ -254,11 +282,7 @@ class TelegramAdapter:
         try:
             return await coro
         except RetryAfter as exc:
-            with warnings.catch_warnings():  # PTB 22 warns that the int will become a timedelta
-                warnings.simplefilter("ignore")
-                delay = exc.retry_after
-            seconds = delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay)
-            raise RateLimited(seconds, "Telegram flood control") from exc
+            raise RateLimited(retry_seconds(exc), "Telegram flood control") from exc
         except BadRequest as exc:
             if "not modified" in exc.message.lower():
                 return None

@@ -12,8 +12,9 @@ import contextlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
-from bridge.adapter import Capabilities, Deliver, Stage
+from bridge.adapter import Capabilities, Stage
 from bridge.errors import PlatformError
+from bridge.host import Host
 from bridge.model import Author, ConversationKey, Incoming, LocalFile, MessageRef
 
 
@@ -56,9 +57,9 @@ class RecordingAdapter:
         """Final texts posted in ``chat``, in order."""
         return [m.text for m in self.messages.values() if m.key.chat == chat and m.stage == "final"]
 
-    async def run(self, deliver: Deliver) -> None:
+    async def run(self, host: Host) -> None:
         while (msg := await self._inbox.get()) is not None:
-            await deliver(msg)
+            await host.deliver(msg)
 
     async def send(
         self, to: ConversationKey, text: str, reply_to: MessageRef | None = None, *, stage: Stage = "final"

@@ -1,0 +1,1 @@
+"""Discord adapter: discord.py <-> the bridge contract; slash commands, threads, Discord Markdown."""

@@ -1,0 +1,293 @@
+"""Slash commands as Discord API JSON, built from the app's inputs; option values back to the core.
+
+Pure functions over plain dicts (no discord.py): :func:`command_payloads` gives the application commands
+to register (``PUT /applications/{id}/commands``, or per guild) with a stable hash, so the adapter
+re-registers only when the app's inputs changed (Discord allows 200 command creates a day per guild).
+
+Every payload satisfies Discord's rules: names match ``^[-_a-z0-9]{1,32}$`` and are unique per command,
+descriptions are 1-100 characters, required options come first, at most 25 options per command and
+25 choices per option, choice names and values 1-100 characters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import shlex
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bridge import Param, splits_cluster
+
+CHAT_INPUT = 1
+STRING, INTEGER, BOOLEAN, NUMBER, ATTACHMENT = 3, 4, 5, 10, 11
+MAX_OPTIONS = 25
+MAX_CHOICES = 25
+MAX_TEXT = 100  # descriptions, choice names and values, thread names
+MESSAGE, FILE, RESET, OTHER = "message", "file", "reset", "other"
+_LIMIT = 2**53  # Discord's bound on min_value / max_value
+_NUMERIC = frozenset({"slider", "number"})
+_TEXT = frozenset({"textbox", "textarea", "code"})
+_CHOICE = frozenset({"dropdown", "radio"})
+FIXED = {
+    "settings": "Show or change the app's settings for this conversation",
+    "reset": "Start a new conversation (the app forgets earlier messages)",
+    "stop": "Stop the reply being written",
+    "retry": "Ask your last message again",
+    "help": "Show what this bot does and its commands",
+}
+_MENTION = re.compile(r"<(?:@[!&]?|#)\d+>|<a?(:\w+:)\d+>|@(?:everyone|here)\b")
+_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\n]*\)|<(https?://[^>\s]+)>")
+_MARKS = re.compile(r"(?<!\w)[*_~`|]+|[*_~`|]+(?!\w)")
+_LEAD = re.compile(r"^(?:#{1,6}|-#|>+|[-*+]|\d{1,9}[.)])\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSet:
+    """The commands to register, and what the adapter needs to read their interactions back.
+
+    ``option_params`` maps each generated option name to its ``Param.name`` (the same options on the
+    chat command and on ``/settings``). ``omitted`` names the settable params past the 25-option cap:
+    ``/settings`` then has an ``other`` option taking ``name=value`` words for them. ``hash`` is the
+    sha256 of the payloads' canonical JSON: equal hashes mean identical commands.
+    """
+
+    payloads: list[dict[str, Any]]
+    option_params: dict[str, str]
+    omitted: tuple[str, ...]
+    hash: str
+
+
+def command_payloads(params: Sequence[Param], *, multimodal: bool, chat_command: str = "chat") -> CommandSet:
+    """The CHAT_INPUT commands: the chat command, ``/settings``, ``/reset``, ``/stop``, ``/retry``, ``/help``.
+
+    The chat command (``chat_command``, validated by the config) takes a required ``message``, an
+    optional ``file`` when the app is ``multimodal``, then one optional option per settable param, in
+    order: sliders and numbers as INTEGER (``precision == 0``, or an integral step, minimum and
+    default) or NUMBER with ``min_value``/``max_value``; checkboxes as BOOLEAN; dropdowns and radios
+    as STRING with ``choices`` (free text described in words when there are more than 25, custom
+    values are allowed, or a choice does not fit 100 characters; multiselect: comma-separated);
+    textboxes as STRING. Other components (files, images, state…) get no option. ``/settings`` takes
+    the same options plus ``reset`` (BOOLEAN) and, when params were left out, ``other`` (STRING).
+    """
+    settable = [p for p in params if _kind(p) is not None]
+    fixed = 2 if multimodal else 1
+    room = MAX_OPTIONS - fixed if len(settable) <= MAX_OPTIONS - fixed else MAX_OPTIONS - 2
+    taken = {MESSAGE, FILE, RESET, OTHER}
+    options: list[dict[str, Any]] = []
+    mapping: dict[str, str] = {}
+    for param in settable[:room]:
+        option = _option(param, _unique(_names(param), taken))
+        mapping[option["name"]] = param.name
+        options.append(option)
+    omitted = tuple(p.name for p in settable[room:])
+    chat_text = "Send a message to the app" + (" (more settings: /settings)" if omitted else "")
+    chat = [_opt(MESSAGE, STRING, "What to say to the app", required=True, max_length=6000)]
+    if multimodal:
+        chat.append(_opt(FILE, ATTACHMENT, "A file for the app (an image, audio, a document…)"))
+    settings = [*(dict(o) for o in options), _opt(RESET, BOOLEAN, "Restore the defaults")]
+    if omitted:
+        example = f"{omitted[0]}=…" if len(omitted[0]) < 40 else "name=value"
+        settings.append(_opt(OTHER, STRING, _clip(f"More settings as name=value words, e.g. {example}")))
+    payloads = [_command(chat_command, chat_text, [*chat, *options])]
+    payloads += [_command(name, text, settings if name == "settings" else []) for name, text in FIXED.items()]
+    canonical = json.dumps(payloads, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return CommandSet(payloads, mapping, omitted, hashlib.sha256(canonical.encode()).hexdigest())
+
+
+def options_to_params(
+    options: Sequence[Mapping[str, Any]], option_params: Mapping[str, str]
+) -> dict[str, Any]:
+    """An interaction's ``data.options`` (``[{name, type, value}]``) → ``{Param.name: value}``.
+
+    Only generated options count (``message``, ``file``, ``reset``, ``other`` and unknown names are
+    skipped). Values are passed as Discord sent them; the core validates them with ``Param.coerce``.
+    """
+    return {option_params[o["name"]]: o.get("value") for o in options if o.get("name") in option_params}
+
+
+def settings_args(values: Mapping[str, Any]) -> str:
+    """``name=value`` words for the core's ``/settings`` parser: shell-quoted, booleans ``true``/``false``."""
+    return " ".join(shlex.quote(f"{name}={_word(value)}") for name, value in values.items())
+
+
+def settings_command_args(options: Sequence[Mapping[str, Any]], commands: CommandSet) -> str:
+    """The core's ``/settings`` arguments for a ``/settings`` interaction.
+
+    ``reset: true`` gives ``"reset"`` (other options are then ignored: the core restores the defaults
+    only on its own); otherwise the generated options as :func:`settings_args` words followed by the
+    raw ``other`` text. An empty string shows the current settings.
+    """
+    if any(o.get("name") == RESET and o.get("value") is True for o in options):
+        return "reset"
+    words = settings_args(options_to_params(options, commands.option_params))
+    other = next((str(o.get("value") or "") for o in options if o.get("name") == OTHER), "")
+    return " ".join(w for w in (words, other.strip()) if w)
+
+
+def thread_name(prompt: str) -> str:
+    """A thread name for ``prompt``: its first non-blank line without Markdown or mention noise.
+
+    Whitespace is collapsed; ``<@123>``, ``<#123>``, ``@everyone``, ``@here`` are removed, custom emoji
+    become ``:name:``, links their text. At most 100 UTF-16 units (a longer line is cut at a word
+    boundary when one is in the second half, never inside a character cluster, and ends with ``…``);
+    ``"Chat"`` when nothing is left.
+    """
+    line = next((s for s in prompt.splitlines() if s.strip()), "")
+    line = _MENTION.sub(lambda m: m[1] or "", line)
+    line = _LINK.sub(lambda m: m[1] if m[1] is not None else m[2], line)
+    line = " ".join(line.split())
+    while (lead := _LEAD.match(line)) is not None:
+        line = line[lead.end() :]
+    line = " ".join(_MARKS.sub("", line).split())
+    if _units(line) > MAX_TEXT:
+        end = len(line)
+        while _units(line[:end]) > MAX_TEXT - 1 or (0 < end < len(line) and splits_cluster(line, end)):
+            end -= 1
+        space = line.rfind(" ", 0, end + 1)
+        line = line[: space if space > end // 2 else end].rstrip() + "…"
+    return line or "Chat"
+
+
+def _units(text: str) -> int:
+    # Discord measures names like JavaScript strings; counting UTF-16 units is never too lenient.
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _kind(param: Param) -> int | None:
+    """The option type for ``param``, or None when it cannot be set from a slash command."""
+    if param.component in _NUMERIC:
+        integral = param.precision == 0 or (
+            _integral(param.step) and _integral(param.minimum, True) and _integral(param.default, True)
+        )
+        return INTEGER if integral else NUMBER
+    if param.component == "checkbox":
+        return BOOLEAN
+    if param.component in _TEXT or param.component in _CHOICE:
+        return STRING
+    return None
+
+
+def _integral(value: Any, none_ok: bool = False) -> bool:
+    if value is None:
+        return none_ok
+    return isinstance(value, int | float) and not isinstance(value, bool) and float(value).is_integer()
+
+
+def _names(param: Param) -> str:
+    """``param``'s option name before de-duplication: its name, else its label, slugged."""
+    for source in (param.name, param.label or ""):
+        plain = unicodedata.normalize("NFKD", source.lower())
+        slug = "_".join(re.sub(r"[^-_a-z0-9\s]", "", plain).split())
+        slug = re.sub(r"_{2,}", "_", slug).strip("_-")[:32].strip("_-")
+        if slug:
+            return slug
+    return f"param_{param.slot}"
+
+
+def _unique(base: str, taken: set[str]) -> str:
+    name, n = base, 2
+    while name in taken:
+        suffix = f"_{n}"
+        name, n = base[: 32 - len(suffix)] + suffix, n + 1
+    taken.add(name)
+    return name
+
+
+def _option(param: Param, name: str) -> dict[str, Any]:
+    kind = _kind(param)
+    assert kind is not None
+    label = " ".join((param.label or param.name).split()) or name
+    extra: dict[str, Any] = {}
+    if kind in (INTEGER, NUMBER):
+        low, high = _bound(param.minimum, kind, math.ceil), _bound(param.maximum, kind, math.floor)
+        if low is not None and (high is None or low <= high):
+            extra["min_value"] = low
+        if high is not None and (low is None or low <= high):
+            extra["max_value"] = high
+        ends = ["" if extra.get(k) is None else _show(extra[k]) for k in ("min_value", "max_value")]
+        span = f"{ends[0]}..{ends[1]}, " if extra else ""
+        return _opt(name, kind, _clip(f"{label} ({span}default {_show(param.default)})"), **extra)
+    if kind == BOOLEAN or param.choices is None:
+        return _opt(name, kind, _clip(f"{label} (default {_show(param.default)})"))
+    choices = None if param.multiselect or param.custom_values else _choices(param.choices)
+    if choices is not None:
+        return _opt(name, kind, _clip(f"{label} (default {_show(param.default)})"), choices=choices)
+    listed = ", ".join(_show(value) for _, value in param.choices)
+    how = "comma-separated, any of" if param.multiselect else "one of" if not param.custom_values else "e.g."
+    return _opt(name, kind, _clip(f"{label}: {how} {listed}"))
+
+
+def _choices(pairs: Iterable[tuple[str, Any]]) -> list[dict[str, str]] | None:
+    """Discord choices, or None when they cannot be offered faithfully (too many, too long, empty)."""
+    found: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for label, value in pairs:
+        # Param.coerce accepts a choice's label as well as its value, so a long value goes as its label.
+        text = next((t for t in (str(value), label) if 0 < len(t) <= MAX_TEXT), None)
+        if text is None:
+            return None
+        if text not in seen:
+            seen.add(text)
+            found.append({"name": _clip(" ".join(label.split()) or text), "value": text})
+    return found if 0 < len(found) <= MAX_CHOICES else None
+
+
+def _bound(value: float | None, kind: int, round_in: Callable[[float], int]) -> int | float | None:
+    if value is None or not math.isfinite(value):
+        return None
+    value = max(-_LIMIT, min(_LIMIT, value))
+    if kind == INTEGER or float(value).is_integer():
+        return int(round_in(value))
+    return value
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, str):
+        return repr(value)
+    return "none" if value is None else str(value)
+
+
+def _word(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ",".join(_word(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def _clip(text: str, limit: int = MAX_TEXT) -> str:
+    """``text`` with whitespace collapsed, cut to ``limit`` UTF-16 units with a final ``…``."""
+    text = " ".join(text.split())
+    if _units(text) <= limit:
+        return text
+    end = min(len(text), limit - 1)
+    while end > 0 and (_units(text[:end]) > limit - 1 or (end < len(text) and splits_cluster(text, end))):
+        end -= 1
+    return text[:end].rstrip() + "…"
+
+
+def _opt(name: str, kind: int, description: str, *, required: bool = False, **extra: Any) -> dict[str, Any]:
+    option: dict[str, Any] = {"type": kind, "name": name, "description": description or name, **extra}
+    if required:
+        option["required"] = True
+    return option
+
+
+def _command(name: str, description: str, options: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "type": CHAT_INPUT,
+        "name": name,
+        "description": description,
+        "options": options,
+        "contexts": [0, 1, 2],  # guild channels, the bot's DMs, group DMs
+        "integration_types": [0],  # installed to a guild (the bot user), not to a user account
+    }

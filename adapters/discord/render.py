@@ -1,0 +1,290 @@
+"""The core's Markdown made Discord-safe: :func:`to_discord`.
+
+Discord renders bold, italics, strikethrough, inline and fenced code (backtick fences only), headings
+``#`` to ``###``, lists, blockquotes (a space after ``>``; no nesting), masked links and spoilers. The
+rest is rewritten: deeper headings become bold lines, GFM tables go into a code block (aligned when
+it fits), images become links, ``<br>`` a line break, thematic breaks ``———``, ``~~~`` and longer
+fences plain ``````` fences (unless their content holds a backtick fence line) and ``__x__`` (Discord's
+underline) ``**x**``. Fenced code is never touched, and a fence left open (a streamed, partial text) is
+closed so Discord shows it as code. Thoughts and tool notes (``> 💭 **Title**`` / ``> 🔧 **Title**``
+quotes from the core) stay quotes, or become the title line and their text in spoilers (code blocks
+stay outside the spoilers, where Discord can show them).
+
+Mentions are left as they are: the adapter neutralises pings with ``allowed_mentions``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, replace
+from typing import Literal
+
+# Worst-case growth: len(to_discord(md)) <= len(md) + MAX_GROWTH, whatever md is. Rewrites that add
+# characters (closing fences, table fences and alignment, spoilers, "> " for blank quote lines) are
+# dropped, alignment first, when they would add more; the others never lengthen the text.
+MAX_GROWTH = 100
+
+_QUOTE = re.compile(r"(?: {0,3}> ?)+")
+_ONE_QUOTE = re.compile(r" {0,3}> ?")
+_FENCE = re.compile(r"( *)(`{3,}|~{3,})(.*)")
+_LANG = re.compile(r"[A-Za-z0-9_+\-.#]+")
+_HEADING = re.compile(r" {0,3}(#{1,6})(?:[ \t]+(.*?))??(?:[ \t]+#+)?[ \t]*")
+_RULE = re.compile(r" {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*")
+_DELIMITER = re.compile(r"\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*")
+_CELL_SPLIT = re.compile(r"(?<!\\)\|")
+_TICKS = re.compile(r"`+")
+_BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
+_LINKED_IMAGE = re.compile(r"\[!\[([^\]\n]*)\]\((?:<[^>\n]*>|[^()\s]*)(?:\s+\"[^\"\n]*\")?\)\]\(")
+_IMAGE = re.compile(r"(?<![!\\])!\[([^\]\n]*)\]\((<[^>\n]*>|[^()\s]*)((?:\s+\"[^\"\n]*\")?)\)")
+_UNDERLINE = re.compile(r"(?<![\w\\])__(?=[^\s_])(.+?)(?<=[^\s_])__(?!\w)")
+_THOUGHT = ("💭 **", "🔧 **")  # how the core starts a thought or tool note (bridge.render)
+_Line = tuple[bool, str]  # (part of a code block, the line)
+
+
+@dataclass(frozen=True, slots=True)
+class _Options:
+    spoiler: bool
+    grow: bool  # allowed to add characters
+    align: bool  # pad table columns
+
+
+def to_discord(markdown: str, thoughts: Literal["quote", "spoiler"] = "quote") -> str:
+    """``markdown`` rewritten for a Discord message; never raises, never longer than len + MAX_GROWTH.
+
+    Pure and deterministic. Idempotent when no rewrite had to be dropped for length, i.e. whenever
+    the result is at most ``len(markdown) + MAX_GROWTH`` with every rewrite applied (a reply text a
+    chunk at a time always is, unless it holds many tables or open fences). Rendering each streamed
+    prefix gives at worst a partial table or code block shown as code and closed early.
+    """
+    markdown = markdown.replace("\r\n", "\n").replace("\r", "\n")
+    limit = len(markdown) + MAX_GROWTH
+    for options in (
+        _Options(thoughts == "spoiler", grow=True, align=True),
+        _Options(thoughts == "spoiler", grow=True, align=False),
+        _Options(spoiler=False, grow=False, align=False),
+    ):
+        try:
+            text = "\n".join(line for _, line in _render(markdown.split("\n"), options))
+        except Exception:  # a rewrite bug must cost the formatting, never the message
+            break
+        if len(text) <= limit:
+            return text
+    return markdown
+
+
+def _render(lines: list[str], opts: _Options) -> list[_Line]:
+    out: list[_Line] = []
+    lines = list(lines)
+    i = 0
+    while i < len(lines):
+        prefix, rest = _split_quote(lines[i])
+        depth = prefix.count(">")
+        fence = _FENCE.fullmatch(rest)
+        if fence and not (fence[2][0] == "`" and "`" in fence[3]):
+            i = _code(lines, i, prefix, fence, opts, out)
+        elif depth == 0 and (end := _table_end(lines, i)):
+            out += [(True, line) for line in _table(lines[i:end], opts)]
+            i = end
+        elif opts.spoiler and depth and _ONE_QUOTE.sub("", lines[i], count=1).startswith(_THOUGHT):
+            end = i + 1
+            while end < len(lines) and _ONE_QUOTE.match(lines[end]):
+                end += 1
+            out += _spoiler(lines[i:end], opts)
+            i = end
+        else:
+            pieces = _split_breaks(rest)
+            room = sum(len(m[0]) for m in _BR.finditer(rest)) >= (len(pieces) - 1) * (len(prefix) + 1)
+            if len(pieces) > 1 and (opts.grow or room):
+                lines[i + 1 : i + 1] = [prefix + piece for piece in pieces[1:]]
+                rest = pieces[0]
+            elif len(pieces) > 1:
+                rest = " ".join(pieces)
+            if not rest and prefix.endswith(">") and opts.grow:
+                prefix += " "  # Discord needs the space to keep an empty line inside the quote
+            out.append((False, prefix + _line(rest)))
+            i += 1
+    return out
+
+
+def _split_quote(line: str) -> tuple[str, str]:
+    match = _QUOTE.match(line)
+    size = match.end() if match else 0
+    return line[:size], line[size:]
+
+
+def _code(lines: list[str], i: int, prefix: str, fence: re.Match[str], opts: _Options, out: list[_Line]) -> int:
+    """Copy the fenced block opened at ``lines[i]`` to ``out``; the index of the line after it."""
+    depth, marker = prefix.count(">"), fence[2]
+    end, closed = i + 1, False
+    while end < len(lines):
+        inner = _strip_quotes(lines[end], depth)
+        if inner is None:  # the enclosing quote ended, which ends the block (CommonMark)
+            break
+        bare = inner.strip()
+        if bare and bare == marker[0] * len(bare) and len(bare) >= len(marker):
+            closed = True
+            break
+        end += 1
+    body = lines[i + 1 : end]
+    # Plain ``` unless the content holds a line that would close it (a Markdown example in code).
+    plain = not any(re.fullmatch(r"\s*`{3,}\s*", _strip_quotes(b, depth) or "") for b in body)
+    words = fence[3].split()
+    lang = words[0] if words and _LANG.fullmatch(words[0]) else ""
+    mark = "```" if plain else marker
+    out.append((True, prefix + fence[1] + mark + (lang if plain else fence[3])))
+    out += [(True, line) for line in body]
+    if closed:
+        close_prefix, close_rest = _split_quote(lines[end])
+        indent = close_rest[: len(close_rest) - len(close_rest.lstrip())]
+        out.append((True, close_prefix + indent + mark if plain else lines[end]))
+        return end + 1
+    if opts.grow:
+        last = _strip_quotes(out[-1][1], depth) or "" if body else ""
+        at_end = end == len(lines) and body
+        if at_end and (not last.strip() or set(last.strip()) == {marker[0]}):
+            out.pop()  # an empty last line, or a closing fence still being typed, becomes the fence
+        out.append((True, prefix + fence[1] + mark))
+    return end
+
+
+def _strip_quotes(line: str, depth: int) -> str | None:
+    """``line`` without ``depth`` quote markers, or None when it has fewer."""
+    for _ in range(depth):
+        match = _ONE_QUOTE.match(line)
+        if match is None:
+            return None
+        line = line[match.end() :]
+    return line
+
+
+def _table_end(lines: list[str], i: int) -> int:
+    """The index after the GFM table starting at ``lines[i]``, or 0 when none starts there."""
+    if i + 1 >= len(lines) or "|" not in lines[i] or _FENCE.fullmatch(lines[i].lstrip()):
+        return 0
+    delimiter = lines[i + 1]
+    if "|" not in delimiter or not _DELIMITER.fullmatch(delimiter):
+        return 0
+    header, columns = len(_cells(lines[i])), len(_cells(delimiter))
+    # While a reply streams, the delimiter row may still be growing at the very end of the text.
+    if header != columns and not (i + 2 == len(lines) and columns < header):
+        return 0
+    end = i + 2
+    while end < len(lines) and lines[end].strip() and "|" in lines[end]:
+        if _FENCE.fullmatch(lines[end].lstrip()) or _QUOTE.match(lines[end]):
+            break
+        end += 1
+    return end
+
+
+def _cells(row: str) -> list[str]:
+    row = row.strip()
+    row = row[1:] if row.startswith("|") else row
+    row = row[:-1] if row.endswith("|") and not row.endswith("\\|") else row
+    return [cell.strip() for cell in _CELL_SPLIT.split(row)]
+
+
+def _table(rows: list[str], opts: _Options) -> list[str]:
+    """A table as a code block: columns padded to line up when ``opts.align``, else its rows as sent."""
+    if not opts.grow:
+        return rows
+    if not opts.align:
+        return ["```", *rows, "```"]
+    cells = [[_clean(c) for c in _cells(row)] for n, row in enumerate(rows) if n != 1]
+    count = max(len(row) for row in cells)
+    cells = [row + [""] * (count - len(row)) for row in cells]
+    widths = [max(_width(row[k]) for row in cells) for k in range(count)]
+    lines = [" | ".join(c + " " * (w - _width(c)) for c, w in zip(row, widths, strict=True)) for row in cells]
+    rule = "-+-".join("-" * w for w in widths)
+    return ["```", lines[0].rstrip(), rule, *(line.rstrip() for line in lines[1:]), "```"]
+
+
+def _clean(cell: str) -> str:
+    # Inside a code block Markdown shows literally, and a backtick run could end the block early.
+    return " ".join(_BR.sub(" ", cell).replace("**", "").replace("`", "").split())
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _spoiler(lines: list[str], opts: _Options) -> list[_Line]:
+    """A thought quote as its title line, then its text a paragraph per spoiler, code left outside."""
+    out: list[_Line] = [(False, _ONE_QUOTE.sub("", lines[0], count=1))]
+    body = _render([_ONE_QUOTE.sub("", line, count=1) for line in lines[1:]], replace(opts, spoiler=False))
+    start = None
+    for n, (code, line) in enumerate([*body, (True, "")]):
+        if not code and line.strip():
+            start = n if start is None else start
+            continue
+        if start is not None:
+            para = [text.replace("||", "|\u200b|") for _, text in body[start:n]]
+            para[0] = "||" + para[0]
+            para[-1] += ("\u200b" if para[-1].endswith("|") else "") + "||"
+            out += [(False, text) for text in para]
+            start = None
+        if n < len(body):
+            out.append((code, line))
+    return out
+
+
+def _split_breaks(rest: str) -> list[str]:
+    """``rest`` cut at each ``<br>`` outside code spans."""
+    pieces = [""]
+    for is_code, text in _spans(rest):
+        parts = [text] if is_code else _BR.split(text)
+        pieces[-1] += parts[0]
+        pieces += parts[1:]
+    return pieces
+
+
+def _line(rest: str) -> str:
+    """One line outside code, after its quote markers."""
+    if _RULE.fullmatch(rest):
+        return "———"
+    heading = _HEADING.fullmatch(rest)
+    if heading:
+        level, content = len(heading[1]), _inline(heading[2] or "", heading=True)
+        if not content:
+            return ""
+        return f"{heading[1]} {content}" if level <= 3 else f"**{content}**"
+    return _inline(rest)
+
+
+def _inline(text: str, heading: bool = False) -> str:
+    out = []
+    for is_code, part in _spans(text):
+        if not is_code:
+            part = _LINKED_IMAGE.sub(lambda m: f"[{m[1] or 'image'}](", part)
+            part = _IMAGE.sub(_image, part)
+            part = _UNDERLINE.sub(r"**\1**", part)
+            if heading:  # the heading becomes bold as a whole
+                part = part.replace("**", "")
+        out.append(part)
+    return "".join(out)
+
+
+def _image(match: re.Match[str]) -> str:
+    alt, url, title = match[1], match[2], match[3]
+    bare = url.strip("<>")
+    if alt:
+        return f"[{alt}]({url}{title})"
+    # Without alt text the bare URL is the best link: Discord shows it and previews the image.
+    return bare if not any(ch.isspace() for ch in bare) else f"[🖼]({url}{title})"
+
+
+def _spans(text: str) -> list[tuple[bool, str]]:
+    """``text`` as (is code span, text) parts; a backtick run without an equal closing run is text."""
+    parts: list[tuple[bool, str]] = []
+    runs = list(_TICKS.finditer(text))
+    pos = k = 0
+    while k < len(runs):
+        opening = runs[k]
+        close = next((n for n in range(k + 1, len(runs)) if len(runs[n][0]) == len(opening[0])), None)
+        if close is None:
+            k += 1
+            continue
+        parts += [(False, text[pos : opening.start()]), (True, text[opening.start() : runs[close].end()])]
+        pos, k = runs[close].end(), close + 1
+    parts.append((False, text[pos:]))
+    return parts

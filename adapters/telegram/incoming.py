@@ -1,0 +1,121 @@
+"""Telegram updates → the bridge's :class:`~bridge.Incoming` messages.
+
+Private chats: every message is a turn. Groups: a message counts when it mentions the bot, replies
+to one of the bot's messages or is a command (``/cmd`` or ``/cmd@this_bot``), or always with
+``trigger = "all"``. Forum topics are conversations of their own. A press of the inline "Stop"
+button is the ``stop`` command of the conversation it sits in. Attachments (photo, document,
+audio, voice, video) are downloaded through getFile; files over the download limit (20 MB on the
+cloud Bot API) are passed on unfetched with their real size, so the turn explains the limit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Bot, CallbackQuery, Message, Update
+from telegram.constants import ChatType
+
+from adapters.telegram.config import TelegramConfig
+from bridge import Attachment, Author, ConversationKey, Incoming, MessageRef
+
+STOP_DATA = "bridge:stop"  # callback_data of the Stop button
+
+
+class UpdateReader:
+    """Reads updates for one bot (``username`` without ``@``, from getMe)."""
+
+    def __init__(self, adapter: str, config: TelegramConfig, bot: Bot, username: str) -> None:
+        self.adapter = adapter
+        self.config = config
+        self.bot = bot
+        self.username = username
+        self.download_limit = config.max_download_bytes
+
+    async def read(self, update: Update) -> Incoming | None:
+        """The message the update carries for the bridge, or None when it is not for the bot."""
+        if update.callback_query is not None:
+            return await self._callback(update.callback_query)
+        msg = update.message
+        if msg is None or msg.from_user is None or msg.from_user.is_bot or not self._triggered(msg):
+            return None
+        user = msg.from_user
+        thread = str(msg.message_thread_id) if msg.is_topic_message and msg.message_thread_id else None
+        return Incoming(
+            key=self._key(msg, str(user.id), thread),
+            author=Author(
+                id=str(user.id),
+                name=user.username or user.full_name,
+                names=tuple(n for n in (user.username, user.full_name) if n),
+            ),
+            text=self._strip_mention(msg.text or msg.caption or ""),
+            attachments=tuple(await self._attachments(msg)),
+            reply_to=MessageRef(chat=str(msg.chat_id), id=str(msg.message_id), thread=thread),
+            shared=msg.chat.type != ChatType.PRIVATE,
+        )
+
+    async def _callback(self, query: CallbackQuery) -> Incoming | None:
+        """The Stop button; anything else is answered (so the client stops spinning) and ignored."""
+        msg = query.message
+        if query.data != STOP_DATA or not isinstance(msg, Message):
+            await query.answer()
+            return None
+        await query.answer("Stopping…")
+        thread = str(msg.message_thread_id) if msg.is_topic_message and msg.message_thread_id else None
+        user = query.from_user
+        return Incoming(
+            key=self._key(msg, str(user.id), thread),
+            author=Author(id=str(user.id), name=user.username or user.full_name),
+            text="/stop",
+            command="stop",
+            shared=msg.chat.type != ChatType.PRIVATE,
+        )
+
+    def _key(self, msg: Message, user: str, thread: str | None) -> ConversationKey:
+        return ConversationKey.for_scope(self.adapter, self.config.scope, str(msg.chat_id), user, thread)
+
+    def _triggered(self, msg: Message) -> bool:
+        if msg.chat.type == ChatType.PRIVATE or self.config.trigger == "all":
+            return True
+        text = msg.text or msg.caption or ""
+        if text.startswith("/"):
+            word = text.split()[0]
+            return "@" not in word or word.lower().endswith("@" + self.username.lower())
+        if self.username and f"@{self.username.lower()}" in text.lower():
+            return True
+        replied = msg.reply_to_message
+        return bool(replied and replied.from_user and replied.from_user.username == self.username)
+
+    def _strip_mention(self, text: str) -> str:
+        if not self.username:
+            return text
+        word = text.split(" ", 1)[0]
+        if word.startswith("/") and word.lower().endswith("@" + self.username.lower()):
+            return word.rsplit("@", 1)[0] + text[len(word) :]
+        return text.replace(f"@{self.username}", "").strip()
+
+    async def _attachments(self, msg: Message) -> list[Attachment]:
+        candidates: list[tuple[Any, str, str | None]] = []
+        if msg.photo:
+            candidates.append((msg.photo[-1], "photo.jpg", "image/jpeg"))
+        for media, fallback in (
+            (msg.document, "document"),
+            (msg.audio, "audio"),
+            (msg.voice, "voice.ogg"),
+            (msg.video, "video.mp4"),
+            (msg.video_note, "video_note.mp4"),
+            (msg.animation, "animation.mp4"),
+        ):
+            if media is not None:
+                name = getattr(media, "file_name", None) or fallback
+                candidates.append((media, name, getattr(media, "mime_type", None)))
+        out = []
+        for media, name, mime in candidates:
+            size = media.file_size or 0
+            if size > self.download_limit:
+                # Not downloadable from the cloud Bot API: keep the size so the turn explains it.
+                out.append(Attachment(name=name, data=b"", mime_type=mime, declared_size=size))
+                continue
+            tg_file = await self.bot.get_file(media.file_id)
+            data = bytes(await tg_file.download_as_bytearray())
+            out.append(Attachment(name=name, data=data, mime_type=mime))
+        return out

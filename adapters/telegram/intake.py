@@ -1,0 +1,109 @@
+"""How updates reach the bot: long polling with the offset in the bridge's state, or a webhook.
+
+Polling: ``getUpdates`` from the stored offset; each update is handled (handed to the router,
+which returns at once) and only then is the offset past it stored, so a restart neither skips an
+update nor repeats one that was handled. Transient failures (network, 5xx, 409 while another
+process polls) are retried with back-off; a rejected token stops the adapter with a clear error.
+
+Webhook: ``setWebhook(url, secret_token)`` at start, and a ``POST`` route on the bridge's HTTP
+listener that answers 403 unless ``X-Telegram-Bot-Api-Secret-Token`` matches (compared in constant
+time). Telegram redelivers an update until it gets a 200, so the handler answers only after the
+update was handed over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import warnings
+from collections.abc import Awaitable, Callable
+
+import structlog
+from telegram import Bot, Update
+from telegram.error import Conflict, Forbidden, InvalidToken, RetryAfter, TelegramError
+
+from bridge import AdapterState, HttpRequest, HttpResponse, PlatformError, Routes
+
+log = structlog.get_logger(__name__)
+Handle = Callable[[Update], Awaitable[None]]
+ALLOWED_UPDATES = ["message", "callback_query"]
+OFFSET_KEY = "offset"
+SECRET_HEADER = "x-telegram-bot-api-secret-token"
+
+
+async def poll(bot: Bot, state: AdapterState, handle: Handle, timeout_s: int, adapter: str) -> None:
+    """Receive updates by long polling until cancelled."""
+    await bot.delete_webhook()
+    stored = await state.get(OFFSET_KEY)
+    offset = int(stored["next"]) if stored else None
+    delay = 0.0
+    while True:
+        try:
+            updates = await bot.get_updates(
+                offset=offset,
+                timeout=timeout_s,
+                allowed_updates=ALLOWED_UPDATES,
+                read_timeout=timeout_s + 10,
+            )
+            delay = 0.0
+        except (InvalidToken, Forbidden) as exc:
+            raise PlatformError(f"Telegram rejected the bot token of adapter '{adapter}'") from exc
+        except RetryAfter as exc:
+            await asyncio.sleep(retry_seconds(exc))
+            continue
+        except (Conflict, TelegramError) as exc:
+            delay = min(30.0, max(1.0, delay * 2))
+            what = "another process polls this bot" if isinstance(exc, Conflict) else type(exc).__name__
+            log.warning("getUpdates failed; retrying", adapter=adapter, reason=what, retry_in_s=delay)
+            await asyncio.sleep(delay)
+            continue
+        for update in updates:
+            await _handle_one(handle, update, adapter)
+            offset = update.update_id + 1
+            await state.put(OFFSET_KEY, {"next": offset})
+
+
+async def serve_webhook(
+    bot: Bot, routes: Routes, path: str, url: str, secret: str, handle: Handle, adapter: str
+) -> None:
+    """Register the webhook and serve it on ``routes`` at ``path`` until cancelled."""
+    secret_bytes = secret.encode()
+
+    async def receive(request: HttpRequest) -> HttpResponse:
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if not hmac.compare_digest(given, secret_bytes):
+            log.warning("webhook call with a wrong secret token refused", adapter=adapter)
+            return HttpResponse(403, {"error": "forbidden"})
+        try:
+            data = json.loads(request.body)
+            update = Update.de_json(data, bot)
+        except (ValueError, TypeError, KeyError) as exc:
+            log.warning("webhook body is not an update", adapter=adapter, error=type(exc).__name__)
+            return HttpResponse(400, {"error": "not an update"})
+        await _handle_one(handle, update, adapter)
+        return HttpResponse(200, {})
+
+    routes.add("POST", path, receive)
+    try:
+        await bot.set_webhook(url=url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
+        await asyncio.Event().wait()
+    finally:
+        routes.remove("POST", path)
+
+
+async def _handle_one(handle: Handle, update: Update, adapter: str) -> None:
+    """Hand one update over; a failure is logged and the update counts as handled (never retried
+    forever: a poisoned update must not block the bot)."""
+    try:
+        await handle(update)
+    except Exception:
+        log.exception("handling a Telegram update failed", adapter=adapter, update_id=update.update_id)
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    """``retry_after`` in seconds, whichever type this PTB version gives."""
+    with warnings.catch_warnings():  # PTB 22 warns that the int will become a timedelta
+        warnings.simplefilter("ignore")
+        delay = exc.retry_after
+    return delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay)

@@ -1,0 +1,57 @@
+"""What the bridge offers a running adapter besides ``deliver``: its own state, the app's inputs, HTTP routes.
+
+An adapter receives one :class:`Host` in ``run``. Everything on it is platform-neutral:
+
+* :class:`AdapterState` is a small persistent key-value area of that adapter in the bridge's store
+  (Telegram keeps its update offset there, Discord the hash of its synced commands); it survives
+  restarts and is shared by every process on the same store.
+* ``params()`` returns the app's additional inputs (connecting to the app on first use), so a
+  platform can offer them natively (Discord slash-command options).
+* ``routes`` is the bridge's HTTP listener (``[bridge].http``), where an adapter may serve a
+  webhook; None when the listener is off.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bridge.adapter import Deliver
+from bridge.gradio.params import Param
+from bridge.httpserver import Routes
+from bridge.sessions import SessionStore
+
+ParamsSource = Callable[[], Awaitable[tuple[Param, ...]]]
+
+
+class AdapterState:
+    """One adapter's persistent values (JSON objects), under store keys ``adapter:<name>:<key>``.
+
+    Values never expire. Writes are last-writer-wins; an adapter that runs in several processes must
+    only store values for which that is right (an offset only ever grows, a hash is the same
+    everywhere).
+    """
+
+    def __init__(self, store: SessionStore, adapter: str) -> None:
+        self._store = store
+        self._prefix = f"adapter:{adapter}:"
+
+    async def get(self, key: str) -> dict[str, Any] | None:
+        """The value stored under ``key``, or None."""
+        return await self._store.get(self._prefix + key)
+
+    async def put(self, key: str, value: dict[str, Any]) -> None:
+        """Store ``value`` under ``key`` (replacing the old one)."""
+        await self._store.put(self._prefix + key, value, ttl=math.inf)
+
+
+@dataclass(frozen=True, slots=True)
+class Host:
+    """The bridge side of a running adapter; see the module docstring."""
+
+    deliver: Deliver
+    state: AdapterState
+    params: ParamsSource
+    routes: Routes | None = None

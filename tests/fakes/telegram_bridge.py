@@ -1,0 +1,69 @@
+"""Run ``bridge serve`` with one Telegram adapter against the fake Bot API (for scenario tests)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+from bridge.app import serve
+from bridge.config import parse_config
+from tests.fakes.telegram import FakeTelegram, serve_telegram
+
+PRIVATE, GROUP, FORUM = 1001, -100200, -100300
+WEBHOOK_SECRET = "s3cret-token_ok"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def running(
+    fake: FakeTelegram, url: str, app_url: str, *, bridge: dict[str, Any] | None = None, **adapter: Any
+) -> AsyncIterator[None]:
+    """``bridge serve`` (memory state unless ``bridge`` says otherwise) while the block runs."""
+    config = parse_config(
+        {
+            "bridge": {"state": "memory://", "log_level": "warning", **(bridge or {})},
+            "spaces": {"app": {"src": app_url}},
+            "adapters": {
+                "tg": {
+                    "type": "telegram",
+                    "space": "app",
+                    "token_env": "TG_TOKEN",
+                    "api_base_url": f"{url}/bot",
+                    "file_base_url": f"{url}/file/bot",
+                    "poll_timeout_s": 1,
+                    **adapter,
+                }
+            },
+        },
+        env={"TG_TOKEN": fake.token, "TG_HOOK_SECRET": WEBHOOK_SECRET},
+        source="test",
+    )
+    task = asyncio.create_task(serve(config, install_signals=False))
+    try:
+        yield
+        if task.done():
+            task.result()  # a crashed bridge fails the test with its error
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+@contextlib.asynccontextmanager
+async def bridge_on(fake: FakeTelegram, app_url: str, **adapter: Any) -> AsyncIterator[None]:
+    """The fake and the bridge, both running while the block runs."""
+    async with serve_telegram(fake) as url, running(fake, url, app_url, **adapter):
+        yield
+
+
+def texts(fake: FakeTelegram, chat: int) -> list[str]:
+    """Current texts of the bot's messages in ``chat``."""
+    return [m.text or "" for m in fake.sent(chat) if not m.deleted]
