@@ -161,8 +161,7 @@ async def _supervise(bot: Bot, host: Host, stopping: asyncio.Event, grace_s: flo
         stop.cancel()
         if not run.done():
             run.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await run
+        await asyncio.wait({run})  # never raises: the adapter's error is read below
     if not run.cancelled() and run.exception() is not None:
         log.error("adapter crashed; stopping the bridge", adapter=name, error=repr(run.exception()))
         crashed = True

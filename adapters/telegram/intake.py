@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
-import warnings
 from collections.abc import Awaitable, Callable
 
 import structlog
@@ -103,7 +102,5 @@ async def _handle_one(handle: Handle, update: Update, adapter: str) -> None:
 
 def retry_seconds(exc: RetryAfter) -> float:
     """``retry_after`` in seconds, whichever type this PTB version gives."""
-    with warnings.catch_warnings():  # PTB 22 warns that the int will become a timedelta
-        warnings.simplefilter("ignore")
-        delay = exc.retry_after
+    delay = exc.retry_after
     return delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay)

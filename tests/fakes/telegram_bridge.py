@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from bridge.app import serve
-from bridge.config import parse_config
+from bridge.config import Config, parse_config
 from tests.fakes.telegram import FakeTelegram, serve_telegram
 
 PRIVATE, GROUP, FORUM = 1001, -100200, -100300
@@ -22,12 +22,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@contextlib.asynccontextmanager
-async def running(
+def config_for(
     fake: FakeTelegram, url: str, app_url: str, *, bridge: dict[str, Any] | None = None, **adapter: Any
-) -> AsyncIterator[None]:
-    """``bridge serve`` (memory state unless ``bridge`` says otherwise) while the block runs."""
-    config = parse_config(
+) -> Config:
+    """A bridge config with one Telegram adapter ``tg`` on the fake at ``url`` (memory state by default)."""
+    return parse_config(
         {
             "bridge": {"state": "memory://", "log_level": "warning", **(bridge or {})},
             "spaces": {"app": {"src": app_url}},
@@ -46,6 +45,14 @@ async def running(
         env={"TG_TOKEN": fake.token, "TG_HOOK_SECRET": WEBHOOK_SECRET},
         source="test",
     )
+
+
+@contextlib.asynccontextmanager
+async def running(
+    fake: FakeTelegram, url: str, app_url: str, *, bridge: dict[str, Any] | None = None, **adapter: Any
+) -> AsyncIterator[None]:
+    """``bridge serve`` while the block runs."""
+    config = config_for(fake, url, app_url, bridge=bridge, **adapter)
     task = asyncio.create_task(serve(config, install_signals=False))
     try:
         yield
