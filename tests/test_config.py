@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import Literal
@@ -10,8 +11,9 @@ from typing import Literal
 import pytest
 
 from adapters.console.config import ConsoleConfig
+from adapters.telegram.config import TelegramConfig
 from bridge import registry
-from bridge.config import AdapterConfig, BridgeSettings, Config, SpaceConfig, load_config
+from bridge.config import AdapterConfig, BridgeSettings, Config, SpaceConfig, load_config, parse_config
 from bridge.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,8 +52,22 @@ def test_the_example_loads_without_secrets_and_shows_the_defaults() -> None:
 def test_the_example_documents_every_key() -> None:
     text = EXAMPLE.read_text()
     keys = set(re.findall(r"^#? ?([a-z_]+) = ", text, re.MULTILINE))
-    for model in (BridgeSettings, SpaceConfig, ConsoleConfig):
+    for model in (BridgeSettings, SpaceConfig, ConsoleConfig, TelegramConfig):
         assert set(model.model_fields) - keys == set(), model.__name__
+
+
+def test_the_commented_platform_tables_load_when_uncommented() -> None:
+    text = EXAMPLE.read_text()
+    start = text.index("# [adapters.tg]")
+    block = text[start : text.find("\n\n", start) % (len(text) + 1)]
+    block = "\n".join(
+        line[2:] for line in block.splitlines() if line.startswith("# ") and not line.startswith("# #")
+    )
+    config = parse_config(
+        tomllib.loads(text + "\n" + block), env={"TELEGRAM_TOKEN": "1:x", "TELEGRAM_WEBHOOK_SECRET": "s"}
+    )
+    tg = config.adapters["tg"]
+    assert isinstance(tg, TelegramConfig) and tg.mode == "polling" and tg.drafts
 
 
 def test_several_spaces_and_adapters_load(tmp_path: Path) -> None:

@@ -109,3 +109,16 @@ async def test_injected_429s_and_5xx_deliver_the_final_text_once(
         "turn=1 n=0 temp=0.7 style=plain shout=False echo: hello"
     ]
     assert fake.count_429 >= 4
+
+
+async def test_a_rejected_token_stops_the_bridge_without_showing_it(
+    fake: FakeTelegram, current_apps: dict[str, str], capfd: pytest.CaptureFixture[str]
+) -> None:
+    wrong = "999999:WRONG-token-value"
+    async with serve_telegram(fake) as url:
+        config = config_for(fake, url, current_apps["text"], token=wrong)
+        async with asyncio.timeout(30):
+            assert await serve(config, install_signals=False) == 1
+    out, err = capfd.readouterr()
+    assert "rejected the bot token" in out + err and "$TG_TOKEN" in out + err
+    assert wrong not in out + err and "WRONG" not in out + err

@@ -31,7 +31,7 @@ from telegram.error import BadRequest, RetryAfter, TelegramError
 
 from adapters.telegram.config import TelegramConfig
 from adapters.telegram.incoming import STOP_DATA, UpdateReader
-from adapters.telegram.intake import poll, retry_seconds, serve_webhook
+from adapters.telegram.intake import poll, retry_seconds, serve_webhook, start_bot
 from adapters.telegram.pacing import Pacer
 from adapters.telegram.render import render_chunks
 from bridge import (
@@ -84,7 +84,8 @@ class TelegramAdapter:
     async def run(self, host: Host) -> None:
         """Receive (polling or webhook) until cancelled."""
         bot = Bot(self._token, base_url=self.config.api_base_url, base_file_url=self.config.file_base_url)
-        async with bot:
+        await start_bot(bot, self.name, self.config.token_env)
+        async with bot:  # already initialized: this only shuts it down at the end
             self._bot = bot
             reader = UpdateReader(self.name, self.config, bot, bot.username or "")
             await bot.set_my_commands(

@@ -31,6 +31,26 @@ OFFSET_KEY = "offset"
 SECRET_HEADER = "x-telegram-bot-api-secret-token"
 
 
+async def start_bot(bot: Bot, adapter: str, token_env: str) -> None:
+    """``getMe`` until it works: a rejected token stops the adapter (PTB's own error would quote the
+    token, so it is replaced); an unreachable API is retried with back-off."""
+    delay = 1.0
+    while True:
+        try:
+            await bot.initialize()
+            return
+        except (InvalidToken, Forbidden):
+            raise PlatformError(
+                f"Telegram rejected the bot token of adapter '{adapter}' (from ${token_env})"
+            ) from None
+        except TelegramError as exc:
+            log.warning(
+                "Telegram unreachable; retrying", adapter=adapter, error=type(exc).__name__, retry_in_s=delay
+            )
+            await asyncio.sleep(delay)
+            delay = min(60.0, delay * 2)
+
+
 async def poll(bot: Bot, state: AdapterState, handle: Handle, timeout_s: int, adapter: str) -> None:
     """Receive updates by long polling until cancelled."""
     await bot.delete_webhook()
@@ -46,8 +66,8 @@ async def poll(bot: Bot, state: AdapterState, handle: Handle, timeout_s: int, ad
                 read_timeout=timeout_s + 10,
             )
             delay = 0.0
-        except (InvalidToken, Forbidden) as exc:
-            raise PlatformError(f"Telegram rejected the bot token of adapter '{adapter}'") from exc
+        except (InvalidToken, Forbidden):
+            raise PlatformError(f"Telegram rejected the bot token of adapter '{adapter}'") from None
         except RetryAfter as exc:
             await asyncio.sleep(retry_seconds(exc))
             continue

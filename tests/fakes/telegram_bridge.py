@@ -23,7 +23,13 @@ def free_port() -> int:
 
 
 def config_for(
-    fake: FakeTelegram, url: str, app_url: str, *, bridge: dict[str, Any] | None = None, **adapter: Any
+    fake: FakeTelegram,
+    url: str,
+    app_url: str,
+    *,
+    bridge: dict[str, Any] | None = None,
+    token: str | None = None,
+    **adapter: Any,
 ) -> Config:
     """A bridge config with one Telegram adapter ``tg`` on the fake at ``url`` (memory state by default)."""
     return parse_config(
@@ -42,7 +48,7 @@ def config_for(
                 }
             },
         },
-        env={"TG_TOKEN": fake.token, "TG_HOOK_SECRET": WEBHOOK_SECRET},
+        env={"TG_TOKEN": token or fake.token, "TG_HOOK_SECRET": WEBHOOK_SECRET},
         source="test",
     )
 
