@@ -27,7 +27,7 @@ from bridge.errors import (
     UpstreamError,
 )
 from bridge.gradio.params import Param
-from bridge.host import AdapterState, Host
+from bridge.host import AdapterState, AppInputs, Host
 from bridge.httpserver import HttpRequest, HttpResponse, Routes
 from bridge.model import (
     Attachment,
@@ -52,6 +52,7 @@ __all__ = [
     "AdapterConfig",
     "AdapterState",
     "AppError",
+    "AppInputs",
     "AppUnreachable",
     "Attachment",
     "AuthError",

@@ -27,8 +27,7 @@ from bridge.adapter import Adapter
 from bridge.commands import Commands
 from bridge.config import AdapterConfig, Config
 from bridge.delivery import send_text
-from bridge.gradio.params import Param
-from bridge.host import AdapterState, Host
+from bridge.host import AdapterState, AppInputs, Host
 from bridge.httpserver import HttpServer, Routes
 from bridge.model import Incoming
 from bridge.observability import register_secret, setup_logging
@@ -143,10 +142,11 @@ async def serve(config: Config, *, base_dir: Path | None = None, install_signals
 
 
 def _host(bot: Bot, store: SessionStore, routes: Routes | None) -> Host:
-    async def params() -> tuple[Param, ...]:
-        return tuple((await bot.space.client()).chat.params)
+    async def inputs() -> AppInputs:
+        chat = (await bot.space.client()).chat
+        return AppInputs(tuple(chat.params), chat.multimodal)
 
-    return Host(bot.router.deliver, AdapterState(store, bot.adapter.name), params, routes)
+    return Host(bot.router.deliver, AdapterState(store, bot.adapter.name), inputs, routes)
 
 
 async def _supervise(bot: Bot, host: Host, stopping: asyncio.Event, grace_s: float) -> bool:

@@ -5,8 +5,9 @@ An adapter receives one :class:`Host` in ``run``. Everything on it is platform-n
 * :class:`AdapterState` is a small persistent key-value area of that adapter in the bridge's store
   (Telegram keeps its update offset there, Discord the hash of its synced commands); it survives
   restarts and is shared by every process on the same store.
-* ``params()`` returns the app's additional inputs (connecting to the app on first use), so a
-  platform can offer them natively (Discord slash-command options).
+* ``inputs()`` describes what the app takes (its additional inputs, and whether it takes files),
+  connecting to the app on first use, so a platform can offer them natively (Discord
+  slash-command options).
 * ``routes`` is the bridge's HTTP listener (``[bridge].http``), where an adapter may serve a
   webhook; None when the listener is off.
 """
@@ -23,7 +24,16 @@ from bridge.gradio.params import Param
 from bridge.httpserver import Routes
 from bridge.sessions import SessionStore
 
-ParamsSource = Callable[[], Awaitable[tuple[Param, ...]]]
+
+@dataclass(frozen=True, slots=True)
+class AppInputs:
+    """What the chat app takes besides the message text."""
+
+    params: tuple[Param, ...] = ()
+    multimodal: bool = False
+
+
+InputsSource = Callable[[], Awaitable[AppInputs]]
 
 
 class AdapterState:
@@ -53,5 +63,5 @@ class Host:
 
     deliver: Deliver
     state: AdapterState
-    params: ParamsSource
+    inputs: InputsSource
     routes: Routes | None = None

@@ -10,8 +10,7 @@ import pytest
 
 from bridge.commands import Commands
 from bridge.errors import RateLimited
-from bridge.gradio.params import Param
-from bridge.host import AdapterState, Host
+from bridge.host import AdapterState, AppInputs, Host
 from bridge.router import AccessRules, Router, UserLimits
 from bridge.sessions import MemoryStore
 from bridge.spaces import SpaceHandle, SpaceSettings
@@ -38,10 +37,10 @@ class Relay:
             urgent=commands.is_urgent,
         )
 
-        async def params() -> tuple[Param, ...]:
-            return tuple((await self.space.client()).chat.params)
+        async def inputs() -> AppInputs:
+            return AppInputs()
 
-        host = Host(self.router.deliver, AdapterState(self.store, self.adapter.name), params)
+        host = Host(self.router.deliver, AdapterState(self.store, self.adapter.name), inputs)
         self.task = asyncio.create_task(self.adapter.run(host))
 
     async def settle(self) -> None:
