@@ -31,10 +31,12 @@ if TYPE_CHECKING:
 ENTRY_POINT_GROUP = "bridge.adapters"
 ADAPTERS: dict[str, str] = {
     "console": "adapters.console.adapter:ConsoleAdapter",
+    "discord": "adapters.discord.adapter:DiscordAdapter",
     "telegram": "adapters.telegram.adapter:TelegramAdapter",
 }
 CONFIGS: dict[str, str] = {
     "console": "adapters.console.config:ConsoleConfig",
+    "discord": "adapters.discord.config:DiscordConfig",
     "telegram": "adapters.telegram.config:TelegramConfig",
 }
 

@@ -228,12 +228,12 @@ def _choices(pairs: Iterable[tuple[str, Any]]) -> list[dict[str, str]] | None:
     seen: set[str] = set()
     for label, value in pairs:
         # Param.coerce accepts a choice's label as well as its value, so a long value goes as its label.
-        text = next((t for t in (str(value), label) if 0 < len(t) <= MAX_TEXT), None)
+        text = next((t for t in (str(value), label) if t.strip() and _units(t) <= MAX_TEXT), None)
         if text is None:
             return None
         if text not in seen:
             seen.add(text)
-            found.append({"name": _clip(" ".join(label.split()) or text), "value": text})
+            found.append({"name": _clip(label) or _clip(text), "value": text})
     return found if 0 < len(found) <= MAX_CHOICES else None
 
 

@@ -5,10 +5,12 @@ Discord renders bold, italics, strikethrough, inline and fenced code (backtick f
 rest is rewritten: deeper headings become bold lines, GFM tables go into a code block (aligned when
 it fits), images become links, ``<br>`` a line break, thematic breaks ``———``, ``~~~`` and longer
 fences plain ``````` fences (unless their content holds a backtick fence line) and ``__x__`` (Discord's
-underline) ``**x**``. Fenced code is never touched, and a fence left open (a streamed, partial text) is
-closed so Discord shows it as code. Thoughts and tool notes (``> 💭 **Title**`` / ``> 🔧 **Title**``
-quotes from the core) stay quotes, or become the title line and their text in spoilers (code blocks
-stay outside the spoilers, where Discord can show them).
+underline) ``**x**``. The content of fenced code is never touched (its fence lines may be normalised),
+and a fence left open (a streamed, partial text) is closed so Discord shows it as code.
+
+Thoughts and tool notes (the core's quotes starting ``> 💭 **Title**`` or ``> 🔧 **Title**``) stay
+quotes, or become the title line and their text in spoilers, a paragraph per spoiler (code blocks stay
+outside the spoilers, where Discord can show them; ``||`` inside gets a zero-width space).
 
 Mentions are left as they are: the adapter neutralises pings with ``allowed_mentions``.
 """
@@ -24,6 +26,7 @@ from typing import Literal
 # characters (closing fences, table fences and alignment, spoilers, "> " for blank quote lines) are
 # dropped, alignment first, when they would add more; the others never lengthen the text.
 MAX_GROWTH = 100
+_PASSES = 4  # real replies settle in one or two; the cap only bounds contrived input
 
 _QUOTE = re.compile(r"(?: {0,3}> ?)+")
 _ONE_QUOTE = re.compile(r" {0,3}> ?")
@@ -34,9 +37,10 @@ _RULE = re.compile(r" {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*")
 _DELIMITER = re.compile(r"\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*")
 _CELL_SPLIT = re.compile(r"(?<!\\)\|")
 _TICKS = re.compile(r"`+")
+_TICK_FENCE = re.compile(r"\s*`{3,}\s*")
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
-_LINKED_IMAGE = re.compile(r"\[!\[([^\]\n]*)\]\((?:<[^>\n]*>|[^()\s]*)(?:\s+\"[^\"\n]*\")?\)\]\(")
-_IMAGE = re.compile(r"(?<![!\\])!\[([^\]\n]*)\]\((<[^>\n]*>|[^()\s]*)((?:\s+\"[^\"\n]*\")?)\)")
+_LINKED_IMAGE = re.compile(r"\[!\[([^\[\]\n]*)\]\((?:<[^>\n]*>|[^()\s]*)(?:\s+\"[^\"\n]*\")?\)\]\(")
+_IMAGE = re.compile(r"(?<![!\\])!\[([^\[\]\n]*)\]\((<[^>\n]*>|[^()\s]*)((?:\s+\"[^\"\n]*\")?)\)")
 _UNDERLINE = re.compile(r"(?<![\w\\])__(?=[^\s_])(.+?)(?<=[^\s_])__(?!\w)")
 _THOUGHT = ("💭 **", "🔧 **")  # how the core starts a thought or tool note (bridge.render)
 _Line = tuple[bool, str]  # (part of a code block, the line)
@@ -52,10 +56,11 @@ class _Options:
 def to_discord(markdown: str, thoughts: Literal["quote", "spoiler"] = "quote") -> str:
     """``markdown`` rewritten for a Discord message; never raises, never longer than len + MAX_GROWTH.
 
-    Pure and deterministic. Idempotent when no rewrite had to be dropped for length, i.e. whenever
-    the result is at most ``len(markdown) + MAX_GROWTH`` with every rewrite applied (a reply text a
-    chunk at a time always is, unless it holds many tables or open fences). Rendering each streamed
-    prefix gives at worst a partial table or code block shown as code and closed early.
+    Pure and deterministic. Idempotent (``to_discord(to_discord(md)) == to_discord(md)``) when no
+    rewrite had to be dropped for length, i.e. whenever every rewrite fits in ``MAX_GROWTH`` (a reply
+    chunk of the core's always does unless it holds many tables); contrived input may need more
+    passes than are made. Rendering a streamed prefix shows at worst a partial table or code block as
+    code, closed early.
     """
     markdown = markdown.replace("\r\n", "\n").replace("\r", "\n")
     limit = len(markdown) + MAX_GROWTH
@@ -65,7 +70,7 @@ def to_discord(markdown: str, thoughts: Literal["quote", "spoiler"] = "quote") -
         _Options(spoiler=False, grow=False, align=False),
     ):
         try:
-            text = "\n".join(line for _, line in _render(markdown.split("\n"), options))
+            text = _settle(markdown, options)
         except Exception:  # a rewrite bug must cost the formatting, never the message
             break
         if len(text) <= limit:
@@ -73,20 +78,37 @@ def to_discord(markdown: str, thoughts: Literal["quote", "spoiler"] = "quote") -
     return markdown
 
 
+def _settle(markdown: str, options: _Options) -> str:
+    """Render until nothing changes (at most ``_PASSES`` times).
+
+    A rewrite can make a new construct (a ``<br>`` split that starts a fence, a table whose rows were
+    joined by ``<br>``); one more pass renders it too, which is what makes :func:`to_discord` idempotent.
+    """
+    text = markdown
+    for _ in range(_PASSES):
+        again = "\n".join(line for _, line in _render(text.split("\n"), options))
+        if again == text:
+            break
+        text = again
+    return text
+
+
 def _render(lines: list[str], opts: _Options) -> list[_Line]:
+    """One pass over ``lines``: fenced code, tables, thoughts (as spoilers) and other lines, in order."""
     out: list[_Line] = []
     lines = list(lines)
     i = 0
     while i < len(lines):
         prefix, rest = _split_quote(lines[i])
         depth = prefix.count(">")
+        opens_quote = depth > 0 and (i == 0 or not _ONE_QUOTE.match(lines[i - 1]))
         fence = _FENCE.fullmatch(rest)
         if fence and not (fence[2][0] == "`" and "`" in fence[3]):
             i = _code(lines, i, prefix, fence, opts, out)
         elif depth == 0 and (end := _table_end(lines, i)):
             out += [(True, line) for line in _table(lines[i:end], opts)]
             i = end
-        elif opts.spoiler and depth and _ONE_QUOTE.sub("", lines[i], count=1).startswith(_THOUGHT):
+        elif opts.spoiler and opens_quote and _unquote(lines[i]).startswith(_THOUGHT):
             end = i + 1
             while end < len(lines) and _ONE_QUOTE.match(lines[end]):
                 end += 1
@@ -94,15 +116,16 @@ def _render(lines: list[str], opts: _Options) -> list[_Line]:
             i = end
         else:
             pieces = _split_breaks(rest)
-            room = sum(len(m[0]) for m in _BR.finditer(rest)) >= (len(pieces) - 1) * (len(prefix) + 1)
+            room = len(rest) - sum(map(len, pieces)) >= (len(pieces) - 1) * (len(prefix) + 1)
             if len(pieces) > 1 and (opts.grow or room):
-                lines[i + 1 : i + 1] = [prefix + piece for piece in pieces[1:]]
-                rest = pieces[0]
-            elif len(pieces) > 1:
+                lines[i : i + 1] = [prefix + piece for piece in pieces]
+                continue  # each piece is a line of its own now, maybe a heading or a fence
+            if len(pieces) > 1:
                 rest = " ".join(pieces)
-            if not rest and prefix.endswith(">") and opts.grow:
+            text = _line(rest)
+            if not text and prefix.endswith(">") and opts.grow:
                 prefix += " "  # Discord needs the space to keep an empty line inside the quote
-            out.append((False, prefix + _line(rest)))
+            out.append((False, prefix + text))
             i += 1
     return out
 
@@ -113,7 +136,9 @@ def _split_quote(line: str) -> tuple[str, str]:
     return line[:size], line[size:]
 
 
-def _code(lines: list[str], i: int, prefix: str, fence: re.Match[str], opts: _Options, out: list[_Line]) -> int:
+def _code(
+    lines: list[str], i: int, prefix: str, fence: re.Match[str], opts: _Options, out: list[_Line]
+) -> int:
     """Copy the fenced block opened at ``lines[i]`` to ``out``; the index of the line after it."""
     depth, marker = prefix.count(">"), fence[2]
     end, closed = i + 1, False
@@ -128,7 +153,7 @@ def _code(lines: list[str], i: int, prefix: str, fence: re.Match[str], opts: _Op
         end += 1
     body = lines[i + 1 : end]
     # Plain ``` unless the content holds a line that would close it (a Markdown example in code).
-    plain = not any(re.fullmatch(r"\s*`{3,}\s*", _strip_quotes(b, depth) or "") for b in body)
+    plain = not any(_TICK_FENCE.fullmatch(_strip_quotes(b, depth) or "") for b in body)
     words = fence[3].split()
     lang = words[0] if words and _LANG.fullmatch(words[0]) else ""
     mark = "```" if plain else marker
@@ -146,6 +171,10 @@ def _code(lines: list[str], i: int, prefix: str, fence: re.Match[str], opts: _Op
             out.pop()  # an empty last line, or a closing fence still being typed, becomes the fence
         out.append((True, prefix + fence[1] + mark))
     return end
+
+
+def _unquote(line: str) -> str:
+    return _ONE_QUOTE.sub("", line, count=1)  # callers know that ``line`` starts with a quote marker
 
 
 def _strip_quotes(line: str, depth: int) -> str | None:
@@ -189,7 +218,7 @@ def _table(rows: list[str], opts: _Options) -> list[str]:
     if not opts.grow:
         return rows
     if not opts.align:
-        return ["```", *rows, "```"]
+        return ["```", *map(_clean, rows), "```"]
     cells = [[_clean(c) for c in _cells(row)] for n, row in enumerate(rows) if n != 1]
     count = max(len(row) for row in cells)
     cells = [row + [""] * (count - len(row)) for row in cells]
@@ -199,9 +228,9 @@ def _table(rows: list[str], opts: _Options) -> list[str]:
     return ["```", lines[0].rstrip(), rule, *(line.rstrip() for line in lines[1:]), "```"]
 
 
-def _clean(cell: str) -> str:
+def _clean(text: str) -> str:
     # Inside a code block Markdown shows literally, and a backtick run could end the block early.
-    return " ".join(_BR.sub(" ", cell).replace("**", "").replace("`", "").split())
+    return " ".join(_BR.sub(" ", text).replace("**", "").replace("`", "").split())
 
 
 def _width(text: str) -> int:
@@ -210,8 +239,8 @@ def _width(text: str) -> int:
 
 def _spoiler(lines: list[str], opts: _Options) -> list[_Line]:
     """A thought quote as its title line, then its text a paragraph per spoiler, code left outside."""
-    out: list[_Line] = [(False, _ONE_QUOTE.sub("", lines[0], count=1))]
-    body = _render([_ONE_QUOTE.sub("", line, count=1) for line in lines[1:]], replace(opts, spoiler=False))
+    out = _render([_unquote(lines[0])], replace(opts, spoiler=False))
+    body = _render([_unquote(line) for line in lines[1:]], replace(opts, spoiler=False))
     start = None
     for n, (code, line) in enumerate([*body, (True, "")]):
         if not code and line.strip():
@@ -254,13 +283,12 @@ def _line(rest: str) -> str:
 def _inline(text: str, heading: bool = False) -> str:
     out = []
     for is_code, part in _spans(text):
-        if not is_code:
-            part = _LINKED_IMAGE.sub(lambda m: f"[{m[1] or 'image'}](", part)
-            part = _IMAGE.sub(_image, part)
-            part = _UNDERLINE.sub(r"**\1**", part)
-            if heading:  # the heading becomes bold as a whole
-                part = part.replace("**", "")
-        out.append(part)
+        if is_code:
+            out.append(part)
+            continue
+        plain = _LINKED_IMAGE.sub(lambda m: f"[{m[1] or 'image'}](", part)
+        plain = _UNDERLINE.sub(r"**\1**", _IMAGE.sub(_image, plain))
+        out.append(plain.replace("**", "") if heading else plain)  # a heading becomes bold as a whole
     return "".join(out)
 
 

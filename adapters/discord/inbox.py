@@ -1,0 +1,232 @@
+"""Receiving from Discord: messages and interactions → the bridge's :class:`~bridge.Incoming`.
+
+* **Messages** count in DMs, in threads the bot opened, when they mention the bot or reply to it,
+  and everywhere with ``trigger = "all"``. The bot's mention is removed from the text.
+* **Slash commands** are acknowledged at once (Discord allows 3 seconds): ``/chat`` with
+  ``threads = true`` in a guild channel answers with the prompt and opens a thread from that
+  answer, where the reply streams and the conversation goes on with plain messages; otherwise the
+  response is deferred ("thinking…") and the reply replaces it. ``/settings`` options become
+  ``name=value`` arguments; ``/chat``'s generated options apply to that turn only.
+* **The Stop button** is the ``stop`` command of the conversation it sits in.
+* **Access:** guild and role lists are checked here (users and channels by the core); refused
+  slash commands get a private (ephemeral) answer, refused messages are ignored.
+
+Conversation keys: a thread is a conversation of its own (``chat`` = parent channel, ``thread`` =
+the thread); elsewhere the adapter's ``scope`` decides.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+import discord
+
+from adapters.discord.commands import (
+    FILE,
+    MESSAGE,
+    CommandSet,
+    options_to_params,
+    settings_command_args,
+    thread_name,
+)
+from adapters.discord.config import DiscordConfig
+from adapters.discord.outbox import NO_PINGS, STOP_ID, Outbox, _place
+from bridge import Attachment, Author, ConversationKey, Incoming, MessageRef
+
+REFUSAL = "Sorry, you are not allowed to use this bot here."
+Deliver = Callable[[Incoming], Awaitable[None]]
+
+
+class Inbox:
+    """One bot's incoming side."""
+
+    def __init__(self, adapter: str, config: DiscordConfig, client: discord.Client, outbox: Outbox) -> None:
+        self.adapter = adapter
+        self.config = config
+        self.client = client
+        self.outbox = outbox
+        self.commands: CommandSet | None = None
+        self.max_bytes = config.max_attachment_bytes
+
+    # -- messages --------------------------------------------------------------------------
+    async def message(self, msg: discord.Message, deliver: Deliver) -> None:
+        """Deliver ``msg`` when it is for the bot."""
+        me = self.client.user
+        if (
+            me is None
+            or msg.author.bot
+            or msg.type not in (discord.MessageType.default, discord.MessageType.reply)
+        ):
+            return
+        if not self._triggered(msg, me) or not self._admitted(msg.guild, msg.author):
+            return
+        chat, thread = _place(msg.channel)
+        text = re.sub(rf"<@!?{me.id}>", "", msg.content).strip()
+        await deliver(
+            Incoming(
+                key=self._key(chat, str(msg.author.id), thread),
+                author=_author(msg.author),
+                text=text,
+                attachments=tuple(
+                    [
+                        await self._attachment(a.filename, a.size, a.content_type, a.read)
+                        for a in msg.attachments
+                    ]
+                ),
+                reply_to=MessageRef(chat=chat, id=str(msg.id), thread=thread),
+                shared=msg.guild is not None,
+            )
+        )
+
+    def _triggered(self, msg: discord.Message, me: discord.ClientUser) -> bool:
+        channel = msg.channel
+        if msg.guild is None or self.config.trigger == "all":
+            return True
+        if isinstance(channel, discord.Thread) and channel.owner_id == me.id:
+            return True
+        if me in msg.mentions:
+            return True
+        ref = msg.reference.resolved if msg.reference is not None else None
+        return isinstance(ref, discord.Message) and ref.author.id == me.id
+
+    # -- interactions ----------------------------------------------------------------------
+    async def interaction(self, interaction: discord.Interaction[Any], deliver: Deliver) -> None:
+        """Acknowledge and deliver a slash command or a Stop press."""
+        data: Mapping[str, Any] = interaction.data or {}
+        if interaction.type == discord.InteractionType.component:
+            if data.get("custom_id") == STOP_ID:
+                await interaction.response.defer()
+                await self._deliver_command(interaction, "stop", "", deliver, reply=False)
+            return
+        if interaction.type != discord.InteractionType.application_command:
+            return
+        if not self._admitted(interaction.guild, interaction.user):
+            await interaction.response.send_message(REFUSAL, ephemeral=True)
+            return
+        name = str(data.get("name", ""))
+        options: Sequence[Mapping[str, Any]] = data.get("options") or []
+        if name == self.config.command:
+            await self._chat(interaction, options, deliver)
+        elif name == "settings":
+            args = settings_command_args(options, self.commands) if self.commands else ""
+            await interaction.response.defer(thinking=True)
+            await self._deliver_command(interaction, "settings", args, deliver)
+        elif name in ("reset", "stop", "retry", "help"):
+            await interaction.response.defer(thinking=True)
+            await self._deliver_command(interaction, name, "", deliver)
+
+    async def _chat(
+        self, interaction: discord.Interaction[Any], options: Sequence[Mapping[str, Any]], deliver: Deliver
+    ) -> None:
+        prompt = str(next((o.get("value") for o in options if o.get("name") == MESSAGE), "") or "")
+        params = options_to_params(options, self.commands.option_params) if self.commands else {}
+        channel = interaction.channel
+        user = interaction.user
+        if self.config.threads and interaction.guild is not None and isinstance(channel, discord.TextChannel):
+            await interaction.response.send_message(
+                f"**{user.display_name}:** {prompt[:1800]}", allowed_mentions=NO_PINGS
+            )
+            started = await interaction.original_response()
+            thread = await started.create_thread(
+                name=thread_name(prompt), auto_archive_duration=self.config.thread_archive_minutes
+            )
+            key = ConversationKey(self.adapter, str(channel.id), str(thread.id))
+            reply_to = None
+        else:
+            await interaction.response.defer(thinking=True)
+            reply_to = self.outbox.track(interaction)
+            key = self._key(reply_to.chat, str(user.id), reply_to.thread)
+        attachments = tuple(await self._resolved_files(data_of(interaction), options))
+        await deliver(
+            Incoming(
+                key=key,
+                author=_author(user),
+                text=prompt,
+                attachments=attachments,
+                reply_to=reply_to,
+                params=params,
+                shared=interaction.guild is not None,
+            )
+        )
+
+    async def _deliver_command(
+        self,
+        interaction: discord.Interaction[Any],
+        name: str,
+        args: str,
+        deliver: Deliver,
+        *,
+        reply: bool = True,
+    ) -> None:
+        ref = self.outbox.track(interaction) if reply else None
+        channel = interaction.channel
+        chat, thread = _place(channel) if channel is not None else (str(interaction.channel_id), None)
+        await deliver(
+            Incoming(
+                key=self._key(chat, str(interaction.user.id), thread),
+                author=_author(interaction.user),
+                text=f"/{name} {args}".strip(),
+                reply_to=ref,
+                command=name,
+                args=args,
+                shared=interaction.guild is not None,
+            )
+        )
+
+    async def _resolved_files(
+        self, data: Mapping[str, Any], options: Sequence[Mapping[str, Any]]
+    ) -> list[Attachment]:
+        resolved = (data.get("resolved") or {}).get("attachments") or {}
+        out = []
+        for option in options:
+            if option.get("name") != FILE or str(option.get("value")) not in resolved:
+                continue
+            item = resolved[str(option["value"])]
+            url = str(item["url"])
+
+            async def read(url: str = url) -> bytes:
+                return await self.client.http.get_from_cdn(url)
+
+            out.append(
+                await self._attachment(
+                    str(item.get("filename", "file")),
+                    int(item.get("size", 0)),
+                    item.get("content_type"),
+                    read,
+                )
+            )
+        return out
+
+    async def _attachment(
+        self, name: str, size: int, mime: str | None, read: Callable[[], Awaitable[bytes]]
+    ) -> Attachment:
+        if size > self.max_bytes:  # not fetched: the turn explains the limit
+            return Attachment(name=name, data=b"", mime_type=mime, declared_size=size)
+        return Attachment(name=name, data=await read(), mime_type=mime)
+
+    # -- access and keys -------------------------------------------------------------------
+    def _admitted(self, guild: discord.Guild | None, user: discord.abc.User) -> bool:
+        cfg = self.config
+        if guild is None:
+            return not cfg.allow_guilds and not cfg.allow_roles  # DMs are outside every guild
+        if str(guild.id) in cfg.block_guilds or (cfg.allow_guilds and str(guild.id) not in cfg.allow_guilds):
+            return False
+        roles = {str(r.id) for r in getattr(user, "roles", ())} | {r.name for r in getattr(user, "roles", ())}
+        if roles & set(cfg.block_roles):
+            return False
+        return not cfg.allow_roles or bool(roles & set(cfg.allow_roles))
+
+    def _key(self, chat: str, user: str, thread: str | None) -> ConversationKey:
+        return ConversationKey.for_scope(self.adapter, self.config.scope, chat, user, thread)
+
+
+def data_of(interaction: discord.Interaction[Any]) -> Mapping[str, Any]:
+    """The interaction's raw ``data`` (``{}`` when absent)."""
+    return interaction.data or {}
+
+
+def _author(user: discord.abc.User) -> Author:
+    names = tuple(n for n in (user.name, user.global_name, getattr(user, "display_name", None)) if n)
+    return Author(id=str(user.id), name=user.display_name, names=names, is_bot=user.bot)

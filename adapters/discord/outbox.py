@@ -1,0 +1,254 @@
+"""Sending to Discord: channel messages, interaction responses, edits, files and "typing…".
+
+Where a reply goes:
+
+* **Interaction replies** (a slash command answered in place): the first text replaces the deferred
+  "thinking…" response, later pieces are follow-ups; edits go through the interaction's webhook
+  while its token is valid (15 minutes). After that, a message that still changes is continued as
+  an ordinary channel message (the streamer keeps its handle; :attr:`Outbox._moved` maps it).
+* **Everything else** (threads, mentions, DMs) is a channel message, replying to the user's one.
+
+Every send and every edit carries ``allowed_mentions`` that ping nobody: Discord re-parses mentions
+on edits with default allowances unless told otherwise, and an app may well print ``@everyone``.
+While a reply streams, its message carries a ⏹ Stop button (custom id :data:`STOP_ID`); the final
+edit removes it. discord.py errors become ``bridge`` errors: a long 429 → ``RateLimited``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import discord
+
+from adapters.discord.render import to_discord
+from bridge import ConversationKey, LocalFile, MessageRef, PlatformError, RateLimited, Stage
+
+STOP_ID = "bridge:stop"
+NO_PINGS = discord.AllowedMentions.none()
+TOKEN_LIFETIME_S = 15 * 60 - 45  # the interaction token lasts 15 min; stop using it a little before
+DM_UPLOAD_LIMIT = 10 * 1024 * 1024
+_REMEMBER = 10_000
+T = TypeVar("T")
+Channel = (
+    discord.TextChannel | discord.Thread | discord.DMChannel | discord.VoiceChannel | discord.StageChannel
+)
+_CHANNELS = (
+    discord.TextChannel,
+    discord.Thread,
+    discord.DMChannel,
+    discord.VoiceChannel,
+    discord.StageChannel,
+)
+
+
+@dataclass
+class Pending:
+    """A slash-command interaction whose reply the bridge is writing."""
+
+    interaction: discord.Interaction[Any]
+    started: float
+    original_used: bool = False
+
+    def fresh(self, now: float) -> bool:
+        return now - self.started < TOKEN_LIFETIME_S
+
+
+class StopView(discord.ui.View):
+    """The ⏹ Stop button; presses are handled in the inbox (``on_interaction``), not here."""
+
+    def __init__(self) -> None:
+        super().__init__(timeout=TOKEN_LIFETIME_S)
+        self.add_item(discord.ui.Button(label="Stop", emoji="⏹", custom_id=STOP_ID))
+
+
+class Outbox:
+    """One bot's outgoing side; ``client`` must be logged in."""
+
+    def __init__(self, client: discord.Client, thoughts: str, stop_button: bool = True) -> None:
+        self.client = client
+        self.thoughts = thoughts
+        self.stop_button = stop_button
+        self.pending: OrderedDict[str, Pending] = OrderedDict()  # interaction id → its reply state
+        self._moved: OrderedDict[str, int] = OrderedDict()  # message id → channel message replacing it
+        self.clock = time.monotonic
+
+    def track(self, interaction: discord.Interaction[Any]) -> MessageRef:
+        """Remember a deferred interaction; the handle to reply to it with :meth:`send`."""
+        self.pending[str(interaction.id)] = Pending(interaction, self.clock())
+        _trim(self.pending)
+        channel = interaction.channel
+        chat, thread = _place(channel) if channel is not None else (str(interaction.channel_id), None)
+        return MessageRef(
+            chat=chat, id=f"interaction-{interaction.id}", thread=thread, data=(("i", str(interaction.id)),)
+        )
+
+    # -- text ------------------------------------------------------------------------------
+    async def send(
+        self, to: ConversationKey, text: str, reply_to: MessageRef | None, stage: Stage
+    ) -> MessageRef:
+        content = to_discord(text, self.thoughts)  # type: ignore[arg-type]
+        view = self._view(stage)
+        pending = self._pending(reply_to)
+        if pending is not None:
+            iid = str(pending.interaction.id)
+            if not pending.original_used:
+                msg = await _call(
+                    pending.interaction.edit_original_response(
+                        content=content, view=view, allowed_mentions=NO_PINGS
+                    )
+                )
+                pending.original_used = True
+                return MessageRef(to.chat, str(msg.id), to.thread, data=(("i", iid), ("original", "1")))
+            extra: dict[str, Any] = {"view": view} if view is not None else {}
+            sent = await _call(
+                pending.interaction.followup.send(content, wait=True, allowed_mentions=NO_PINGS, **extra)
+            )
+            return MessageRef(to.chat, str(sent.id), to.thread, data=(("i", iid),))
+        channel = await self.channel(to.thread or to.chat)
+        reference = None
+        if reply_to is not None and not reply_to.data:
+            reference = discord.MessageReference(
+                message_id=int(reply_to.id), channel_id=channel.id, fail_if_not_exists=False
+            )
+        msg = await _call(channel.send(content, view=view, allowed_mentions=NO_PINGS, reference=reference))  # type: ignore[arg-type]
+        return MessageRef(to.chat, str(msg.id), to.thread)
+
+    async def edit(self, ref: MessageRef, text: str, stage: Stage) -> None:
+        content = to_discord(text, self.thoughts)  # type: ignore[arg-type]
+        view = self._view(stage)
+        data = dict(ref.data)
+        message_id = self._moved.get(ref.id, int(ref.id))
+        pending = self.pending.get(data.get("i", ""))
+        if ref.id not in self._moved and pending is not None:
+            if pending.fresh(self.clock()):
+                if data.get("original"):
+                    await _call(
+                        pending.interaction.edit_original_response(
+                            content=content, view=view, allowed_mentions=NO_PINGS
+                        )
+                    )
+                else:
+                    await _call(
+                        pending.interaction.followup.edit_message(
+                            int(ref.id), content=content, view=view, allowed_mentions=NO_PINGS
+                        )
+                    )
+                return
+            # The token has expired: the reply goes on as an ordinary message in the channel.
+            channel = await self.channel(ref.thread or ref.chat)
+            msg = await _call(channel.send(content, view=view, allowed_mentions=NO_PINGS))  # type: ignore[arg-type]
+            self._moved[ref.id] = msg.id
+            _trim(self._moved)
+            return
+        channel = await self.channel(ref.thread or ref.chat)
+        partial = channel.get_partial_message(message_id)
+        await _call(partial.edit(content=content, view=view, allowed_mentions=NO_PINGS))
+
+    # -- files and typing ------------------------------------------------------------------
+    async def send_files(
+        self, to: ConversationKey, files: Sequence[LocalFile], reply_to: MessageRef | None
+    ) -> list[str]:
+        """Upload ``files`` (≤10 per message, within the channel's limit); names that did not fit."""
+        channel = await self.channel(to.thread or to.chat)
+        guild = getattr(channel, "guild", None)
+        limit = guild.filesize_limit if guild is not None else DM_UPLOAD_LIMIT
+        fitting = [f for f in files if f.size <= limit]
+        too_big = [f.name for f in files if f.size > limit]
+        pending = self._pending(reply_to)
+        for batch in _batches(fitting, limit):
+            uploads = [discord.File(f.path, filename=f.name) for f in batch]
+            try:
+                if pending is not None:
+                    await _call(
+                        pending.interaction.followup.send(files=uploads, allowed_mentions=NO_PINGS, wait=True)
+                    )
+                else:
+                    await _call(channel.send(files=uploads, allowed_mentions=NO_PINGS))
+            finally:
+                for u in uploads:
+                    u.close()
+        return too_big
+
+    @contextlib.asynccontextmanager
+    async def typing(self, to: ConversationKey) -> AsyncIterator[None]:
+        """ "typing…" every 8 s (Discord shows it for 10 s) while the block runs."""
+
+        async def keep_typing() -> None:
+            channel = await self.channel(to.thread or to.chat)
+            while True:
+                with contextlib.suppress(discord.HTTPException):
+                    await channel.typing()
+                await asyncio.sleep(8)
+
+        task = asyncio.create_task(keep_typing())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, PlatformError, discord.HTTPException):
+                await task
+
+    # -- helpers ---------------------------------------------------------------------------
+    async def channel(self, channel_id: str) -> Channel:
+        """The channel, thread or DM with this id (from the cache, else fetched)."""
+        found = self.client.get_channel(int(channel_id))
+        if found is None:
+            try:
+                found = await self.client.fetch_channel(int(channel_id))
+            except discord.HTTPException as exc:
+                raise PlatformError(f"Discord channel {channel_id} is not reachable: {exc.text}") from exc
+        if not isinstance(found, _CHANNELS):
+            raise PlatformError(f"Discord channel {channel_id} cannot hold messages")
+        return found
+
+    def _pending(self, ref: MessageRef | None) -> Pending | None:
+        if ref is None:
+            return None
+        pending = self.pending.get(dict(ref.data).get("i", ""))
+        return pending if pending is not None and pending.fresh(self.clock()) else None
+
+    def _view(self, stage: Stage) -> discord.ui.View | None:
+        return StopView() if stage != "final" and self.stop_button else None
+
+
+def _place(channel: Any) -> tuple[str, str | None]:
+    """``(chat, thread)`` of a channel: a thread's chat is its parent channel."""
+    if isinstance(channel, discord.Thread):
+        return str(channel.parent_id), str(channel.id)
+    return str(channel.id), None
+
+
+def _batches(files: Sequence[LocalFile], limit: int) -> list[list[LocalFile]]:
+    """At most 10 files and ``max(limit, 25 MiB)`` bytes per message."""
+    budget = max(limit, 25 * 1024 * 1024)
+    out: list[list[LocalFile]] = []
+    for f in files:
+        if not out or len(out[-1]) == 10 or sum(x.size for x in out[-1]) + f.size > budget:
+            out.append([])
+        out[-1].append(f)
+    return out
+
+
+def _trim(mapping: OrderedDict[str, Any]) -> None:
+    while len(mapping) > _REMEMBER:
+        mapping.popitem(last=False)
+
+
+async def _call(awaitable: Awaitable[T]) -> T:
+    try:
+        return await awaitable
+    except discord.RateLimited as exc:
+        raise RateLimited(exc.retry_after, "Discord rate limit") from exc
+    except discord.HTTPException as exc:
+        if exc.status == 429:
+            raise RateLimited(5.0, "Discord rate limit") from exc
+        what = "missing permissions" if isinstance(exc, discord.Forbidden) else exc.text or str(exc.status)
+        raise PlatformError(f"Discord refused the request: {what}") from exc
+    except (discord.DiscordException, OSError) as exc:
+        raise PlatformError(f"Discord request failed: {type(exc).__name__}") from exc
