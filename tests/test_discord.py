@@ -38,7 +38,7 @@ async def test_slash_command_streams_into_a_thread_that_keeps_the_session(
         await fake.wait_for(lambda: reply_in(fake, thread, "turn=2"), timeout=30)
         await fake.push_interaction("chat", {"message": "second topic"})
         await fake.wait_for(lambda: len(fake.threads) == 2, timeout=30)
-        other = [t for t in fake.threads if t != thread][0]
+        other = next(t for t in fake.threads if t != thread)
         await fake.wait_for(lambda: reply_in(fake, other, "echo: second topic"), timeout=30)
     assert "turn=1" in (reply_in(fake, other, "echo:") or "")
     assert fake.threads[thread]["name"] == "hello there"
@@ -121,12 +121,16 @@ async def test_long_reply_splits_with_fences_closed_and_reopened(
     assert fake.errors == [] or all(e.status == 429 for e in fake.errors)
 
 
-async def test_stop_button_and_reset(fake: FakeDiscord, current_apps: dict[str, str], monkeypatch: MP) -> None:
+async def test_stop_button_and_reset(
+    fake: FakeDiscord, current_apps: dict[str, str], monkeypatch: MP
+) -> None:
     async with bridge_on(fake, current_apps["text"], monkeypatch):
         await fake.push_interaction("chat", {"message": "slow"})
         thread = await fake.wait_for(lambda: next(iter(fake.threads), None), timeout=30)
         streaming = await fake.wait_for(
-            lambda: next((m for m in fake.channel_messages(thread) if m.components and "w3" in m.content), None),
+            lambda: next(
+                (m for m in fake.channel_messages(thread) if m.components and "w3" in m.content), None
+            ),
             timeout=30,
         )
         button = streaming.components[0]["components"][0]

@@ -23,7 +23,8 @@ from typing import Any, NamedTuple
 
 from aiohttp import WSMsgType, web
 
-from tests.fakes.discord_world import World, shard_of
+from tests.fakes.discord_model import shard_of
+from tests.fakes.discord_world import World
 
 GUILDS, GUILD_MESSAGES, DIRECT_MESSAGES, MESSAGE_CONTENT = 1 << 0, 1 << 9, 1 << 12, 1 << 15
 PRIVILEGED = (1 << 1) | (1 << 8) | MESSAGE_CONTENT  # members, presences, message content
@@ -34,7 +35,7 @@ class Received(NamedTuple):
     """A gateway payload the client sent; ``shard`` is None before IDENTIFY/RESUME."""
 
     shard: int | None
-    op: int
+    op: int | None
     d: Any
 
 
@@ -118,7 +119,9 @@ class Gateway(World):
             if request.query.get("encoding", "json") != "json":
                 return await self._close(conn, 4002, "Decode error")
             await self.accept_connections.wait()
-            await conn.send({"op": 10, "d": {"heartbeat_interval": self.heartbeat_interval}, "s": None, "t": None})
+            await conn.send(
+                {"op": 10, "d": {"heartbeat_interval": self.heartbeat_interval}, "s": None, "t": None}
+            )
             async for msg in ws:
                 if msg.type is not WSMsgType.TEXT:
                     return await self._close(conn, 4002, "Decode error")
@@ -241,7 +244,9 @@ class Gateway(World):
             if (uid in wanted if wanted else self.users[uid]["username"].startswith(query))
         ]
         chunk = {"guild_id": gid, "members": members, "chunk_index": 0, "chunk_count": 1, "not_found": []}
-        await self._send(session, "GUILD_MEMBERS_CHUNK", chunk | ({"nonce": d["nonce"]} if d.get("nonce") else {}))
+        await self._send(
+            session, "GUILD_MEMBERS_CHUNK", chunk | ({"nonce": d["nonce"]} if d.get("nonce") else {})
+        )
 
     async def _send(self, session: Session, event: str, data: dict[str, Any]) -> None:
         session.seq += 1
@@ -257,14 +262,18 @@ class Gateway(World):
     ) -> int:
         """Send dispatch ``event`` to every session that owns ``guild_id`` (shard 0 for None) and asked for
         ``intent``; disconnected sessions keep it for RESUME. Returns the number of sessions."""
-        targets = [s for s in self.sessions.values() if s.owns(guild_id) and (intent is None or s.intents & intent)]
+        targets = [
+            s for s in self.sessions.values() if s.owns(guild_id) and (intent is None or s.intents & intent)
+        ]
         for session in targets:
             await self._send(session, event, data)
         self._notify()
         return len(targets)
 
     def _matching(self, shard_id: int | None) -> list[Connection]:
-        return [c for c in self.connections if c.session and (shard_id is None or c.session.shard_id == shard_id)]
+        return [
+            c for c in self.connections if c.session and (shard_id is None or c.session.shard_id == shard_id)
+        ]
 
     async def reconnect(self, shard_id: int | None = None, *, timeout: float = 5.0) -> int:
         """Send op 7 RECONNECT to the identified connections (of one shard) and wait until the client has

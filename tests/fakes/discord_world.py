@@ -1,133 +1,24 @@
 """The world of the fake Discord (:mod:`tests.fakes.discord`): users, guilds with roles, channels and
-members, DM channels, threads, stored messages, files and interactions, plus the JSON payloads discord.py
-parses (users, members, channels, GUILD_CREATE, messages). Ids are snowflakes made from a counter, so a
-run is deterministic: ``int(id) >> 22`` is a millisecond timestamp in 2024 and ``(id >> 22) % n`` picks
-the shard of a guild.
+members, DM channels and threads, plus the JSON payloads discord.py parses (users, members, channels,
+GUILD_CREATE, messages).
 """
 
 from __future__ import annotations
 
-import datetime as dtm
-import urllib.parse
-from dataclasses import dataclass, field
 from typing import Any
 
-from tests.fakes.discord_rules import mentioned
+from tests.fakes.discord_checks import mentioned
+from tests.fakes.discord_model import (
+    Snowflakes,
+    StoredFile,
+    StoredInteraction,
+    StoredMessage,
+    now_iso,
+    shard_of,
+)
 
-DISCORD_EPOCH_MS = 1_420_070_400_000
-BASE_MS = 1_704_067_200_000 - DISCORD_EPOCH_MS  # 2024-01-01T00:00:00Z
 EVERYONE_PERMS = "1071698660929"  # view channels, send messages, read history, use commands, ...
 BOT_PERMS = "2248473465835073"  # EVERYONE_PERMS plus manage messages/threads, attach files, embed links
-
-
-def now_iso() -> str:
-    return dtm.datetime.now(dtm.UTC).isoformat()
-
-
-def shard_of(guild_id: str | int, shard_count: int) -> int:
-    """The shard that owns a guild, as Discord computes it."""
-    return (int(guild_id) >> 22) % shard_count
-
-
-@dataclass
-class StoredFile:
-    """A file the fake serves at ``/attachments/{id}/{filename}``: uploaded by the bot or pushed by a user."""
-
-    id: str
-    filename: str
-    content_type: str | None
-    data: bytes = field(repr=False)
-    message_id: str | None = None
-    description: str | None = None
-
-    @property
-    def path(self) -> str:
-        return f"/attachments/{self.id}/{urllib.parse.quote(self.filename)}"
-
-    def payload(self, base_url: str) -> dict[str, Any]:
-        out = {
-            "id": self.id,
-            "filename": self.filename,
-            "size": len(self.data),
-            "url": base_url + self.path,
-            "proxy_url": base_url + self.path,
-            "content_type": self.content_type,
-            "ephemeral": False,
-        }
-        return out | ({"description": self.description} if self.description else {})
-
-
-@dataclass
-class Write:
-    """One create or edit of a bot message as requested; ``route`` is ``channel``, ``interaction`` (a
-    callback) or ``webhook`` (follow-up/@original); ``pings`` is what it would have pinged (see
-    :func:`tests.fakes.discord_rules.pings`)."""
-
-    kind: str
-    route: str
-    content: str | None
-    allowed_mentions: dict[str, Any] | None
-    body: dict[str, Any]
-    pings: frozenset[str]
-    at: float
-
-
-@dataclass
-class StoredMessage:
-    """A message in ``FakeDiscord.messages[id]``: the current state plus every write (``writes[0]`` is the
-    creation for bot messages; ``edits`` the rest). ``allowed_mentions`` is that of the last write."""
-
-    id: str
-    channel_id: str
-    guild_id: str | None
-    author_id: str
-    content: str = ""
-    from_bot: bool = False
-    type: int = 0
-    embeds: list[dict[str, Any]] = field(default_factory=list)
-    components: list[dict[str, Any]] = field(default_factory=list)
-    attachments: list[StoredFile] = field(default_factory=list)
-    allowed_mentions: dict[str, Any] | None = None
-    message_reference: dict[str, Any] | None = None
-    flags: int = 0
-    nonce: str | None = None
-    created_at: str = field(default_factory=now_iso)
-    edited_at: str | None = None
-    writes: list[Write] = field(default_factory=list)
-    deleted: bool = False
-    interaction_id: str | None = None
-    thread_id: str | None = None
-
-    @property
-    def edits(self) -> list[Write]:
-        return [w for w in self.writes if w.kind == "edit"]
-
-
-@dataclass
-class StoredInteraction:
-    """A dispatched interaction: its callback state, its ``@original`` message and follow-ups."""
-
-    id: str
-    token: str
-    type: int
-    channel_id: str
-    guild_id: str | None
-    user_id: str
-    at: float
-    payload: dict[str, Any] = field(repr=False)
-    message_id: str | None = None  # the message a component sits on
-    response_type: int | None = None
-    original_id: str | None = None
-    followups: list[str] = field(default_factory=list)
-
-
-class Snowflakes:
-    def __init__(self) -> None:
-        self.n = 0
-
-    def __call__(self) -> str:
-        self.n += 1
-        return str(((BASE_MS + self.n) << 22) | (self.n & 0xFFF))
 
 
 class World:
@@ -154,6 +45,7 @@ class World:
 
     # --------------------------------------------------------------------------------------- building
     def add_user(self, username: str, *, bot: bool = False, global_name: str | None = None) -> str:
+        """A new user (member of guilds created later; else use :meth:`add_member`); returns its id."""
         uid = self.new_id()
         self.users[uid] = {
             "id": uid,
@@ -180,8 +72,11 @@ class World:
         self.guilds[gid] = {
             "id": gid,
             "name": name,
-            "owner_id": self.user_id if hasattr(self, "user_id") else self.bot_id,
-            "roles": [self._role(gid, "@everyone", 0, EVERYONE_PERMS), self._role(member_role, "member", 1, "0")],
+            "owner_id": self.user_id,
+            "roles": [
+                self._role(gid, "@everyone", 0, EVERYONE_PERMS),
+                self._role(member_role, "member", 1, "0"),
+            ],
             "channel_ids": [],
             "joined_at": now_iso(),
         }
@@ -274,7 +169,9 @@ class World:
         threads = [
             c
             for c in self.channels.values()
-            if c.get("guild_id") == guild_id and c["type"] in (10, 11, 12) and not c["thread_metadata"]["archived"]
+            if c.get("guild_id") == guild_id
+            and c["type"] in (10, 11, 12)
+            and not c["thread_metadata"]["archived"]
         ]
         return {
             **{k: v for k, v in g.items() if k != "channel_ids"},
@@ -322,14 +219,25 @@ class World:
         """The message object: REST answers and gateway dispatches (``gateway`` adds ``guild_id``-scoped
         ``member`` objects, as MESSAGE_CREATE carries them)."""
         everyone, user_ids, role_ids = mentioned(msg.content)
+        allowed = next(
+            (w.pings for w in reversed(msg.writes) if w.kind == "create" or "content" in w.body), frozenset()
+        )
+        if msg.from_bot:  # only the mentions its last content write allowed are parsed
+            everyone = "everyone" in allowed
+            user_ids = [u for u in user_ids if f"user:{u}" in allowed]
+            role_ids = [r for r in role_ids if f"role:{r}" in allowed]
         mentions = [self.users[u] for u in user_ids if u in self.users]
         ref = self.messages.get((msg.message_reference or {}).get("message_id", ""))
-        if msg.type == 19 and ref is not None and ref.author_id not in user_ids:
+        reply_ping = not msg.from_bot or f"reply:{ref.author_id if ref else ''}" in allowed
+        if msg.type == 19 and ref is not None and ref.author_id not in user_ids and reply_ping:
             mentions.append(self.users[ref.author_id])  # a reply pings the replied-to author by default
         guild = msg.guild_id if msg.guild_id in self.members else None
         if gateway and guild:
             gm = self.members[guild]
-            mentions = [m | ({"member": self.member_payload(guild, m["id"], user=False)} if m["id"] in gm else {}) for m in mentions]
+            mentions = [
+                m | ({"member": self.member_payload(guild, m["id"], user=False)} if m["id"] in gm else {})
+                for m in mentions
+            ]
         out: dict[str, Any] = {
             "id": msg.id,
             "channel_id": msg.channel_id,
@@ -340,7 +248,7 @@ class World:
             "embeds": msg.embeds,
             "mentions": mentions,
             "mention_roles": [r for r in role_ids if guild],
-            "mention_everyone": everyone and msg.type != 20 and not msg.from_bot,
+            "mention_everyone": everyone,
             "pinned": False,
             "tts": False,
             "timestamp": msg.created_at,
@@ -364,6 +272,8 @@ class World:
                 "id": inter.id,
                 "type": inter.type,
                 "user": self.users[inter.user_id],
-                "authorizing_integration_owners": {"0": inter.guild_id} if inter.guild_id else {"1": inter.user_id},
+                "authorizing_integration_owners": {"0": inter.guild_id}
+                if inter.guild_id
+                else {"1": inter.user_id},
             }
         return out

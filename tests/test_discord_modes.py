@@ -1,0 +1,169 @@
+"""The Discord adapter under failures and operations: 429s, gateway resumes, command sync, in-place
+interaction replies, access lists, shards."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+from typing import Any
+
+import discord
+import pytest
+
+from bridge.app import serve
+from bridge.config import parse_config
+from tests.fakes.discord import FakeDiscord, serve_discord, shard_of
+from tests.fakes.discord_bridge import bot_texts, bridge_on, running
+
+MP = pytest.MonkeyPatch
+
+
+@pytest.fixture
+def fake() -> FakeDiscord:
+    return FakeDiscord()
+
+
+@pytest.fixture(autouse=True)
+def _restore_discord_urls(monkeypatch: MP) -> None:
+    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
+    monkeypatch.setattr(
+        discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    )
+
+
+def finals(fake: FakeDiscord, channel: str, needle: str) -> list[str]:
+    return [t for t in bot_texts(fake, channel) if needle in t]
+
+
+async def test_injected_429s_and_5xx_deliver_the_final_text_once(
+    fake: FakeDiscord, current_apps: dict[str, str], monkeypatch: MP
+) -> None:
+    async with bridge_on(fake, current_apps["text"], monkeypatch, threads=False):
+        fake.fail_next("PATCH /channels/*/messages/*", 429, retry_after=0.6, count=3)
+        fake.fail_next("create_message", 500)
+        await fake.push_message(fake.channel_id, content="slow", mentions_bot=True)
+        await fake.wait_for(lambda: finals(fake, fake.channel_id, "w29"), timeout=60)
+        await asyncio.sleep(2)
+    done = finals(fake, fake.channel_id, "w29")
+    assert len(done) == 1 and done[0].startswith("w0 w1") and "(" not in done[0]
+    assert fake.count_429 >= 3 and not fake.would_ping()
+
+
+async def test_gateway_reconnect_mid_stream_resumes(
+    fake: FakeDiscord, current_apps: dict[str, str], monkeypatch: MP
+) -> None:
+    async with bridge_on(fake, current_apps["text"], monkeypatch, threads=False):
+        await fake.push_message(fake.channel_id, content="slow", mentions_bot=True)
+        await fake.wait_for(lambda: finals(fake, fake.channel_id, "w3"), timeout=30)
+        await fake.reconnect()
+        await fake.wait_for(lambda: fake.resumes, timeout=30)
+        await fake.drop_connection(code=None)  # and once more, abruptly
+        await fake.push_message(fake.channel_id, content="after resume", mentions_bot=True)
+        await fake.wait_for(lambda: finals(fake, fake.channel_id, "echo: after resume"), timeout=30)
+        await fake.wait_for(lambda: finals(fake, fake.channel_id, "w29"), timeout=60)
+    assert len(fake.identifies) == 1  # resumed, never re-identified
+    assert len(finals(fake, fake.channel_id, "w29")) == 1
+
+
+async def test_commands_are_registered_only_when_they_change(
+    fake: FakeDiscord, current_apps: dict[str, str], tmp_path: Path
+) -> None:
+    state = {"state": f"sqlite:///{tmp_path / 'state.db'}"}
+    async with serve_discord(fake) as url:
+        async with running(fake, url, current_apps["text"], bridge=state):
+            writes = fake.command_writes
+        async with running(fake, url, current_apps["text"], bridge=state):
+            await asyncio.sleep(1)
+            assert fake.command_writes == writes  # same app, same commands: nothing written
+        async with running(fake, url, current_apps["mm"], bridge=state):
+            await fake.wait_for(lambda: fake.command_writes > writes, timeout=30)
+    chat = fake.find_command("chat", None)
+    assert chat is not None and any(o["name"] == "file" for o in chat["options"])
+
+
+async def test_without_threads_the_reply_replaces_the_deferred_response(
+    fake: FakeDiscord, current_apps: dict[str, str], monkeypatch: MP
+) -> None:
+    async with bridge_on(fake, current_apps["text"], monkeypatch, threads=False):
+        interaction = await fake.push_interaction("chat", {"message": "in place"})
+        await fake.wait_for(lambda: finals(fake, fake.channel_id, "echo: in place"), timeout=30)
+        long = await fake.push_interaction("chat", {"message": "long please"})
+        await fake.wait_for(lambda: finals(fake, fake.channel_id, "The end."), timeout=90)
+        await asyncio.sleep(1.5)
+    assert [c.type for c in fake.callbacks if c.interaction_id == interaction.id] == [5]  # deferred
+    answer = fake.messages[str(interaction.original_id)]
+    assert "echo: in place" in answer.content and answer.components == []
+    pieces = [m for m in fake.channel_messages(fake.channel_id) if m.from_bot and m.id != long.original_id]
+    assert len(pieces) >= 5  # the long reply goes on in channel messages (they never expire)
+    assert not fake.threads
+
+
+async def test_guild_and_role_lists(fake: FakeDiscord, current_apps: dict[str, str], monkeypatch: MP) -> None:
+    async with bridge_on(fake, current_apps["text"], monkeypatch, allow_roles=["vip"]):
+        await fake.push_interaction("chat", {"message": "let me in"})
+        await fake.wait_for(lambda: fake.callbacks, timeout=30)
+        await fake.push_message(fake.channel_id, content="me too", mentions_bot=True)
+        dm = fake.dm_channel(fake.user_id)
+        await fake.push_message(dm, content="private", guild=False)
+        await asyncio.sleep(1.5)
+    refusal = fake.callbacks[0]
+    assert refusal.type == 4 and refusal.data["flags"] & 64  # ephemeral: only the user sees it
+    assert "not allowed" in refusal.data["content"]
+    public = [m for m in fake.sent() if not m.flags & 64]
+    assert public == [] and not fake.threads
+
+
+async def test_shards_in_separate_adapters_each_answer_their_guilds(
+    fake: FakeDiscord, current_apps: dict[str, str]
+) -> None:
+    other = fake.add_guild("Second", shard=(1 - shard_of(fake.guild_id, 2), 2))
+    other_channel = fake.guilds[other]["channel_ids"][0]
+    async with serve_discord(fake) as url:
+        common: dict[str, Any] = {
+            "type": "discord",
+            "space": "app",
+            "token_env": "DC_TOKEN",
+            "api_base_url": f"{url}/api/v10",
+            "gateway_url": fake.gateway_url,
+            "shard_count": 2,
+        }
+        config = parse_config(
+            {
+                "bridge": {"state": "memory://", "log_level": "warning"},
+                "spaces": {"app": {"src": current_apps["text"]}},
+                "adapters": {"s0": {**common, "shard_ids": [0]}, "s1": {**common, "shard_ids": [1]}},
+            },
+            env={"DC_TOKEN": fake.token},
+            source="test",
+        )
+        task = asyncio.create_task(serve(config, install_signals=False))
+        try:
+            await fake.wait_for(lambda: fake.find_command("chat", None), timeout=60)
+            await fake.push_message(fake.channel_id, content="first guild", mentions_bot=True)
+            await fake.push_message(other_channel, content="second guild", mentions_bot=True)
+            await fake.wait_for(lambda: finals(fake, fake.channel_id, "echo: first guild"), timeout=30)
+            await fake.wait_for(lambda: finals(fake, other_channel, "echo: second guild"), timeout=30)
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    assert sorted(tuple(i["shard"]) for i in fake.identifies) == [(0, 2), (1, 2)]
+    assert fake.command_writes == 1  # only the process with shard 0 registers commands
+
+
+async def test_a_reply_outliving_the_interaction_token_goes_on_in_the_channel(
+    current_apps: dict[str, str], monkeypatch: MP
+) -> None:
+    # A 9-s reply against tokens that live 3 s (the adapter stops using them after 2 s).
+    monkeypatch.setattr("adapters.discord.outbox.TOKEN_LIFETIME_S", 2.0)
+    fake = FakeDiscord(token_ttl=3.0)
+    async with bridge_on(fake, current_apps["text"], monkeypatch, threads=False):
+        interaction = await fake.push_interaction("chat", {"message": "slow"})
+        await fake.wait_for(lambda: finals(fake, fake.channel_id, "w29"), timeout=60)
+        await asyncio.sleep(1.5)
+    original = fake.messages[str(interaction.original_id)]
+    assert "w29" not in original.content  # frozen when the token ran out
+    moved = [m for m in fake.channel_messages(fake.channel_id) if m.from_bot and m.id != original.id]
+    assert len(moved) == 1 and moved[0].content.startswith("w0 w1") and "w29" in moved[0].content
+    assert not [e for e in fake.errors if e.status == 401]  # never used an expired token

@@ -1,0 +1,187 @@
+"""Discord rendering: the core's Markdown made Discord-safe, bounded growth, streaming-safe fences."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+
+from adapters.discord.render import MAX_GROWTH, to_discord
+from bridge import ThoughtPart
+from bridge.render import thought_markdown
+
+MODES = ("quote", "spoiler")
+
+
+def fenced_blocks(text: str) -> list[str]:
+    """The contents of the closed top-level ``` blocks, the way Discord reads them (first ``` to next)."""
+    return re.findall(r"```[^\n]*\n(.*?)\n?```", text, re.DOTALL)
+
+
+def test_discord_markdown_passes_through_unchanged() -> None:
+    text = (
+        "# Title\n## Sub\n### Third\n\n**bold** *it* _it_ ~~strike~~ `code` ||spoiler||\n\n"
+        "- one\n- two\n  - nested\n1. first\n\n> a quote\n> more\n\n[a link](https://example.com)\n"
+        "-# subtext\n\n```py\nprint('hi')\n```\n@everyone @here <@123> stay readable"
+    )
+    for mode in MODES:
+        assert to_discord(text, mode) == text
+
+
+def test_deep_headings_become_bold_lines() -> None:
+    text = "#### Step **one**\n##### five ###\n###### six\n####\n  ## indented ##\n#hashtag"
+    assert to_discord(text) == "**Step one**\n**five**\n**six**\n\n## indented\n#hashtag"
+
+
+def test_tables_go_into_an_aligned_code_block() -> None:
+    text = "Results:\n\n| Name | **Score** |\n|:-----|------:|\n| Alice | `30` |\n| Bob<br>Jr | 4 |\n\nDone."
+    assert to_discord(text) == (
+        "Results:\n\n```\nName   | Score\n-------+------\nAlice  | 30\nBob Jr | 4\n```\n\nDone."
+    )
+
+
+def test_table_alignment_counts_wide_characters() -> None:
+    out = to_discord("| 名前 | x |\n|---|---|\n| ab | y |")
+    assert out == "```\n名前 | x\n-----+--\nab   | y\n```"
+
+
+def test_a_table_still_streaming_is_shown_as_code() -> None:
+    assert to_discord("| a | b |\n|--") == "```\na | b\n--+--\n```"
+    assert to_discord("| a | b |") == "| a | b |"  # no delimiter row yet: not a table
+    assert to_discord("| a | b |\n|---|---|\n| 1 |") == "```\na | b\n--+--\n1 |\n```"
+
+
+def test_pipes_without_a_delimiter_row_are_text() -> None:
+    text = "a | b\nc | d\n\nx || y"
+    assert to_discord(text) == text
+
+
+def test_images_become_links() -> None:
+    text = 'See ![a cat](https://x.y/cat.png "Cat") and ![](https://x.y/dog.png) or [![logo](l.png)](https://x.y)'
+    assert (
+        to_discord(text)
+        == 'See [a cat](https://x.y/cat.png "Cat") and https://x.y/dog.png or [logo](https://x.y)'
+    )
+    assert to_discord("`![not](an image)`") == "`![not](an image)`"
+    assert to_discord("\\![escaped](x)") == "\\![escaped](x)"
+
+
+def test_br_becomes_a_line_break_that_stays_in_its_quote() -> None:
+    assert to_discord("one<br>two<BR/>three<br />four") == "one\ntwo\nthree\nfour"
+    assert to_discord("> one<br>two") == "> one\n> two"
+    assert to_discord("`a<br>b` c<br>d") == "`a<br>b` c\nd"
+
+
+def test_rules_underline_and_tilde_fences() -> None:
+    assert to_discord("a\n\n---\n\n* * *\n\nb") == "a\n\n———\n\n———\n\nb"
+    assert (
+        to_discord("__bold__ and __init__ but not snake__case__x")
+        == "**bold** and **init** but not snake__case__x"
+    )
+    assert to_discord("~~~python extra words\nx = 1\n~~~") == "```python\nx = 1\n```"
+    assert to_discord("````md\n```py\nx\n```\n````") == "````md\n```py\nx\n```\n````"  # a fence inside stays
+
+
+def test_fenced_code_content_is_never_touched() -> None:
+    code = "#### not a heading\n| a | b |\n|---|---|\n![img](x.png) <br> __x__\n> 💭 **T**\n---"
+    for mode in MODES:
+        out = to_discord(f"Intro\n\n```text\n{code}\n```\n\nOutro", mode)
+        assert out == f"Intro\n\n```text\n{code}\n```\n\nOutro"
+        assert to_discord(f"```\n{code}", mode) == f"```\n{code}\n```"
+
+
+def test_unterminated_fences_from_streaming_are_closed() -> None:
+    assert to_discord("Here:\n```python\nprint(1)") == "Here:\n```python\nprint(1)\n```"
+    assert to_discord("```python\nprint(1)\n") == "```python\nprint(1)\n```"
+    assert to_discord("```python\nprint(1)\n``") == "```python\nprint(1)\n```"  # closing fence being typed
+    assert to_discord("```python") == "```python\n```"
+    assert to_discord("> ```\n> quoted code\n\nafter") == "> ```\n> quoted code\n> ```\n\nafter"
+
+
+def test_every_streamed_prefix_renders_with_balanced_fences() -> None:
+    reply = (
+        "Sure! Here is a table:\n\n| Lang | Year |\n|------|------|\n| Python | 1991 |\n| Rust | 2015 |\n\n"
+        "And code:\n\n```python\ndef f(x):\n    return x * 2  # `doubled`\n```\n\n#### Notes\n"
+        "- ![diagram](https://x.y/d.png)\n- line<br>break\n\n~~~\nraw ~~~ text\n~~~\n\nThe end."
+    )
+    for mode in MODES:
+        for end in range(len(reply) + 1):
+            out = to_discord(reply[:end], mode)
+            assert len(out) <= end + MAX_GROWTH
+            assert out.count("```") % 2 == 0, (reply[:end], out)
+            assert to_discord(out, mode) == out
+    final = to_discord(reply)
+    assert fenced_blocks(final)[1] == "def f(x):\n    return x * 2  # `doubled`"
+
+
+def thought(title: str, text: str, status: str | None = None) -> str:
+    return thought_markdown(ThoughtPart(title, text, status))
+
+
+def test_thoughts_stay_quotes_in_quote_mode() -> None:
+    text = thought("Thinking", "step one\n\nstep two", "pending") + "\n\nThe answer."
+    assert text.startswith("> 💭 **Thinking** …\n> step one\n>\n")
+    assert to_discord(text, "quote") == "> 💭 **Thinking** …\n> step one\n> \n> step two\n\nThe answer."
+
+
+def test_thoughts_become_spoilers_with_code_outside() -> None:
+    body = "Let me compute.\nStill thinking.\n\n```python\nprint(2 + 2)\n```\n\nResult: a || b"
+    text = thought("Used tool calculator", body) + "\n\nIt is **4**."
+    assert to_discord(text, "spoiler") == (
+        "🔧 **Used tool calculator**\n||Let me compute.\nStill thinking.||\n\n"
+        "```python\nprint(2 + 2)\n```\n\n||Result: a |\u200b| b||\n\nIt is **4**."
+    )
+
+
+def test_spoiler_thought_details() -> None:
+    assert to_discord(thought("Plan", "", "pending"), "spoiler") == "💭 **Plan** …"
+    assert (
+        to_discord(thought("Plan", "ends with a pipe |"), "spoiler")
+        == "💭 **Plan**\n||ends with a pipe |\u200b||"
+    )
+    streaming = thought("Plan", "```py\nx = 1", "pending")  # an open fence inside the quote
+    assert to_discord(streaming, "spoiler") == "💭 **Plan** …\n```py\nx = 1\n```"
+    table = thought("Plan", "| a | b |\n|---|---|\n| 1 | 2 |\nso")
+    assert to_discord(table, "spoiler") == "💭 **Plan**\n```\na | b\n--+--\n1 | 2\n```\n||so||"
+    plain_quote = "> just a quote\n> 💭 **not a title here**"
+    assert to_discord(plain_quote, "spoiler") == plain_quote
+
+
+def test_growth_is_bounded_and_rewrites_give_way_to_it() -> None:
+    many_tables = "\n\n".join(f"| a{i} | b |\n|---|---|\n| 1 | 2 |" for i in range(40))
+    out = to_discord(many_tables)
+    assert len(out) <= len(many_tables) + MAX_GROWTH
+    assert out.startswith("```\na0 | b\n---+--\n1  | 2\n```")  # aligned tables are shorter here
+    lists = "\n".join(["> 💭 **T**", *(["> x"] * 300)])
+    assert len(to_discord(lists, "spoiler")) <= len(lists) + MAX_GROWTH
+    paragraphs = "> 💭 **T**\n" + "\n>\n".join(["> x"] * 200)  # "||x||" is 2 longer than "> x"
+    assert to_discord(paragraphs, "spoiler") == paragraphs  # too long as spoilers: kept as the quote
+
+
+def test_line_endings_and_edge_inputs() -> None:
+    assert to_discord("") == ""
+    assert to_discord("a\r\nb\rc") == "a\nb\nc"
+    assert to_discord("\n\n") == "\n\n"
+    assert to_discord(">") == "> "
+
+
+SOUP = [
+    "\n", "\n\n", " ", "a", "word", "|", " | ", "---", "-", "#", "####", "> ", ">", "```", "```py", "~~~",
+    "`", "**", "__", "_", "*", "![", "](", ")", "[", "]", "<br>", "💭 **T**", "🔧 **Tool**", "||",
+    "http://x/y.png", "é", "表", "\t", "!", "\\", "\r\n",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_markdown_soup(seed: int) -> None:
+    """Never raises, growth bounded, idempotent when nothing gave way, and code content survives."""
+    rng = random.Random(seed)
+    for _ in range(1500):
+        text = "".join(rng.choices(SOUP, k=rng.randint(0, 40)))
+        code = "".join(rng.choices([s for s in SOUP if "`" not in s and "\n" not in s], k=8))
+        for mode in MODES:
+            out = to_discord(text, mode)
+            assert len(out) <= len(text) + MAX_GROWTH
+            assert to_discord(out, mode) == out, (text, out)
+            assert to_discord(f"```\n{code}\n```\n\n{text}", mode).startswith(f"```\n{code}\n```\n")
