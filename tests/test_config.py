@@ -11,6 +11,7 @@ from typing import Literal
 import pytest
 
 from adapters.console.config import ConsoleConfig
+from adapters.discord.config import DiscordConfig
 from adapters.telegram.config import TelegramConfig
 from bridge import registry
 from bridge.config import AdapterConfig, BridgeSettings, Config, SpaceConfig, load_config, parse_config
@@ -52,22 +53,28 @@ def test_the_example_loads_without_secrets_and_shows_the_defaults() -> None:
 def test_the_example_documents_every_key() -> None:
     text = EXAMPLE.read_text()
     keys = set(re.findall(r"^#? ?([a-z_]+) = ", text, re.MULTILINE))
-    for model in (BridgeSettings, SpaceConfig, ConsoleConfig, TelegramConfig):
+    for model in (BridgeSettings, SpaceConfig, ConsoleConfig, TelegramConfig, DiscordConfig):
         assert set(model.model_fields) - keys == set(), model.__name__
 
 
 def test_the_commented_platform_tables_load_when_uncommented() -> None:
     text = EXAMPLE.read_text()
-    start = text.index("# [adapters.tg]")
-    block = text[start : text.find("\n\n", start) % (len(text) + 1)]
+    blocks = []
+    for table in ("# [adapters.tg]", "# [adapters.dc]"):
+        start = text.index(table)
+        blocks.append(text[start : text.find("\n\n", start) % (len(text) + 1)])
+    block = "\n".join(blocks)
     block = "\n".join(
         line[2:] for line in block.splitlines() if line.startswith("# ") and not line.startswith("# #")
     )
     config = parse_config(
-        tomllib.loads(text + "\n" + block), env={"TELEGRAM_TOKEN": "1:x", "TELEGRAM_WEBHOOK_SECRET": "s"}
+        tomllib.loads(text + "\n" + block),
+        env={"TELEGRAM_TOKEN": "1:x", "TELEGRAM_WEBHOOK_SECRET": "s", "DISCORD_TOKEN": "d"},
     )
     tg = config.adapters["tg"]
     assert isinstance(tg, TelegramConfig) and tg.mode == "polling" and tg.drafts
+    dc = config.adapters["dc"]
+    assert isinstance(dc, DiscordConfig) and dc.threads and dc.shard_ids == [0]
 
 
 def test_several_spaces_and_adapters_load(tmp_path: Path) -> None:
@@ -260,7 +267,7 @@ def test_the_http_address_is_checked(tmp_path: Path, http: str) -> None:
 
 
 def test_the_console_config_is_the_console_adapters_config() -> None:
-    assert registry.adapter_types() == ["console", "telegram"]
+    assert registry.adapter_types() == ["console", "discord", "telegram"]
     assert registry.config_model("console") is ConsoleConfig
     assert registry.adapter_class("console").Config is ConsoleConfig  # type: ignore[attr-defined]
 
@@ -277,7 +284,7 @@ class PluginAdapter:
 def test_third_party_adapters_come_from_entry_points(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     plugin = EntryPoint(name="plugin", value=f"{__name__}:PluginAdapter", group=registry.ENTRY_POINT_GROUP)
     monkeypatch.setattr(registry, "entry_points", lambda group: [plugin] if group == plugin.group else [])
-    assert registry.adapter_types() == ["console", "plugin", "telegram"]
+    assert registry.adapter_types() == ["console", "discord", "plugin", "telegram"]
     assert registry.adapter_class("plugin") is PluginAdapter
     text = BASE + '[adapters.p]\ntype = "plugin"\nspace = "echo"\ntoken_env = "PLUGIN_TOKEN"\n'
     config = load(tmp_path, text, env={"PLUGIN_TOKEN": "s3cret-value"})
@@ -286,4 +293,4 @@ def test_third_party_adapters_come_from_entry_points(tmp_path: Path, monkeypatch
     error = problem(tmp_path, text)
     assert "adapters.p.token_env: the environment variable PLUGIN_TOKEN is not set" in str(error)
     error = problem(tmp_path, text.replace('type = "plugin"', 'type = "plugn"'))
-    assert "unknown adapter type 'plugn' (did you mean 'plugin'?); known types: console, plugin" in str(error)
+    assert "unknown adapter type 'plugn' (did you mean 'plugin'?); known types: console, discord, plugin, telegram" in str(error)

@@ -40,7 +40,7 @@ class DiscordConfig(AdapterConfig):
     block_roles: list[str] = []  # a member with any of these roles is ignored
     # Register the slash commands in these guilds (available at once) instead of globally (empty).
     command_guilds: list[str] = []
-    shard_count: PositiveInt | None = None  # total shards across processes; unset: one process, auto
+    shard_count: PositiveInt | None = None  # total shards across processes; unset: one connection
     shard_ids: list[NonNegativeInt] | None = None  # the shards this process runs (needs shard_count)
     # The privileged intent (enable it in the Developer Portal too). Without it, guild messages arrive
     # without text unless they mention the bot; DMs and slash commands work either way.
