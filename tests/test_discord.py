@@ -62,6 +62,7 @@ async def test_mentions_in_channels_and_dms_start_conversations(
     answer = next(m for m in fake.channel_messages(fake.channel_id) if "echo: hi bot" in m.content)
     assert answer.message_reference is not None  # replies to the user's message
     assert answer.edits  # streamed by edits
+    assert fake.typing_calls  # "typing…" while it was written
 
 
 async def test_generated_options_reach_the_app_and_settings_persist(
