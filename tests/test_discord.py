@@ -173,3 +173,15 @@ async def test_files_in_and_out(fake: FakeDiscord, current_apps: dict[str, str],
 
 def _all_texts(fake: FakeDiscord) -> list[str]:
     return [m.content for m in fake.sent()]
+
+
+async def test_files_over_the_reported_upload_limit_get_a_note(
+    current_apps: dict[str, str], monkeypatch: MP
+) -> None:
+    fake = FakeDiscord(upload_limit=64)  # interactions report it as attachment_size_limit
+    async with bridge_on(fake, current_apps["mm"], monkeypatch, threads=False):
+        await fake.push_interaction("chat", {"message": "image please"})
+        await fake.wait_for(
+            lambda: any("Too large to upload here" in t for t in _all_texts(fake)), timeout=30
+        )
+    assert fake.files == [] and not [e for e in fake.errors if e.status == 413]

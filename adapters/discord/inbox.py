@@ -102,6 +102,8 @@ class Inbox:
             return
         if interaction.type != discord.InteractionType.application_command:
             return
+        if interaction.channel_id is not None:
+            self.outbox.note_limit(str(interaction.channel_id), interaction)
         if not self._admitted(interaction.guild, interaction.user):
             await interaction.response.send_message(REFUSAL, ephemeral=True)
             return

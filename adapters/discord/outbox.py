@@ -76,7 +76,13 @@ class Outbox:
         self.stop_button = stop_button
         self.pending: OrderedDict[str, Pending] = OrderedDict()  # interaction id → its reply state
         self._moved: OrderedDict[str, int] = OrderedDict()  # message id → channel message replacing it
+        self.upload_limits: OrderedDict[str, int] = OrderedDict()  # channel id → limit interactions report
         self.clock = time.monotonic
+
+    def note_limit(self, channel_id: str, interaction: discord.Interaction[Any]) -> None:
+        """Remember the upload limit an interaction reports for its channel (boosts raise it)."""
+        self.upload_limits[channel_id] = interaction.filesize_limit
+        _trim(self.upload_limits)
 
     def track(self, interaction: discord.Interaction[Any]) -> MessageRef:
         """Remember a deferred interaction; the handle to reply to it with :meth:`send`."""
@@ -156,11 +162,17 @@ class Outbox:
     ) -> list[str]:
         """Upload ``files`` (≤10 per message, within the channel's limit); names that did not fit."""
         channel = await self.channel(to.thread or to.chat)
+        pending = self._pending(reply_to)
         guild = getattr(channel, "guild", None)
-        limit = guild.filesize_limit if guild is not None else DM_UPLOAD_LIMIT
+        limit = (
+            pending.interaction.filesize_limit
+            if pending is not None
+            else self.upload_limits.get(str(channel.id))
+            or self.upload_limits.get(to.chat)
+            or (guild.filesize_limit if guild is not None else DM_UPLOAD_LIMIT)
+        )
         fitting = [f for f in files if f.size <= limit]
         too_big = [f.name for f in files if f.size > limit]
-        pending = self._pending(reply_to)
         for batch in _batches(fitting, limit):
             uploads = [discord.File(f.path, filename=f.name) for f in batch]
             try:
