@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, BinaryIO
 
 import structlog
 from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity, Update
@@ -50,6 +51,7 @@ from bridge import (
 log = structlog.get_logger(__name__)
 _STOP = InlineKeyboardMarkup([[InlineKeyboardButton("⏹ Stop", callback_data=STOP_DATA)]])
 _MATERIALIZED_MAX = 10_000  # drafts remembered after their real message was sent
+_CALL_SLOTS = 24  # Bot API calls in flight at once (more only queue up in the HTTP pool)
 
 
 class TelegramAdapter:
@@ -76,6 +78,7 @@ class TelegramAdapter:
         )
         self._bot: Bot | None = None
         self._pacer = Pacer()
+        self._slots = asyncio.Semaphore(_CALL_SLOTS)
         self._draft_ids = itertools.count(1)
         self._no_drafts: set[str] = set()  # chats where Telegram refused a draft
         self._materialized: OrderedDict[str, int] = OrderedDict()  # draft id → its real message id
@@ -149,15 +152,17 @@ class TelegramAdapter:
                 return
         assert message_id is not None
         body, entities = self._render(text)
-        await self._pace(int(ref.chat), stage)
-        await self._call(
-            self._require_bot().edit_message_text(
+        bot = self._require_bot()
+        await self._paced(
+            int(ref.chat),
+            stage,
+            lambda: bot.edit_message_text(
                 chat_id=int(ref.chat),
                 message_id=message_id,
                 text=body,
                 entities=entities,
                 reply_markup=self._markup(stage),
-            )
+            ),
         )
 
     async def send_files(
@@ -168,18 +173,10 @@ class TelegramAdapter:
         extra: dict[str, Any] = {"message_thread_id": int(to.thread)} if to.thread else {}
         if reply_to is not None and not reply_to.data:
             extra |= {"reply_to_message_id": int(reply_to.id), "allow_sending_without_reply": True}
+        chat = int(to.chat)
         for f in files:
-            await self._pace(int(to.chat), "final")
             with f.path.open("rb") as fh:
-                if f.kind == "image" and f.size <= 10 * 1024 * 1024:  # sendPhoto takes 10 MB at most
-                    call = bot.send_photo(chat_id=int(to.chat), photo=fh, filename=f.name, **extra)
-                elif f.kind == "audio":
-                    call = bot.send_audio(chat_id=int(to.chat), audio=fh, filename=f.name, **extra)
-                elif f.kind == "video":
-                    call = bot.send_video(chat_id=int(to.chat), video=fh, filename=f.name, **extra)
-                else:
-                    call = bot.send_document(chat_id=int(to.chat), document=fh, filename=f.name, **extra)
-                await self._call(call)
+                await self._paced(chat, "final", functools.partial(_upload, bot, chat, f, fh, extra))
 
     @contextlib.asynccontextmanager
     async def typing(self, to: ConversationKey) -> AsyncIterator[None]:
@@ -188,11 +185,12 @@ class TelegramAdapter:
         async def keep_typing() -> None:
             while True:
                 with contextlib.suppress(TelegramError):
-                    await self._require_bot().send_chat_action(
-                        chat_id=int(to.chat),
-                        action=ChatAction.TYPING,
-                        message_thread_id=int(to.thread) if to.thread else None,
-                    )
+                    async with self._slots:
+                        await self._require_bot().send_chat_action(
+                            chat_id=int(to.chat),
+                            action=ChatAction.TYPING,
+                            message_thread_id=int(to.thread) if to.thread else None,
+                        )
                 await asyncio.sleep(4)
 
         task = asyncio.create_task(keep_typing())
@@ -214,13 +212,14 @@ class TelegramAdapter:
         if (wait := self._pacer.reserve(chat_id, draft=True)) > 0:
             raise RateLimited(wait, "Telegram budget for drafts in this chat")
         try:
-            await self._require_bot().send_message_draft(
-                chat_id=chat_id,
-                draft_id=draft_id,
-                text=body,
-                entities=entities,
-                message_thread_id=int(thread) if thread else None,
-            )
+            async with self._slots:
+                await self._require_bot().send_message_draft(
+                    chat_id=chat_id,
+                    draft_id=draft_id,
+                    text=body,
+                    entities=entities,
+                    message_thread_id=int(thread) if thread else None,
+                )
         except RetryAfter as exc:
             raise RateLimited(retry_seconds(exc), "Telegram flood control") from exc
         except BadRequest as exc:
@@ -236,15 +235,13 @@ class TelegramAdapter:
         kwargs: dict[str, Any] = {"message_thread_id": int(thread)} if thread else {}
         if reply_to:
             kwargs |= {"reply_to_message_id": int(reply_to), "allow_sending_without_reply": True}
-        await self._pace(chat_id, stage)
-        sent = await self._call(
-            self._require_bot().send_message(
-                chat_id=chat_id,
-                text=body,
-                entities=entities,
-                reply_markup=self._markup(stage),
-                **kwargs,
-            )
+        bot = self._require_bot()
+        sent = await self._paced(
+            chat_id,
+            stage,
+            lambda: bot.send_message(
+                chat_id=chat_id, text=body, entities=entities, reply_markup=self._markup(stage), **kwargs
+            ),
         )
         return int(sent.message_id)
 
@@ -256,9 +253,17 @@ class TelegramAdapter:
         while len(self._materialized) > _MATERIALIZED_MAX:
             self._materialized.popitem(last=False)
 
-    async def _pace(self, chat_id: int, stage: Stage) -> None:
-        """Keep within the chat's budget: intermediate texts are refused, final ones wait."""
-        while (wait := self._pacer.reserve(chat_id)) > 0:
+    async def _paced(self, chat_id: int, stage: Stage, make_call: Callable[[], Awaitable[Any]]) -> Any:
+        """Make one API call within the budgets: intermediate texts are refused, final ones wait.
+
+        The budget is taken only once a call slot is held, so the call goes out when it is counted
+        (calls queued in the HTTP pool would otherwise reach Telegram in bursts).
+        """
+        while True:
+            async with self._slots:
+                wait = self._pacer.reserve(chat_id, final=stage == "final")
+                if wait == 0:
+                    return await self._call(make_call())
             if stage != "final":
                 raise RateLimited(wait, "Telegram budget for this chat")
             await asyncio.sleep(wait)
@@ -290,3 +295,14 @@ class TelegramAdapter:
             raise PlatformError(f"Telegram refused the request: {exc.message}") from exc
         except TelegramError as exc:
             raise PlatformError(f"Telegram request failed: {exc}") from exc
+
+
+def _upload(bot: Bot, chat: int, f: LocalFile, fh: BinaryIO, extra: dict[str, Any]) -> Awaitable[Any]:
+    """The call sending ``f``: photos (sendPhoto takes 10 MB), audio, video as such, else a document."""
+    if f.kind == "image" and f.size <= 10 * 1024 * 1024:
+        return bot.send_photo(chat_id=chat, photo=fh, filename=f.name, **extra)
+    if f.kind == "audio":
+        return bot.send_audio(chat_id=chat, audio=fh, filename=f.name, **extra)
+    if f.kind == "video":
+        return bot.send_video(chat_id=chat, video=fh, filename=f.name, **extra)
+    return bot.send_document(chat_id=chat, document=fh, filename=f.name, **extra)

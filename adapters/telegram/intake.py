@@ -1,9 +1,12 @@
 """How updates reach the bot: long polling with the offset in the bridge's state, or a webhook.
 
 Polling: ``getUpdates`` from the stored offset; each update is handled (handed to the router,
-which returns at once) and only then is the offset past it stored, so a restart neither skips an
-update nor repeats one that was handled. Transient failures (network, 5xx, 409 while another
-process polls) are retried with back-off; a rejected token stops the adapter with a clear error.
+which returns at once) and only then is the offset past it recorded, so a restart neither skips an
+update nor repeats one that was handled. The store is written by one background writer that
+always writes the newest offset (a slow disk must not slow intake to one update per write), and the
+last offset is flushed when polling stops; only a hard kill in the few milliseconds of a write can
+repeat the updates handled meanwhile. Transient failures (network, 5xx, 409 while another process
+polls) are retried with back-off; a rejected token stops the adapter with a clear error.
 
 Webhook: ``setWebhook(url, secret_token)`` at start, and a ``POST`` route on the bridge's HTTP
 listener that answers 403 unless ``X-Telegram-Bot-Api-Secret-Token`` matches (compared in constant
@@ -22,7 +25,7 @@ import structlog
 from telegram import Bot, Update
 from telegram.error import Conflict, Forbidden, InvalidToken, RetryAfter, TelegramError
 
-from bridge import AdapterState, HttpRequest, HttpResponse, PlatformError, Routes
+from bridge import AdapterState, BridgeError, HttpRequest, HttpResponse, PlatformError, Routes
 
 log = structlog.get_logger(__name__)
 Handle = Callable[[Update], Awaitable[None]]
@@ -56,6 +59,16 @@ async def poll(bot: Bot, state: AdapterState, handle: Handle, timeout_s: int, ad
     await bot.delete_webhook()
     stored = await state.get(OFFSET_KEY)
     offset = int(stored["next"]) if stored else None
+    saver = _OffsetSaver(state)
+    try:
+        await _poll_loop(bot, saver, handle, timeout_s, adapter, offset)
+    finally:
+        await asyncio.shield(saver.close())
+
+
+async def _poll_loop(
+    bot: Bot, saver: _OffsetSaver, handle: Handle, timeout_s: int, adapter: str, offset: int | None
+) -> None:
     delay = 0.0
     while True:
         try:
@@ -80,7 +93,38 @@ async def poll(bot: Bot, state: AdapterState, handle: Handle, timeout_s: int, ad
         for update in updates:
             await _handle_one(handle, update, adapter)
             offset = update.update_id + 1
-            await state.put(OFFSET_KEY, {"next": offset})
+            saver.save(offset)
+
+
+class _OffsetSaver:
+    """Writes the newest offset to the state, one write at a time, never blocking the caller."""
+
+    def __init__(self, state: AdapterState) -> None:
+        self._state = state
+        self._wanted: int | None = None
+        self._written: int | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def save(self, offset: int) -> None:
+        self._wanted = offset
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._write())
+
+    async def _write(self) -> None:
+        while self._wanted is not None and self._wanted != self._written:
+            offset = self._wanted
+            try:
+                await self._state.put(OFFSET_KEY, {"next": offset})
+            except BridgeError as exc:  # keep polling; the next update tries again
+                log.warning("storing the Telegram update offset failed", error=str(exc))
+                return
+            self._written = offset
+
+    async def close(self) -> None:
+        """Finish writing the newest offset."""
+        if self._task is not None:
+            await asyncio.wait({self._task})
+        await self._write()
 
 
 async def serve_webhook(

@@ -1,19 +1,25 @@
 """Telegram's flood budgets, kept on our side so the API rarely has to answer 429.
 
-Token buckets per chat (about one message or edit per second, small bursts), per group (20 per
-minute) and for the whole bot (30 per second). Drafts (``sendMessageDraft`` previews) have their own
-per-chat bucket and do not use the message budgets. ``reserve`` takes a token when one is free and
-otherwise says how long to wait;
-the adapter then raises ``RateLimited`` for intermediate texts (the streamer drops them and
-backs off) and waits for final ones. The numbers stay a little under Telegram's published guidance
-(1 per second per chat, 20 per minute per group) so network jitter does not push a call over it.
+Three limits apply to every message and edit: per chat about one per second (a token bucket,
+small bursts), per group 18 in any 60 s and for the whole bot 27 in any second (sliding windows:
+a bucket refilled at the average rate would let twice the limit through at the edge of a window).
+Drafts (``sendMessageDraft`` previews) have their own per-chat bucket and no other budget.
+
+``reserve`` takes a slot when one is free and otherwise says how long to wait; the adapter then
+raises ``RateLimited`` for intermediate texts (the streamer drops them and backs off) and waits for
+final ones. Intermediate texts leave ``headroom`` of the bot-wide window to final ones, so under load
+finished replies are not held up by previews. The numbers stay a little under Telegram's published
+guidance (1/s per chat, 20/min per group, 30/s overall) so network jitter does not push a call over.
 """
 
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+_PRUNE_AT = 20_000  # chats tracked before idle ones are forgotten
 
 
 @dataclass
@@ -28,6 +34,29 @@ class _Bucket:
         self.stamp = now
         return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
 
+    def take(self) -> None:
+        self.tokens -= 1
+
+
+@dataclass
+class _Window:
+    """At most ``limit`` calls in any ``span`` seconds."""
+
+    limit: int
+    span: float
+    stamps: deque[float] = field(default_factory=deque)
+
+    def wait(self, now: float, keep_free: int = 0) -> float:
+        while self.stamps and now - self.stamps[0] >= self.span:
+            self.stamps.popleft()
+        allowed = max(1, self.limit - keep_free)
+        if len(self.stamps) < allowed:
+            return 0.0
+        return self.stamps[len(self.stamps) - allowed] + self.span - now
+
+    def take(self, now: float) -> None:
+        self.stamps.append(now)
+
 
 class Pacer:
     """Budgets of one bot; ``clock`` is injectable for tests."""
@@ -36,36 +65,61 @@ class Pacer:
         self,
         per_chat_per_s: float = 0.9,
         burst: float = 2,
-        per_group_per_min: float = 18,
-        global_per_s: float = 27,
+        per_group_per_min: int = 18,
+        global_per_s: int = 27,
+        headroom: int = 5,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._chat = (burst, per_chat_per_s)
-        self._group = (per_group_per_min, per_group_per_min / 60)
-        self._global = (global_per_s, global_per_s)
+        self._per_group = per_group_per_min
+        self._global = _Window(global_per_s, 1.0)
+        self._headroom = headroom
         self._clock = clock
         self._buckets: dict[tuple[str, int], _Bucket] = {}
+        self._groups: dict[int, _Window] = {}
 
-    def reserve(self, chat_id: int, *, draft: bool = False) -> float:
-        """0 when a call to ``chat_id`` may go now (a token is taken); else seconds to wait."""
+    def reserve(self, chat_id: int, *, draft: bool = False, final: bool = True) -> float:
+        """0 when a call to ``chat_id`` may go now (its slots are taken); else seconds to wait.
+
+        ``final=False`` (an intermediate text) leaves ``headroom`` of the bot-wide window free.
+        """
         now = self._clock()
+        if len(self._buckets) + len(self._groups) > _PRUNE_AT:
+            self._prune(now)
         if draft:
-            buckets = [self._bucket(("draft", chat_id), *self._chat, now)]
-        else:
-            buckets = [
-                self._bucket(("chat", chat_id), *self._chat, now),
-                self._bucket(("all", 0), *self._global, now),
-            ]
-            if chat_id < 0:
-                buckets.append(self._bucket(("group", chat_id), *self._group, now))
-        wait = max(b.wait(now) for b in buckets)
+            bucket = self._bucket(("draft", chat_id), now)
+            wait = bucket.wait(now)
+            if wait == 0:
+                bucket.take()
+            return wait
+        bucket = self._bucket(("chat", chat_id), now)
+        group = self._group(chat_id) if chat_id < 0 else None
+        wait = max(
+            bucket.wait(now),
+            self._global.wait(now, 0 if final else self._headroom),
+            group.wait(now) if group is not None else 0.0,
+        )
         if wait == 0:
-            for b in buckets:
-                b.tokens -= 1
+            bucket.take()
+            self._global.take(now)
+            if group is not None:
+                group.take(now)
         return wait
 
-    def _bucket(self, key: tuple[str, int], capacity: float, rate: float, now: float) -> _Bucket:
+    def _prune(self, now: float) -> None:
+        """Forget chats whose budgets are back to full (idle ones), so memory stays bounded."""
+        self._buckets = {k: b for k, b in self._buckets.items() if b.wait(now) > 0 or b.tokens < b.capacity}
+        self._groups = {k: w for k, w in self._groups.items() if w.wait(now) > 0 or w.stamps}
+
+    def _bucket(self, key: tuple[str, int], now: float) -> _Bucket:
         bucket = self._buckets.get(key)
         if bucket is None:
+            capacity, rate = self._chat
             bucket = self._buckets[key] = _Bucket(capacity, rate, capacity, now)
         return bucket
+
+    def _group(self, chat_id: int) -> _Window:
+        window = self._groups.get(chat_id)
+        if window is None:
+            window = self._groups[chat_id] = _Window(self._per_group, 60.0)
+        return window
