@@ -117,6 +117,7 @@ async def serve(config: Config, *, base_dir: Path | None = None, install_signals
     http: HttpServer | None = None
     routes = Routes()
     try:
+        await store.ping()  # a state store that cannot be used stops the bridge now, not at a message
         bots = [build_bot(n, c, config, spaces[c.space], store) for n, c in config.adapters.items()]
         if install_signals:
             _install_signals(stopping.set)

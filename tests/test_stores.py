@@ -1,19 +1,41 @@
-"""The session-store contract, run against every store; then what only the SQLite store promises."""
+"""The session-store contract, run against every store; then what only SQLite or Redis promise."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import math
+import re
+import shutil
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 from bridge.errors import BridgeError, ConfigError
-from bridge.sessions import MemoryStore, SessionStore, SqliteStore, StoreError, ValueTooLarge, open_store
+from bridge.sessions import (
+    MemoryStore,
+    RedisStore,
+    SessionStore,
+    SqliteStore,
+    StoreError,
+    ValueTooLarge,
+    open_store,
+)
+from bridge.sessions.redis import EXPIRY_GRACE
+from bridge.sessions.store import REDIS_UNAVAILABLE
+from tests.redis_server import (  # the fixtures register by being imported
+    free_port,
+    redis_prefix_fixture,  # noqa: F401
+    redis_url_fixture,  # noqa: F401
+    start_server,
+)
 
 START = 1_700_000_000.0
 
@@ -39,17 +61,21 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "redis"])
 async def make(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> AsyncIterator[Factory]:
-    """Builds stores of the parametrized kind (all on one file for sqlite); closes them afterwards."""
+    """Builds stores of the parametrized kind (one file for sqlite, one prefix for redis); closes them."""
     opened: list[SessionStore] = []
+    if request.param == "redis":
+        url, prefix = request.getfixturevalue("redis_url"), request.getfixturevalue("redis_prefix")
 
     def factory(**options: Any) -> SessionStore:
         store: SessionStore
         if request.param == "memory":
             store = MemoryStore(clock=clock, **options)
-        else:
+        elif request.param == "sqlite":
             store = SqliteStore(tmp_path / "state.db", clock=clock, **options)
+        else:
+            store = RedisStore(url, prefix=prefix, clock=clock, **options)
         opened.append(store)
         return store
 
@@ -68,6 +94,10 @@ def store(make: Factory) -> SessionStore:
 
 async def test_is_a_session_store(store: SessionStore) -> None:
     assert isinstance(store, SessionStore)
+    await store.ping()
+    await store.close()
+    with pytest.raises(StoreError):
+        await store.ping()
 
 
 async def test_missing_key_is_none(store: SessionStore) -> None:
@@ -284,7 +314,11 @@ async def test_closed_store_refuses_work(make: Factory) -> None:
 
 
 def test_bad_options_are_refused(tmp_path: Path) -> None:
-    for kind in (MemoryStore, lambda **kw: SqliteStore(tmp_path / "x.db", **kw)):
+    for kind in (
+        MemoryStore,
+        lambda **kw: SqliteStore(tmp_path / "x.db", **kw),
+        lambda **kw: RedisStore("redis://127.0.0.1:1/0", **kw),  # never connects
+    ):
         with pytest.raises(ValueError, match="max_entries"):
             kind(max_entries=0)
         with pytest.raises(ValueError, match="max_value_bytes"):
@@ -369,6 +403,230 @@ async def test_sqlite_not_a_database_is_refused(tmp_path: Path) -> None:
     await store.close()
 
 
+# --- Redis only ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def raw(redis_url: str) -> Iterator[redis.Redis]:
+    """A plain client on the tests' Redis, to look behind the store's back."""
+    with redis.Redis.from_url(redis_url, decode_responses=True) as client:
+        yield client
+
+
+def with_prefix(url: str, prefix: str) -> str:
+    return f"{url}{'&' if '?' in url else '?'}prefix={prefix}"
+
+
+async def test_redis_replicas_share_state(redis_url: str, redis_prefix: str, clock: FakeClock) -> None:
+    # Two stores on one Redis and prefix are two bridge processes (shards, webhook replicas).
+    first = RedisStore(redis_url, prefix=redis_prefix, clock=clock, max_entries=3)
+    second = RedisStore(redis_url, prefix=redis_prefix, clock=clock, max_entries=3)
+    try:
+        await first.ping()  # what a start-up check would do
+        await first.put("session:tg:1", {"turns": 1})
+        assert await second.get("session:tg:1") == {"turns": 1}
+        await second.put("session:tg:1", {"turns": 2}, ttl=10)
+        assert await first.get("session:tg:1") == {"turns": 2}
+        await second.put("a", {})
+        await first.put("b", {})
+        assert await first.keys() == ["a", "b", "session:tg:1"]
+        await second.put("c", {})  # one write order and one bound across processes
+        assert await first.keys() == ["a", "b", "c"]
+        await first.delete("b")
+        assert await second.keys() == ["a", "c"]
+        await first.put("t", {}, ttl=5)
+        clock.advance(5)
+        assert await second.get("t") is None
+        assert await second.keys() == ["a", "c"]
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_redis_prefixes_keep_bridges_apart(redis_url: str, redis_prefix: str) -> None:
+    one = open_store(with_prefix(redis_url, redis_prefix + "one:"), max_entries=1)
+    two = open_store(with_prefix(redis_url, redis_prefix + "two:"), max_entries=1)
+    try:
+        await one.put("k", {"v": 1})
+        await two.put("k", {"v": 2})
+        await two.put("other", {})  # evicts only within its own prefix
+        assert await one.get("k") == {"v": 1}
+        assert await two.keys() == ["other"]
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_redis_state_survives_a_restart(redis_url: str, redis_prefix: str, clock: FakeClock) -> None:
+    url = with_prefix(redis_url, redis_prefix)
+    served = open_store(url, default_ttl=30 * 86400)  # as `bridge serve` builds it
+    await served.put("session:tg:1", {"session_hash": "h1", "turns": 3})
+    await served.close()
+    reserved = open_store(url)
+    assert await reserved.get("session:tg:1") == {"session_hash": "h1", "turns": 3}
+    await reserved.close()
+
+    first = RedisStore(redis_url, prefix=redis_prefix, clock=clock, max_entries=3)
+    await first.put("state:tg:offset", {"offset": 42}, ttl=60)
+    await first.put("gone", {})
+    await first.delete("gone")
+    await first.close()
+    second = RedisStore(redis_url, prefix=redis_prefix, clock=clock, max_entries=3)
+    try:
+        assert await second.keys() == ["session:tg:1", "state:tg:offset"]
+        clock.advance(60)  # expiry times are stored too
+        assert await second.get("state:tg:offset") is None
+        await second.put("a", {})
+        await second.put("b", {})
+        assert await second.keys() == ["a", "b", "session:tg:1"]
+        await second.put("c", {})  # write order carries over
+        assert await second.keys() == ["a", "b", "c"]
+    finally:
+        await second.close()
+
+
+async def test_redis_expiry_frees_memory(
+    redis_url: str, redis_prefix: str, clock: FakeClock, raw: redis.Redis
+) -> None:
+    p = redis_prefix
+    store = RedisStore(redis_url, prefix=p, clock=clock, default_ttl=60)
+    try:
+        await store.put("a", {}, ttl=10)
+        await store.put("b", {})
+        await store.put("c", {}, ttl=math.inf)
+        grace_ms = EXPIRY_GRACE * 1000
+        assert 10_000 + grace_ms - 5000 < raw.pttl(p + "v:a") <= 10_000 + grace_ms  # Redis' own TTL
+        assert 60_000 + grace_ms - 5000 < raw.pttl(p + "v:b") <= 60_000 + grace_ms
+        assert raw.pttl(p + "v:c") == -1  # no expiry, no TTL
+        await store.put("a", {"v": 2}, ttl=math.inf)  # an overwrite replaces the TTL
+        assert raw.pttl(p + "v:a") == -1
+        assert json.loads(raw.get(p + "v:a")) == {"e": None, "v": {"v": 2}}
+        assert json.loads(raw.get(p + "v:b")) == {"e": START + 60, "v": {}}
+        clock.advance(60)
+        await store.put("d", {}, ttl=5)  # a write sweeps what the clock expired, before Redis would
+        assert set(raw.scan_iter(match=p + "*")) == {
+            p + n for n in ("v:a", "v:c", "v:d", "by-write", "by-name", "by-expiry", "seq")
+        }
+        assert raw.zrange(p + "by-write", 0, -1) == ["c", "a", "d"]  # in write order
+        assert raw.zrange(p + "by-expiry", 0, -1, withscores=True) == [("d", START + 65)]
+        clock.advance(5)
+        assert await store.keys() == ["a", "c"]  # keys sweeps too
+        assert raw.exists(p + "v:d") == 0 and raw.zcard(p + "by-expiry") == 0
+    finally:
+        await store.close()
+
+
+async def test_redis_expires_values_by_itself(redis_url: str, redis_prefix: str, raw: redis.Redis) -> None:
+    store = RedisStore(redis_url, prefix=redis_prefix, expiry_grace=0)
+    try:
+        await store.put("k", {}, ttl=0.05)
+        await store.put("kept", {})
+        deadline = time.monotonic() + 5
+        while raw.exists(redis_prefix + "v:k") and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        assert raw.exists(redis_prefix + "v:k") == 0  # gone without any read or write
+        assert await store.keys() == ["kept"]
+        assert raw.zrange(redis_prefix + "by-name", 0, -1) == ["kept"]
+    finally:
+        await store.close()
+
+
+async def test_redis_eviction_and_deletes_keep_the_index(
+    redis_url: str, redis_prefix: str, raw: redis.Redis
+) -> None:
+    p = redis_prefix
+    store = RedisStore(redis_url, prefix=p, max_entries=2)
+    try:
+        for key in ("a", "b", "c"):
+            await store.put(key, {"k": key}, ttl=3600)
+        assert raw.exists(p + "v:a") == 0  # evicted values are deleted, not just unlisted
+        await store.delete("b")
+        for index in ("by-write", "by-name", "by-expiry"):
+            assert raw.zrange(p + index, 0, -1) == ["c"], index
+        raw.delete(p + "v:c")  # dropped behind the store's back (maxmemory, an operator)
+        assert await store.keys() == []
+        assert raw.zcard(p + "by-write") == raw.zcard(p + "by-name") == 0
+    finally:
+        await store.close()
+
+
+async def test_redis_foreign_value_is_refused(redis_url: str, redis_prefix: str, raw: redis.Redis) -> None:
+    store = RedisStore(redis_url, prefix=redis_prefix)
+    raw.set(redis_prefix + "v:k", "not a bridge value")
+    raw.set(redis_prefix + "v:list", '{"e": null, "v": [1]}')
+    try:
+        for key in ("k", "list"):
+            with pytest.raises(StoreError, match="its own prefix"):
+                await store.get(key)
+    finally:
+        await store.close()
+
+
+async def test_unreachable_redis_is_named_without_its_password() -> None:
+    port = free_port()
+    store = open_store(f"redis://:s3cret@127.0.0.1:{port}/3?prefix=p:")  # building does not connect
+    assert isinstance(store, RedisStore)
+    started = time.monotonic()
+    try:
+        for op in (store.ping(), store.get("k"), store.put("k", {}), store.delete("k"), store.keys()):
+            with pytest.raises(StoreError) as caught:
+                await op
+            message = str(caught.value)
+            assert f"the Redis state store at redis://127.0.0.1:{port}/3 is unreachable" in message
+            assert "s3cret" not in message and "s3cret" not in repr(store)
+    finally:
+        await store.close()
+    assert time.monotonic() - started < 10  # a few quick retries, not a hang
+
+
+@pytest.mark.parametrize("how", ["in the URL", "password_env"])
+async def test_wrong_redis_password_is_not_echoed(
+    redis_url: str, redis_prefix: str, how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if "@" in redis_url or "?" in redis_url:
+        pytest.skip("the test Redis URL already carries credentials or parameters")
+    # A user the server does not know (a server without a password accepts any bare password).
+    if how == "password_env":
+        monkeypatch.setenv("BRIDGE_TEST_REDIS_PASSWORD", "s3cret!")
+        url = redis_url.replace("://", "://nobody@", 1) + "?password_env=BRIDGE_TEST_REDIS_PASSWORD"
+    else:
+        url = redis_url.replace("://", "://nobody:s3cret%21@", 1)
+    store = RedisStore(url, prefix=redis_prefix)
+    try:
+        with pytest.raises(StoreError, match=f"at {re.escape(store.url)} refused the credentials") as caught:
+            await store.ping()
+        assert "s3cret" not in str(caught.value) and "s3cret" not in repr(store)
+    finally:
+        await store.close()
+
+
+async def test_private_redis_server_and_an_outage(tmp_path: Path) -> None:
+    # The fallback of tests/redis_server.py when no Redis runs at 127.0.0.1:6379; then an outage.
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not on PATH")
+    started = start_server(tmp_path)
+    assert started is not None, "redis-server did not start"
+    proc, port = started
+    store = RedisStore(f"redis://127.0.0.1:{port}/0")
+    try:
+        await store.put("k", {"v": 1})
+        assert await store.get("k") == {"v": 1}
+        proc.terminate()
+        proc.wait(timeout=10)
+        with pytest.raises(StoreError, match=f"redis://127.0.0.1:{port}/0 is unreachable"):
+            await store.get("k")
+        restarted = start_server(tmp_path, port)
+        assert restarted is not None, "redis-server did not restart"
+        proc = restarted[0]
+        await store.put("k", {"v": 2})  # the same store reconnects
+        assert await store.get("k") == {"v": 2}
+    finally:
+        await store.close()
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
 # --- open_store ----------------------------------------------------------------------------------
 
 
@@ -431,14 +689,51 @@ def test_open_bad_url(url: str) -> None:
     assert "s3cret" not in message
 
 
-@pytest.mark.parametrize("url", ["redis://localhost:6379/0", "rediss://:s3cret@cache:6380/1", "REDIS://h"])
-def test_open_redis_is_not_available_yet(url: str) -> None:
+@pytest.mark.parametrize(
+    ("url", "shown", "prefix"),
+    [
+        ("redis://localhost:6379/0", "redis://localhost:6379/0", "bridge:"),
+        ("rediss://:s3cret@cache:6380/1?prefix=app1:", "rediss://cache:6380/1", "app1:"),
+        ("redis://user:s3cret@Cache?db=2&prefix=a%3Ab", "redis://cache:6379/2", "a:b"),
+        ("REDIS://h", "redis://h:6379/0", "bridge:"),
+    ],
+)
+async def test_open_redis(url: str, shown: str, prefix: str) -> None:
+    store = open_store(url, max_entries=7, default_ttl=30)  # does not connect
+    assert isinstance(store, RedisStore)
+    assert (store.url, store.prefix, store.max_entries, store.default_ttl) == (shown, prefix, 7, 30)
+    assert "s3cret" not in repr(store) and shown in repr(store)
+    await store.close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://:s3cret@h:port/0",
+        "redis://:s3cret@h/not-a-db",
+        "redis://:s3cret@h/0?prefix=",
+        "redis://h/0?socket_timeout=soon",
+        "redis://h/0?password_env=BRIDGE_TEST_UNSET_VARIABLE",
+        "redis://:s3cret@h/0?password_env=HOME",
+    ],
+)
+def test_open_bad_redis_url(url: str) -> None:
     with pytest.raises(ConfigError) as caught:
         open_store(url)
-    assert "redis:// state stores are not available in this version; use sqlite:///PATH or memory://" in str(
-        caught.value
-    )
+    assert caught.value.path == "bridge.state"
+    assert "redis://[USER@]HOST:PORT/DB" in str(caught.value)
     assert "s3cret" not in str(caught.value)
+
+
+def test_open_redis_without_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    for name in [n for n in sys.modules if n.split(".")[0] == "redis"]:  # as without the [redis] extra
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.delitem(sys.modules, "bridge.sessions.redis")
+    with pytest.raises(ConfigError, match=r"pip install 'gradio-bridge\[redis\]'") as caught:
+        open_store("redis://:s3cret@localhost:6379/0")
+    assert str(caught.value).endswith(REDIS_UNAVAILABLE) and "s3cret" not in str(caught.value)
 
 
 async def test_oversize_transcript_is_trimmed_not_lost() -> None:
@@ -458,3 +753,23 @@ async def test_oversize_transcript_is_trimmed_not_lost() -> None:
     history = loaded.session.history
     assert 0 < len(history) < 80 and history[0]["role"] == "user"
     assert history[-1]["content"] == "x" * 90 and history[-2]["content"] == "q39"
+
+
+def test_serve_stops_at_once_when_redis_is_unreachable(tmp_path: Path) -> None:
+    config = tmp_path / "bridge.toml"
+    config.write_text(
+        '[bridge]\nstate = "redis://:hunter2@127.0.0.1:1/0"\n'
+        '[spaces.app]\nsrc = "http://127.0.0.1:9"\n'
+        '[adapters.term]\ntype = "console"\nspace = "app"\n'
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "bridge.cli", "serve", str(config)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 3, done.stderr
+    assert "redis://127.0.0.1:1/0 is unreachable" in done.stderr
+    assert "hunter2" not in done.stderr + done.stdout

@@ -39,6 +39,10 @@ class MemoryStore:
         if self._closed:
             raise StoreError("the in-memory session store is closed")
 
+    async def ping(self) -> None:
+        """Nothing to reach; StoreError once closed."""
+        self._check_open()
+
     async def get(self, key: str) -> dict[str, Any] | None:
         """The live value under ``key`` (a fresh copy), or None."""
         self._check_open()

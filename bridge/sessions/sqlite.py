@@ -116,6 +116,10 @@ class SqliteStore:
         now = self._clock()
         return await self._run(lambda c: self._keys(c, prefix, now))
 
+    async def ping(self) -> None:
+        """Open the file (creating it) now; StoreError when it cannot be used."""
+        await self._run(lambda c: c.execute("SELECT 1").fetchall())
+
     async def close(self) -> None:
         """Finish queued operations, checkpoint and close the file; later operations raise StoreError."""
         if self._closed:

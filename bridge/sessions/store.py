@@ -32,7 +32,10 @@ from bridge.errors import BridgeError, ConfigError
 PURGE_EVERY = 256
 
 ACCEPTED_URLS = '"memory://", "sqlite:///relative/path.db" or "sqlite:////absolute/path.db"'
-REDIS_UNAVAILABLE = "redis:// state stores are not available in this version; use sqlite:///PATH or memory://"
+REDIS_UNAVAILABLE = (
+    "redis:// state stores need the redis package: pip install 'gradio-bridge[redis]' "
+    "(or use sqlite:///PATH or memory://)"
+)
 
 
 class StoreError(BridgeError):
@@ -74,6 +77,10 @@ class SessionStore(Protocol):
 
     async def close(self) -> None:
         """Flush and release resources; later operations raise StoreError."""
+        ...
+
+    async def ping(self) -> None:
+        """Check the store can be used now (open the file, reach the server); StoreError if not."""
         ...
 
 
@@ -147,7 +154,8 @@ def open_store(
 
     ``sqlite:///rel/path.db`` is relative to ``base_dir`` (default: the working directory);
     ``sqlite:////abs/path.db`` is absolute. Parent directories are created when the store opens.
-    The URL is never echoed in errors (it could carry a password).
+    ``redis://`` and ``rediss://`` build a :class:`~bridge.sessions.redis.RedisStore`, which connects
+    on its first operation. The URL is never echoed in errors with its password.
     """
     from bridge.sessions.memory import MemoryStore
     from bridge.sessions.sqlite import SqliteStore
@@ -157,12 +165,21 @@ def open_store(
         "max_entries": max_entries,
         "max_value_bytes": max_value_bytes,
     }
+    every_url = f'{ACCEPTED_URLS}, or "redis://HOST:PORT/DB" to share state between bridge processes'
     scheme, sep, rest = url.strip().partition("://")
     scheme = scheme.lower()
     if not sep:
-        raise ConfigError(f"the state store is not a URL; use {ACCEPTED_URLS}", "bridge.state")
+        raise ConfigError(f"the state store is not a URL; use {every_url}", "bridge.state")
     if scheme in ("redis", "rediss"):
-        raise ConfigError(REDIS_UNAVAILABLE, "bridge.state")
+        check_options(default_ttl, max_entries, max_value_bytes)  # so a ValueError below is the URL's
+        try:
+            from bridge.sessions.redis import ACCEPTED_REDIS_URLS, RedisStore
+        except ImportError:
+            raise ConfigError(REDIS_UNAVAILABLE, "bridge.state") from None
+        try:
+            return RedisStore(url, **options)
+        except ValueError as exc:
+            raise ConfigError(f"{exc}; use {ACCEPTED_REDIS_URLS}", "bridge.state") from None
     if scheme == "memory":
         if rest:
             raise ConfigError(f"memory:// takes nothing after it; use {ACCEPTED_URLS}", "bridge.state")
@@ -178,4 +195,4 @@ def open_store(
         if not path.is_absolute():
             path = Path(base_dir if base_dir is not None else Path.cwd()) / path
         return SqliteStore(path, **options)
-    raise ConfigError(f"unsupported state store {scheme + '://'!r}; use {ACCEPTED_URLS}", "bridge.state")
+    raise ConfigError(f"unsupported state store {scheme + '://'!r}; use {every_url}", "bridge.state")
