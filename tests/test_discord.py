@@ -185,3 +185,13 @@ async def test_files_over_the_reported_upload_limit_get_a_note(
             lambda: any("Too large to upload here" in t for t in _all_texts(fake)), timeout=30
         )
     assert fake.files == [] and not [e for e in fake.errors if e.status == 413]
+
+
+async def test_thoughts_can_hide_behind_spoilers(
+    fake: FakeDiscord, current_apps: dict[str, str], monkeypatch: MP
+) -> None:
+    async with bridge_on(fake, current_apps["thought"], monkeypatch, threads=False, thoughts="spoiler"):
+        await fake.push_message(fake.channel_id, content="think", mentions_bot=True)
+        text = await fake.wait_for(lambda: reply_in(fake, fake.channel_id, "final answer: 42"), timeout=30)
+    assert "💭 **Thinking**" in text and "||thinking done||" in text
+    assert text.rstrip().endswith("final answer: 42")  # the answer itself stays readable
