@@ -22,13 +22,13 @@ from pathlib import Path
 
 import structlog
 
-from bridge import registry
+from bridge import metrics, registry
 from bridge.adapter import Adapter
 from bridge.commands import Commands
 from bridge.config import AdapterConfig, Config
 from bridge.delivery import send_text
 from bridge.host import AdapterState, AppInputs, Host
-from bridge.httpserver import HttpServer, Routes
+from bridge.httpserver import HttpRequest, HttpResponse, HttpServer, Routes
 from bridge.model import Incoming
 from bridge.observability import register_secret, setup_logging
 from bridge.router import AccessRules, Router, UserLimits
@@ -124,6 +124,7 @@ async def serve(config: Config, *, base_dir: Path | None = None, install_signals
         address = config.bridge.http_address()
         if address:
             http = await HttpServer.start(*address, ready=lambda: not stopping.is_set(), routes=routes)
+            routes.add("GET", "/metrics", _metrics)
         log.info("bridge started", adapters=[b.adapter.name for b in bots], spaces=list(spaces))
         timeout = config.bridge.shutdown_timeout_s
         async with asyncio.TaskGroup() as tg:
@@ -140,6 +141,10 @@ async def serve(config: Config, *, base_dir: Path | None = None, install_signals
         await store.close()
         log.info("bridge stopped")
     return 1 if failed else 0
+
+
+async def _metrics(_: HttpRequest) -> HttpResponse:
+    return HttpResponse(200, metrics.render(), content_type=metrics.CONTENT_TYPE)
 
 
 def _host(bot: Bot, store: SessionStore, routes: Routes | None) -> Host:

@@ -1,9 +1,11 @@
-"""The bridge's HTTP listener (``[bridge].http``): ``GET /healthz`` plus routes adapters register (webhooks).
+"""The bridge's HTTP listener (``[bridge].http``): ``GET /healthz`` plus routes others register.
 
-It speaks just enough HTTP/1.1 for probes, load balancers and platform webhooks: one request per
+``bridge serve`` adds ``GET /metrics`` (Prometheus text) and adapters add their webhooks. It speaks
+just enough HTTP/1.1 for probes, load balancers, scrapers and platform webhooks: one request per
 connection (``Connection: close``), a body only with ``Content-Length`` (at most 1 MiB), JSON
-answers. ``/healthz`` answers 200 ``{"status": "ok"}`` while the bridge runs and 503 while it shuts
-down; unknown paths are 404, a known path with another method 405.
+answers unless a handler says otherwise. ``/healthz`` answers 200 ``{"status": "ok"}`` while the
+bridge runs and 503 while it shuts down; unknown paths are 404, a known path with another method
+405.
 """
 
 from __future__ import annotations
@@ -42,10 +44,11 @@ class HttpRequest:
 
 @dataclass(frozen=True, slots=True)
 class HttpResponse:
-    """A JSON response."""
+    """A response: ``body`` is sent as JSON, or as is when it is a ``str`` with ``content_type``."""
 
     status: int = 200
     body: object = field(default_factory=dict)
+    content_type: str = "application/json"
 
 
 Handler = Callable[[HttpRequest], Awaitable[HttpResponse]]
@@ -115,10 +118,11 @@ class HttpServer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             response = await self._answer(reader)
-            data = json.dumps(response.body).encode()
+            raw = isinstance(response.body, str) and response.content_type != "application/json"
+            data = str(response.body).encode() if raw else json.dumps(response.body).encode()
             reason = _REASONS.get(response.status, "")
             writer.write(
-                f"HTTP/1.1 {response.status} {reason}\r\nContent-Type: application/json\r\n"
+                f"HTTP/1.1 {response.status} {reason}\r\nContent-Type: {response.content_type}\r\n"
                 f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n".encode()
                 + data
             )

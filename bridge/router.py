@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
+from bridge.metrics import MESSAGES, REFUSED
 from bridge.model import ConversationKey, Incoming
 
 log = structlog.get_logger(__name__)
@@ -89,7 +90,9 @@ class Router:
 
     async def deliver(self, msg: Incoming) -> None:
         """Take one message from an adapter; returns at once."""
+        MESSAGES.inc(msg.key.adapter)
         if not self._rules.admits(msg):
+            REFUSED.inc(msg.key.adapter, "access")
             if self._rules.refusal and (self._rules.refuse_shared or not msg.shared):
                 self._spawn(self._notify(msg, self._rules.refusal))
             return
@@ -99,6 +102,7 @@ class Router:
         user = f"{msg.key.adapter}:{msg.author.id}"
         refusal = self._over_limit(user)
         if refusal:
+            REFUSED.inc(msg.key.adapter, "limit")
             self._spawn(self._notify(msg, refusal))
             return
         self._in_flight[user] += 1

@@ -28,6 +28,7 @@ from typing import Protocol
 
 from bridge.adapter import Capabilities, Stage
 from bridge.errors import PlatformError, RateLimited
+from bridge.metrics import PLATFORM_CALLS
 from bridge.model import ConversationKey, MessageRef
 from bridge.splitting import Length, split_markdown
 
@@ -287,8 +288,11 @@ class Streamer:
                 reply_to = self._reply_to if action.index == 0 else None
                 ref = await self._sink.send(self._to, action.text, reply_to, stage=action.stage)
         except PlatformError as exc:
+            result = "rate_limited" if isinstance(exc, RateLimited) else "error"
+            PLATFORM_CALLS.inc(self._to.adapter, "edit" if action.ref else "send", result)
             self._policy.failed(action, exc, self._clock.now())
         else:
+            PLATFORM_CALLS.inc(self._to.adapter, "edit" if action.ref else "send", "ok")
             self._policy.succeeded(action, ref)
 
     async def _wait(self, deadline: float | None) -> None:

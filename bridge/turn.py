@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import tempfile
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from bridge.errors import AppUnreachable, BridgeError, FileTooLarge
 from bridge.gradio.chat import ChatTurn, ReplyUpdate, TurnDone
 from bridge.gradio.client import GradioClient
 from bridge.gradio.events import Log, ProgressUpdate, Queued, SpaceStatus, Started
+from bridge.metrics import FIRST_TEXT_SECONDS, TURN_SECONDS, TURNS, TURNS_RUNNING
 from bridge.model import ConversationKey, FilePart, Incoming, LocalFile, MessageRef
 from bridge.sessions import SessionStore
 from bridge.spaces import SpaceHandle
@@ -52,6 +54,7 @@ class _Shown:
     """The reply text shown so far (kept when a turn fails or is interrupted)."""
 
     text: str = ""
+    started: float = field(default_factory=time.monotonic)
 
 
 class TurnRunner:
@@ -84,6 +87,8 @@ class TurnRunner:
             return
         streamer = Streamer(self.adapter, msg.key, self.adapter.capabilities, reply_to=msg.reply_to)
         shown = _Shown()
+        name = msg.key.adapter
+        TURNS_RUNNING.inc(name)
         try:
             await streamer.start()
             client = await self.space.client(on_status=lambda s: streamer.status(s.message))
@@ -100,6 +105,8 @@ class TurnRunner:
             async with self.adapter.typing(msg.key):
                 done = await self._stream(turn, streamer, shown)
             refs = await streamer.finish(self._final_text(done))
+            TURNS.inc(name, "stopped" if done.cancelled else "done")
+            TURN_SECONDS.observe(time.monotonic() - shown.started, name)
             state.last_text = text
             await conversation.save(self.store, msg.key, state, self.settings.session_ttl_s)
             log.info(
@@ -111,6 +118,7 @@ class TurnRunner:
             )
         except BridgeError as exc:
             log.info("turn failed", conversation=str(msg.key), error=type(exc).__name__)
+            TURNS.inc(name, "failed")
             if isinstance(exc, AppUnreachable):
                 await self.space.invalidate()
             state.last_text = text
@@ -118,11 +126,13 @@ class TurnRunner:
             await streamer.finish(_join(shown.text, render.error_reply(exc)))
             return
         except asyncio.CancelledError:
+            TURNS.inc(name, "interrupted")
             with contextlib.suppress(BridgeError, TimeoutError):
                 async with asyncio.timeout(_FINISH_TIMEOUT_S):
                     await asyncio.shield(streamer.finish(_join(shown.text, render.INTERRUPTED)))
             raise
         finally:
+            TURNS_RUNNING.dec(name)
             self._running.pop(msg.key, None)
             await streamer.aclose()
         try:
@@ -138,7 +148,10 @@ class TurnRunner:
         """Feed the turn's events to the streamer: status until text arrives, then the newest text."""
         async for event in turn:
             if isinstance(event, ReplyUpdate):
+                first = not shown.text
                 shown.text = render.reply_markdown(event.reply, self.settings.show_thoughts)
+                if first and shown.text:
+                    FIRST_TEXT_SECONDS.observe(time.monotonic() - shown.started, self.adapter.name)
                 if shown.text:
                     streamer.update(shown.text)
             elif isinstance(event, TurnDone):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bridge.app import serve
@@ -71,6 +72,11 @@ async def test_webhook_mode_serves_updates_and_rejects_a_wrong_secret(
         assert await fake.post_webhook(forged, secret_token="wrong") == 403
         assert await fake.post_webhook(forged, secret_token=None) == 403
         await asyncio.sleep(1)
+        async with httpx.AsyncClient(trust_env=False) as client:
+            scraped = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+    assert 'bridge_turns_total{adapter="tg",outcome="done"}' in scraped
+    assert 'bridge_platform_calls_total{adapter="tg",call="send",result="ok"}' in scraped
+    assert "bridge_first_text_seconds_count" in scraped and "bridge_turns_running" in scraped
     assert not any("forged" in t for t in texts(fake, PRIVATE))
     assert not fake.calls_to("getUpdates")
 
