@@ -61,7 +61,7 @@ def test_metrics_render_in_the_prometheus_text_format() -> None:
     finally:
         metrics.REGISTRY.remove(counter)
         metrics.REGISTRY.remove(hist)
-    assert "# TYPE test_things_total counter\ntest_things_total{adapter=\"a\\\"b\"} 3\n" in text
+    assert '# TYPE test_things_total counter\ntest_things_total{adapter="a\\"b"} 3\n' in text
     assert 'test_wait_seconds_bucket{adapter="x",le="0.5"} 1\n' in text
     assert 'test_wait_seconds_bucket{adapter="x",le="2"} 2\n' in text
     assert 'test_wait_seconds_bucket{adapter="x",le="+Inf"} 3\n' in text
