@@ -91,3 +91,23 @@ def test_decoder_survives_stale_diff_base_from_the_server() -> None:
     broken.decode({"msg": "process_generating", "output": {"data": [["a", "b"]]}})
     bad = broken.decode({"msg": "process_generating", "output": {"data": [[["append", [5], "c"]]]}})
     assert isinstance(bad, Output) and bad.data == [None]
+
+
+def test_diffs_never_change_earlier_values() -> None:
+    base = {"chat": [{"content": "a"}, {"content": "b", "meta": {"x": 1}}], "other": [1, 2]}
+    new = apply_diff(
+        base, [["append", ["chat", 1, "content"], "c"], ["replace", ["chat", 1, "meta", "x"], 2]]
+    )
+    assert base == {"chat": [{"content": "a"}, {"content": "b", "meta": {"x": 1}}], "other": [1, 2]}
+    assert new["chat"][1] == {"content": "bc", "meta": {"x": 2}}
+    assert new["other"] is base["other"] and new["chat"][0] is base["chat"][0]  # untouched parts shared
+
+
+def test_streamed_frames_stay_valid_after_later_frames() -> None:
+    decoder = EventDecoder(6)
+    first = decoder.decode({"msg": "process_generating", "output": {"data": [[{"content": "he"}]]}})
+    second = decoder.decode(
+        {"msg": "process_generating", "output": {"data": [[["append", [0, "content"], "llo"]]]}}
+    )
+    assert isinstance(first, Output) and isinstance(second, Output)
+    assert first.data == [[{"content": "he"}]] and second.data == [[{"content": "hello"}]]

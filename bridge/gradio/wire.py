@@ -63,7 +63,9 @@ def apply_diff(value: Any, ops: list[Any]) -> Any:
     """Apply gradio diff ops ``[[op, path, value], …]`` to ``value`` and return the new value.
 
     Ops are ``replace``, ``append``, ``add`` and ``delete``; ``path`` is a list of keys or indices
-    (``[]`` = the whole value). ``value`` is modified in place where possible.
+    (``[]`` = the whole value). ``value`` is never modified: the containers along each op's path
+    are copied (shallowly) and everything else is shared, so a frame costs the size of that path,
+    not of the whole value, and earlier values stay valid.
     """
     for op in ops:
         if not isinstance(op, list) or len(op) != 3:
@@ -76,9 +78,11 @@ def apply_diff(value: Any, ops: list[Any]) -> Any:
 def _apply_one(target: Any, path: list[Any], action: str, new: Any) -> Any:
     if not path:
         return _edit_whole(target, action, new)
-    parent = target
+    root = parent = _shallow(target)
     for key in path[:-1]:
-        parent = parent[key]
+        child = _shallow(parent[key])
+        parent[key] = child
+        parent = child
     last = path[-1]
     if action == "replace":
         parent[last] = new
@@ -93,7 +97,16 @@ def _apply_one(target: Any, path: list[Any], action: str, new: Any) -> Any:
         del parent[int(last) if isinstance(parent, list) else last]
     else:
         raise ProtocolError(f"unknown diff op {action!r}")
-    return target
+    return root
+
+
+def _shallow(value: Any) -> Any:
+    """A copy of a list or dict (its items shared); other values as they are."""
+    if isinstance(value, list):
+        return list(value)
+    if isinstance(value, dict):
+        return dict(value)
+    return value
 
 
 def _edit_whole(target: Any, action: str, new: Any) -> Any:
@@ -179,7 +192,9 @@ class EventDecoder:
             self._values = [
                 self._next(i, old, ops) for i, (old, ops) in enumerate(zip(self._values, data, strict=True))
             ]
-        return Output(data=copy.deepcopy(self._values))
+        # Diffs never modify a value in place (apply_diff copies along its paths), so the frame can
+        # share structure with the next one instead of deep-copying the whole conversation.
+        return Output(data=list(self._values))
 
     def _first(self, index: int, value: Any) -> Any:
         """The first frame should carry a full value, but gradio servers keep the diff base per
