@@ -26,10 +26,11 @@ from bridge import metrics, registry
 from bridge.adapter import Adapter
 from bridge.commands import Commands
 from bridge.config import AdapterConfig, Config
+from bridge.control import relay_for
 from bridge.delivery import send_text
 from bridge.host import AdapterState, AppInputs, Host
 from bridge.httpserver import HttpRequest, HttpResponse, HttpServer, Routes
-from bridge.model import Incoming
+from bridge.model import ConversationKey, Incoming
 from bridge.observability import register_secret, setup_logging
 from bridge.router import AccessRules, Router, UserLimits
 from bridge.sessions import SessionStore, open_store
@@ -46,6 +47,7 @@ class Bot:
     adapter: Adapter
     router: Router
     space: SpaceHandle
+    runner: TurnRunner
 
 
 def build_spaces(config: Config) -> dict[str, SpaceHandle]:
@@ -97,7 +99,8 @@ def build_bot(name: str, cfg: AdapterConfig, config: Config, space: SpaceHandle,
     )
     limits = UserLimits(max_in_flight=cfg.max_in_flight_per_user, per_minute=cfg.turns_per_minute)
     commands = Commands(runner)
-    return Bot(adapter, Router(commands.handle, notify, rules, limits, urgent=commands.is_urgent), space)
+    router = Router(commands.handle, notify, rules, limits, urgent=commands.is_urgent)
+    return Bot(adapter, router, space, runner)
 
 
 async def serve(config: Config, *, base_dir: Path | None = None, install_signals: bool = True) -> int:
@@ -116,6 +119,7 @@ async def serve(config: Config, *, base_dir: Path | None = None, install_signals
     failed = False
     http: HttpServer | None = None
     routes = Routes()
+    relay_task: asyncio.Task[None] | None = None
     try:
         await store.ping()  # a state store that cannot be used stops the bridge now, not at a message
         bots = [build_bot(n, c, config, spaces[c.space], store) for n, c in config.adapters.items()]
@@ -125,6 +129,7 @@ async def serve(config: Config, *, base_dir: Path | None = None, install_signals
         if address:
             http = await HttpServer.start(*address, ready=lambda: not stopping.is_set(), routes=routes)
             routes.add("GET", "/metrics", _metrics)
+        relay_task = _start_relay(store, bots)
         log.info("bridge started", adapters=[b.adapter.name for b in bots], spaces=list(spaces))
         timeout = config.bridge.shutdown_timeout_s
         async with asyncio.TaskGroup() as tg:
@@ -134,6 +139,9 @@ async def serve(config: Config, *, base_dir: Path | None = None, install_signals
             ]
         failed = any(s.result() for s in supervisors)
     finally:
+        if relay_task is not None:
+            relay_task.cancel()
+            await asyncio.wait({relay_task})
         if http is not None:
             await http.close()
         for space in spaces.values():
@@ -141,6 +149,22 @@ async def serve(config: Config, *, base_dir: Path | None = None, install_signals
         await store.close()
         log.info("bridge stopped")
     return 1 if failed else 0
+
+
+def _start_relay(store: SessionStore, bots: list[Bot]) -> asyncio.Task[None] | None:
+    """With a store several processes share, let ``/stop`` reach replies running elsewhere."""
+    relay = relay_for(store)
+    if relay is None:
+        return None
+    runners = {b.adapter.name: b.runner for b in bots}
+    for runner in runners.values():
+        runner.relay = relay
+
+    async def stop_local(key: ConversationKey) -> bool:
+        runner = runners.get(key.adapter)
+        return runner is not None and await runner.stop(key)
+
+    return asyncio.create_task(relay.serve(stop_local), name="stop relay")
 
 
 async def _metrics(_: HttpRequest) -> HttpResponse:

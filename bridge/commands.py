@@ -91,7 +91,7 @@ class Commands:
         await self._reply(msg, "🧹 New conversation: earlier messages are forgotten.")
 
     async def _stop(self, msg: Incoming, _: str) -> None:
-        if not await self.runner.stop(msg.key):
+        if not await self.runner.stop_anywhere(msg.key):
             await self._reply(msg, "Nothing to stop: no reply is being written.")
 
     async def _retry(self, msg: Incoming, _: str) -> None:

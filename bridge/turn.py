@@ -21,6 +21,7 @@ import structlog
 
 from bridge import conversation, render
 from bridge.adapter import Adapter
+from bridge.control import StopRelay
 from bridge.delivery import send_text
 from bridge.errors import AppUnreachable, BridgeError, FileTooLarge
 from bridge.gradio.chat import ChatTurn, ReplyUpdate, TurnDone
@@ -68,14 +69,19 @@ class TurnRunner:
         self.store = store
         self.settings = settings
         self._running: dict[ConversationKey, ChatTurn] = {}
+        self.relay: StopRelay | None = None  # set by ``bridge serve`` when processes share a store
 
     async def stop(self, key: ConversationKey) -> bool:
-        """Cancel the running turn of ``key``; False when nothing runs."""
+        """Cancel the running turn of ``key``; False when nothing runs here."""
         turn = self._running.get(key)
         if turn is None:
             return False
         await turn.cancel()
         return True
+
+    async def stop_anywhere(self, key: ConversationKey) -> bool:
+        """Cancel ``key``'s running turn here or, through the relay, in another process."""
+        return await self.stop(key) or (self.relay is not None and await self.relay.stop_elsewhere(key))
 
     async def chat(self, msg: Incoming, text: str | None = None) -> None:
         """Answer ``msg`` (or re-ask ``text`` for /retry) in its conversation."""

@@ -185,6 +185,11 @@ class RedisStore:
     def __repr__(self) -> str:
         return f"RedisStore({self.url!r}, prefix={self.prefix!r})"
 
+    @property
+    def client(self) -> Redis:
+        """The redis-py client (for pub/sub: :mod:`bridge.control`)."""
+        return self._client
+
     async def ping(self) -> None:
         """Connect (and authenticate) now; StoreError naming the URL when Redis cannot be used."""
         await self._run(self._client.ping)
