@@ -26,7 +26,7 @@ from bridge import metrics, registry
 from bridge.adapter import Adapter
 from bridge.commands import Commands
 from bridge.config import AdapterConfig, Config
-from bridge.control import relay_for
+from bridge.control import locks_for, relay_for
 from bridge.delivery import send_text
 from bridge.host import AdapterState, AppInputs, Host
 from bridge.httpserver import HttpRequest, HttpResponse, HttpServer, Routes
@@ -99,7 +99,15 @@ def build_bot(name: str, cfg: AdapterConfig, config: Config, space: SpaceHandle,
     )
     limits = UserLimits(max_in_flight=cfg.max_in_flight_per_user, per_minute=cfg.turns_per_minute)
     commands = Commands(runner)
-    router = Router(commands.handle, notify, rules, limits, urgent=commands.is_urgent)
+    locks = locks_for(store)
+    router = Router(
+        commands.handle,
+        notify,
+        rules,
+        limits,
+        urgent=commands.is_urgent,
+        exclusive=locks.hold if locks is not None else None,
+    )
     return Bot(adapter, router, space, runner)
 
 

@@ -4,7 +4,9 @@ Contract:
 - :meth:`Router.deliver` never waits on a turn: it checks the rules, enqueues and returns, so a
   platform's receive loop is never blocked.
 - Messages of one conversation are handled in order, one at a time; different conversations run
-  concurrently. A conversation's worker task exists only while it has work (no idle locks).
+  concurrently. ``exclusive(key)`` (a lock shared by processes, see :mod:`bridge.control`) extends
+  "one at a time" to every process serving the bot. A conversation's worker task exists only while
+  it has work (no idle locks).
 - Urgent messages (``urgent(msg)`` is true: a ``stop`` command) bypass the queue so they can act
   on the running turn.
 - Refusals and limit messages are sent through ``notify`` (a polite reply), never raised.
@@ -16,7 +18,8 @@ import asyncio
 import contextlib
 import time
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
 import structlog
@@ -27,6 +30,12 @@ from bridge.model import ConversationKey, Incoming
 log = structlog.get_logger(__name__)
 Handler = Callable[[Incoming], Awaitable[None]]
 Notify = Callable[[Incoming, str], Awaitable[None]]
+Exclusive = Callable[[ConversationKey], AbstractAsyncContextManager[None]]
+
+
+@contextlib.asynccontextmanager
+async def _unlocked(_: ConversationKey) -> AsyncIterator[None]:
+    yield
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +85,7 @@ class Router:
         limits: UserLimits | None = None,
         clock: Callable[[], float] = time.monotonic,
         urgent: Callable[[Incoming], bool] = lambda _: False,
+        exclusive: Exclusive | None = None,
     ) -> None:
         self._handler = handler
         self._notify = notify
@@ -83,6 +93,7 @@ class Router:
         self._limits = limits or UserLimits()
         self._clock = clock
         self._urgent = urgent
+        self._exclusive: Exclusive = exclusive or _unlocked
         self._conversations: dict[ConversationKey, _Conversation] = {}
         self._in_flight: dict[str, int] = defaultdict(int)
         self._recent: dict[str, deque[float]] = defaultdict(deque)
@@ -134,7 +145,8 @@ class Router:
             while conv.queue:
                 msg = conv.queue[0]
                 try:
-                    await self._handler(msg)
+                    async with self._exclusive(key):
+                        await self._handler(msg)
                 except Exception:
                     # A bug or a platform failure in one turn must not stop the conversation's queue.
                     log.exception("handling a message failed", conversation=str(key))

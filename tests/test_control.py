@@ -10,8 +10,9 @@ from dataclasses import dataclass
 import pytest
 
 from bridge.commands import Commands
-from bridge.control import StopRelay, relay_for
+from bridge.control import StopRelay, locks_for, relay_for
 from bridge.model import Author, ConversationKey, Incoming
+from bridge.router import Router, UserLimits
 from bridge.sessions import MemoryStore, SessionStore, open_store
 from bridge.spaces import SpaceHandle, SpaceSettings
 from bridge.turn import TurnRunner, TurnSettings
@@ -54,6 +55,44 @@ async def process(url: str, app_url: str, prefix: str) -> AsyncIterator[Process]
         await asyncio.wait({listener})
         await space.aclose()
         await store.close()
+
+
+def router_of(p: Process) -> Router:
+    locks = locks_for(p.store)
+    assert locks is not None
+
+    async def notify(msg: Incoming, text: str) -> None:
+        await p.adapter.send(msg.key, text)
+
+    return Router(
+        p.commands.handle,
+        notify,
+        limits=UserLimits(max_in_flight=10, per_minute=0),
+        urgent=Commands.is_urgent,
+        exclusive=locks.hold,
+    )
+
+
+async def test_a_conversation_takes_one_turn_at_a_time_across_processes(
+    redis_url: str, redis_prefix: str, current_apps: dict[str, str]
+) -> None:
+    async with (
+        process(redis_url, current_apps["text"], redis_prefix) as one,
+        process(redis_url, current_apps["text"], redis_prefix) as two,
+    ):
+        first, second = router_of(one), router_of(two)
+        await first.deliver(message("first question, a slow one"))
+        async with asyncio.timeout(30):
+            while not any("w1" in m.text for m in one.adapter.messages.values()):
+                await asyncio.sleep(0.05)
+        await second.deliver(message("second question"))  # same chat, landing on the other process
+        async with asyncio.timeout(60):
+            await first.drain()
+            await second.drain()
+    done_first = next(m.text for m in one.adapter.messages.values() if "w29" in m.text)
+    answer = next(m.text for m in two.adapter.messages.values() if "echo: second question" in m.text)
+    assert "(stopped)" not in done_first
+    assert "turn=2" in answer  # it waited for the first turn and saw it in the history
 
 
 def message(text: str) -> Incoming:
