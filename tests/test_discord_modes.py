@@ -14,7 +14,7 @@ import pytest
 from bridge.app import serve
 from bridge.config import parse_config
 from tests.fakes.discord import FakeDiscord, serve_discord, shard_of
-from tests.fakes.discord_bridge import bot_texts, bridge_on, running
+from tests.fakes.discord_bridge import bot_texts, bridge_on, config_for, running
 
 MP = pytest.MonkeyPatch
 
@@ -167,3 +167,27 @@ async def test_a_reply_outliving_the_interaction_token_goes_on_in_the_channel(
     moved = [m for m in fake.channel_messages(fake.channel_id) if m.from_bot and m.id != original.id]
     assert len(moved) == 1 and moved[0].content.startswith("w0 w1") and "w29" in moved[0].content
     assert not [e for e in fake.errors if e.status == 401]  # never used an expired token
+
+
+async def test_a_rejected_token_stops_the_bridge_without_showing_it(
+    fake: FakeDiscord, current_apps: dict[str, str], capfd: pytest.CaptureFixture[str]
+) -> None:
+    async with serve_discord(fake) as url:
+        config = config_for(fake, url, current_apps["text"], token="wrong-TOKEN-value")
+        async with asyncio.timeout(30):
+            assert await serve(config, install_signals=False) == 1
+    out, err = capfd.readouterr()
+    assert "rejected the bot token" in out + err and "$DC_TOKEN" in out + err
+    assert "wrong-TOKEN-value" not in out + err
+
+
+async def test_a_refused_message_content_intent_says_where_to_enable_it(
+    current_apps: dict[str, str], capfd: pytest.CaptureFixture[str]
+) -> None:
+    fake = FakeDiscord(allowed_intents=0)  # the Developer Portal allows no privileged intent
+    async with serve_discord(fake) as url:
+        config = config_for(fake, url, current_apps["text"])
+        async with asyncio.timeout(30):
+            assert await serve(config, install_signals=False) == 1
+    out, err = capfd.readouterr()
+    assert "Message Content intent" in out + err and "Developer Portal" in out + err

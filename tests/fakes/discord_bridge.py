@@ -16,7 +16,13 @@ from tests.fakes.discord import FakeDiscord, serve_discord
 
 
 def config_for(
-    fake: FakeDiscord, url: str, app_url: str, *, bridge: dict[str, Any] | None = None, **adapter: Any
+    fake: FakeDiscord,
+    url: str,
+    app_url: str,
+    *,
+    bridge: dict[str, Any] | None = None,
+    token: str | None = None,
+    **adapter: Any,
 ) -> Config:
     """A bridge config with one Discord adapter ``dc`` on the fake at ``url`` (memory state by default)."""
     return parse_config(
@@ -36,7 +42,7 @@ def config_for(
                 }
             },
         },
-        env={"DC_TOKEN": fake.token},
+        env={"DC_TOKEN": token or fake.token},
         source="test",
     )
 
