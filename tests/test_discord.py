@@ -195,3 +195,14 @@ async def test_thoughts_can_hide_behind_spoilers(
         text = await fake.wait_for(lambda: reply_in(fake, fake.channel_id, "final answer: 42"), timeout=30)
     assert "💭 **Thinking**" in text and "||thinking done||" in text
     assert text.rstrip().endswith("final answer: 42")  # the answer itself stays readable
+
+
+async def test_without_permission_to_open_threads_the_reply_stays_in_the_channel(
+    fake: FakeDiscord, current_apps: dict[str, str], monkeypatch: MP
+) -> None:
+    async with bridge_on(fake, current_apps["text"], monkeypatch):
+        fake.fail_next("start_thread_from_message", 403, code=50013, message="Missing Permissions")
+        await fake.push_interaction("chat", {"message": "no threads here"})
+        await fake.wait_for(lambda: reply_in(fake, fake.channel_id, "echo: no threads here"), timeout=30)
+    answer = next(m for m in fake.channel_messages(fake.channel_id) if "echo: no threads" in m.content)
+    assert not fake.threads and answer.message_reference is not None  # replies to the prompt's echo

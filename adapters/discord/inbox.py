@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import discord
+import structlog
 
 from adapters.discord.commands import (
     FILE,
@@ -36,6 +37,7 @@ from adapters.discord.outbox import NO_PINGS, STOP_ID, Outbox, _place
 from bridge import Attachment, Author, ConversationKey, Incoming, MessageRef
 
 REFUSAL = "Sorry, you are not allowed to use this bot here."
+log = structlog.get_logger(__name__)
 Deliver = Callable[[Incoming], Awaitable[None]]
 
 
@@ -131,11 +133,17 @@ class Inbox:
                 f"**{user.display_name}:** {prompt[:1800]}", allowed_mentions=NO_PINGS
             )
             started = await interaction.original_response()
-            thread = await started.create_thread(
-                name=thread_name(prompt), auto_archive_duration=self.config.thread_archive_minutes
-            )
-            key = ConversationKey(self.adapter, str(channel.id), str(thread.id))
-            reply_to = None
+            try:
+                thread = await started.create_thread(
+                    name=thread_name(prompt), auto_archive_duration=self.config.thread_archive_minutes
+                )
+            except discord.HTTPException as exc:  # no permission to create threads: answer in place
+                log.warning("opening a thread failed; answering in the channel", status=exc.status)
+                key = self._key(str(channel.id), str(user.id), None)
+                reply_to: MessageRef | None = MessageRef(chat=str(channel.id), id=str(started.id))
+            else:
+                key = self._key(str(channel.id), str(user.id), str(thread.id))
+                reply_to = None
         else:
             await interaction.response.defer(thinking=True)
             reply_to = self.outbox.track(interaction)
