@@ -21,6 +21,7 @@ from adapters.discord.commands import CommandSet, command_payloads
 from adapters.discord.config import DiscordConfig
 from adapters.discord.inbox import Inbox
 from adapters.discord.outbox import Outbox
+from adapters.discord.pacing import GlobalPacer, pace
 from bridge import (
     AppInputs,
     BridgeError,
@@ -79,7 +80,9 @@ class DiscordAdapter:
             )
         else:
             client = discord.Client(**options)
-        outbox = Outbox(client, self.config.thoughts)
+        pacer = GlobalPacer()
+        pace(client.http, pacer)
+        outbox = Outbox(client, self.config.thoughts, pacer)
         inbox = Inbox(self.name, self.config, client, outbox)
         synced = asyncio.Event()
         background: set[asyncio.Task[None]] = set()

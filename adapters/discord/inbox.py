@@ -17,6 +17,7 @@ the thread); elsewhere the adapter's ``scope`` decides.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
@@ -133,12 +134,8 @@ class Inbox:
                 f"**{user.display_name}:** {prompt[:1800]}", allowed_mentions=NO_PINGS
             )
             started = await interaction.original_response()
-            try:
-                thread = await started.create_thread(
-                    name=thread_name(prompt), auto_archive_duration=self.config.thread_archive_minutes
-                )
-            except discord.HTTPException as exc:  # no permission to create threads: answer in place
-                log.warning("opening a thread failed; answering in the channel", status=exc.status)
+            thread = await self._open_thread(started, prompt)
+            if thread is None:  # the bot may not create threads here: answer in the channel
                 key = self._key(str(channel.id), str(user.id), None)
                 reply_to: MessageRef | None = MessageRef(chat=str(channel.id), id=str(started.id))
             else:
@@ -160,6 +157,25 @@ class Inbox:
                 shared=interaction.guild is not None,
             )
         )
+
+    async def _open_thread(self, started: discord.Message, prompt: str) -> discord.Thread | None:
+        """A thread from the prompt's echo; None when Discord refuses it (permissions, or still
+        failing after a few tries: discord.py already retried each 429 and 5xx)."""
+        for attempt in range(3):
+            try:
+                return await started.create_thread(
+                    name=thread_name(prompt), auto_archive_duration=self.config.thread_archive_minutes
+                )
+            except discord.Forbidden:
+                log.warning("no permission to open a thread; answering in the channel")
+                return None
+            except discord.HTTPException as exc:
+                if exc.status != 429 and exc.status < 500:
+                    log.warning("opening a thread failed; answering in the channel", status=exc.status)
+                    return None
+                await asyncio.sleep(1 + 2 * attempt)
+        log.warning("opening a thread kept failing; answering in the channel")
+        return None
 
     async def _deliver_command(
         self,

@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 
 import discord
 
+from adapters.discord.pacing import GlobalPacer
 from adapters.discord.render import to_discord
 from bridge import ConversationKey, LocalFile, MessageRef, PlatformError, RateLimited, Stage
 
@@ -70,8 +71,11 @@ class StopView(discord.ui.View):
 class Outbox:
     """One bot's outgoing side; ``client`` must be logged in."""
 
-    def __init__(self, client: discord.Client, thoughts: str, stop_button: bool = True) -> None:
+    def __init__(
+        self, client: discord.Client, thoughts: str, pacer: GlobalPacer, stop_button: bool = True
+    ) -> None:
         self.client = client
+        self.pacer = pacer
         self.thoughts = thoughts
         self.stop_button = stop_button
         self.pending: OrderedDict[str, Pending] = OrderedDict()  # interaction id → its reply state
@@ -194,8 +198,9 @@ class Outbox:
         async def keep_typing() -> None:
             channel = await self.channel(to.thread or to.chat)
             while True:
-                with contextlib.suppress(discord.HTTPException):
-                    await channel.typing()
+                if not self.pacer.busy:  # "typing…" gives way to replies when the budget runs low
+                    with contextlib.suppress(discord.HTTPException):
+                        await channel.typing()
                 await asyncio.sleep(8)
 
         task = asyncio.create_task(keep_typing())
@@ -252,6 +257,15 @@ def _trim(mapping: OrderedDict[str, Any]) -> None:
         mapping.popitem(last=False)
 
 
+def _retry_after(exc: discord.HTTPException) -> float:
+    """The wait a 429 asked for (its ``Retry-After`` header), 1 s when it gave none."""
+    headers = getattr(exc.response, "headers", None) or {}
+    try:
+        return max(0.1, float(headers.get("Retry-After", 1.0)))
+    except (TypeError, ValueError):
+        return 1.0
+
+
 async def _call(awaitable: Awaitable[T]) -> T:
     try:
         return await awaitable
@@ -259,7 +273,7 @@ async def _call(awaitable: Awaitable[T]) -> T:
         raise RateLimited(exc.retry_after, "Discord rate limit") from exc
     except discord.HTTPException as exc:
         if exc.status == 429:
-            raise RateLimited(5.0, "Discord rate limit") from exc
+            raise RateLimited(_retry_after(exc), "Discord rate limit") from exc
         what = "missing permissions" if isinstance(exc, discord.Forbidden) else exc.text or str(exc.status)
         raise PlatformError(f"Discord refused the request: {what}") from exc
     except (discord.DiscordException, OSError) as exc:

@@ -1,0 +1,65 @@
+"""Discord's bot-wide request budget, kept on our side.
+
+Discord allows a bot about 50 REST requests per second in all, and discord.py learns of that limit
+only from 429 answers: requests refused together sleep the same ``retry_after`` and collide again,
+and every 429 counts toward the 10,000 invalid requests per 10 minutes that get an IP banned.
+:class:`GlobalPacer` holds each request until it fits in a sliding window (45 in any second, a
+margin under the limit); :func:`pace` installs it on a client's HTTP layer. Interaction responses
+and webhook edits go through discord.py's webhook adapter instead and are exempt from the global
+limit, as on Discord. ``busy`` lets optional calls ("typing…") give way under load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+
+class GlobalPacer:
+    """At most ``limit`` requests in any ``span`` seconds; ``acquire`` waits for a slot."""
+
+    def __init__(
+        self, limit: int = 45, span: float = 1.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.limit, self.span, self._clock = limit, span, clock
+        self._stamps: deque[float] = deque()
+        self._lock = asyncio.Lock()
+
+    def wait_time(self) -> float:
+        """Seconds until a slot is free (0 when one is)."""
+        now = self._clock()
+        while self._stamps and now - self._stamps[0] >= self.span:
+            self._stamps.popleft()
+        return 0.0 if len(self._stamps) < self.limit else self._stamps[0] + self.span - now
+
+    @property
+    def busy(self) -> bool:
+        """Most of the window is used: optional calls should be skipped."""
+        self.wait_time()
+        return len(self._stamps) >= self.limit * 3 // 4
+
+    async def acquire(self) -> None:
+        """Wait for a slot and take it (first come, first served)."""
+        async with self._lock:
+            # The window frees a slot at a known time; nothing could wake us earlier.
+            while (wait := self.wait_time()) > 0:  # noqa: ASYNC110
+                await asyncio.sleep(wait)
+            self._stamps.append(self._clock())
+
+
+def pace(http: Any, pacer: GlobalPacer) -> None:
+    """Make every REST request of discord.py's ``HTTPClient`` ``http`` take a slot of ``pacer``.
+
+    discord.py has no hook for this, so the instance's ``request`` method is wrapped (this client
+    only; the class is untouched).
+    """
+    original = http.request
+
+    async def request(route: Any, **kwargs: Any) -> Any:
+        await pacer.acquire()
+        return await original(route, **kwargs)
+
+    http.request = request
