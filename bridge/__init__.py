@@ -4,9 +4,9 @@ The public surface — the only names adapters and tests should import from ``br
 Gradio client lives in :mod:`bridge.gradio` (whose ``__all__`` is its public surface).
 """
 
-from bridge.adapter import Adapter, Capabilities, Deliver, Stage
+from bridge.adapter import Adapter, Capabilities, Deliver, Stage, repeating
 from bridge.commands import HELP as COMMANDS
-from bridge.config import AdapterConfig
+from bridge.config import AdapterConfig, string_ids
 from bridge.errors import (
     AppError,
     AppUnreachable,
@@ -42,6 +42,7 @@ from bridge.model import (
     TextPart,
     ThoughtPart,
 )
+from bridge.ratelimit import SlidingWindow
 from bridge.splitting import split_markdown, splits_cluster
 
 __version__ = "0.1.0"
@@ -81,6 +82,7 @@ __all__ = [
     "Reply",
     "ReplyPart",
     "Routes",
+    "SlidingWindow",
     "SpaceBroken",
     "SpaceNotReady",
     "Stage",
@@ -89,6 +91,8 @@ __all__ = [
     "Unsupported",
     "UpstreamError",
     "__version__",
+    "repeating",
     "split_markdown",
     "splits_cluster",
+    "string_ids",
 ]

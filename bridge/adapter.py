@@ -10,7 +10,9 @@ adapter only as :mod:`bridge.errors` types (``RateLimited`` for back-off).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
@@ -73,3 +75,25 @@ class Adapter(Protocol):
     def typing(self, to: ConversationKey) -> AbstractAsyncContextManager[None]:
         """Show "typing…" while the block runs."""
         ...
+
+
+@contextlib.asynccontextmanager
+async def repeating(action: Callable[[], Awaitable[object]], every_s: float) -> AsyncIterator[None]:
+    """Run ``action`` at once and then every ``every_s`` seconds while the block runs.
+
+    For indicators that fade on the platform ("typing…"); the action handles its own failures, and
+    is cancelled when the block ends.
+    """
+
+    async def beat() -> None:
+        while True:
+            await action()
+            await asyncio.sleep(every_s)
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

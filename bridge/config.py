@@ -155,6 +155,16 @@ class SpaceConfig(_Model):
         )
 
 
+def string_ids(value: Any) -> Any:
+    """A list of ids as strings: platform ids are numbers that TOML writes bare (``[12, "bob"]``).
+
+    For a ``mode="before"`` validator of an adapter's own id lists; anything else passes unchanged.
+    """
+    if isinstance(value, list):
+        return [str(x) if isinstance(x, int) and not isinstance(x, bool) else x for x in value]
+    return value
+
+
 class AdapterConfig(_Model):
     """Keys every ``[adapters.NAME]`` table accepts; each adapter type's model subclasses this.
 
@@ -180,9 +190,7 @@ class AdapterConfig(_Model):
     @field_validator("allow_users", "block_users", "allow_chats", "block_chats", mode="before")
     @classmethod
     def _ids(cls, value: Any) -> Any:
-        if isinstance(value, list):
-            return [str(x) if isinstance(x, int) and not isinstance(x, bool) else x for x in value]
-        return value
+        return string_ids(value)
 
 
 class Config(_Model):

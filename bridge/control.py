@@ -160,20 +160,21 @@ class ConversationLocks:
 
 def locks_for(store: SessionStore) -> ConversationLocks | None:
     """Cross-process conversation locks of a Redis store; None for one-process stores."""
-    client = getattr(store, "client", None)
-    prefix = getattr(store, "prefix", None)
-    if client is None or not isinstance(prefix, str):
-        return None
-    return ConversationLocks(client, prefix)
+    shared = _redis_of(store)
+    return ConversationLocks(*shared) if shared else None
 
 
 def relay_for(store: SessionStore) -> StopRelay | None:
     """The relay of a Redis store (on its connection and key prefix); None for one-process stores."""
+    shared = _redis_of(store)
+    return StopRelay(shared[0], shared[1] + "control") if shared else None
+
+
+def _redis_of(store: SessionStore) -> tuple[Any, str] | None:
+    """``(client, key prefix)`` of a store several processes share (a RedisStore), else None."""
     client = getattr(store, "client", None)
     prefix = getattr(store, "prefix", None)
-    if client is None or not isinstance(prefix, str):
-        return None
-    return StopRelay(client, prefix + "control")
+    return (client, prefix) if client is not None and isinstance(prefix, str) else None
 
 
 def _fields(key: ConversationKey) -> dict[str, str | None]:

@@ -11,7 +11,7 @@ from typing import Any, Literal, Self
 
 from pydantic import NonNegativeInt, PositiveInt, field_validator, model_validator
 
-from bridge import AdapterConfig
+from bridge import AdapterConfig, string_ids
 
 _COMMAND = re.compile(r"^[-_a-z0-9]{1,32}$")
 # The other slash commands the adapter registers; the chat command must not shadow one of them.
@@ -51,10 +51,7 @@ class DiscordConfig(AdapterConfig):
     )
     @classmethod
     def _platform_ids(cls, value: Any) -> Any:
-        # The same conversion as the common id lists: Discord ids are snowflakes, written bare in TOML.
-        if isinstance(value, list):
-            return [str(x) if isinstance(x, int) and not isinstance(x, bool) else x for x in value]
-        return value
+        return string_ids(value)  # Discord ids are snowflakes, written bare in TOML
 
     @field_validator("api_base_url")
     @classmethod

@@ -34,7 +34,7 @@ from adapters.discord.commands import (
     thread_name,
 )
 from adapters.discord.config import DiscordConfig
-from adapters.discord.outbox import NO_PINGS, STOP_ID, Outbox, _place
+from adapters.discord.outbox import NO_PINGS, STOP_ID, Outbox, place
 from bridge import Attachment, Author, ConversationKey, Incoming, MessageRef
 
 REFUSAL = "Sorry, you are not allowed to use this bot here."
@@ -65,7 +65,7 @@ class Inbox:
             return
         if not self._triggered(msg, me) or not self._admitted(msg.guild, msg.author):
             return
-        chat, thread = _place(msg.channel)
+        chat, thread = place(msg.channel)
         text = re.sub(rf"<@!?{me.id}>", "", msg.content).strip()
         await deliver(
             Incoming(
@@ -188,7 +188,7 @@ class Inbox:
     ) -> None:
         ref = self.outbox.track(interaction) if reply else None
         channel = interaction.channel
-        chat, thread = _place(channel) if channel is not None else (str(interaction.channel_id), None)
+        chat, thread = place(channel) if channel is not None else (str(interaction.channel_id), None)
         await deliver(
             Incoming(
                 key=self._key(chat, str(interaction.user.id), thread),

@@ -16,7 +16,6 @@ edit removes it. discord.py errors become ``bridge`` errors: a long 429 → ``Ra
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
 from collections import OrderedDict
@@ -28,7 +27,7 @@ import discord
 
 from adapters.discord.pacing import GlobalPacer
 from adapters.discord.render import to_discord
-from bridge import ConversationKey, LocalFile, MessageRef, PlatformError, RateLimited, Stage
+from bridge import ConversationKey, LocalFile, MessageRef, PlatformError, RateLimited, Stage, repeating
 
 STOP_ID = "bridge:stop"
 NO_PINGS = discord.AllowedMentions.none()
@@ -93,7 +92,7 @@ class Outbox:
         self.pending[str(interaction.id)] = Pending(interaction, self.clock())
         _trim(self.pending)
         channel = interaction.channel
-        chat, thread = _place(channel) if channel is not None else (str(interaction.channel_id), None)
+        chat, thread = place(channel) if channel is not None else (str(interaction.channel_id), None)
         return MessageRef(
             chat=chat, id=f"interaction-{interaction.id}", thread=thread, data=(("i", str(interaction.id)),)
         )
@@ -195,21 +194,14 @@ class Outbox:
     async def typing(self, to: ConversationKey) -> AsyncIterator[None]:
         """ "typing…" every 8 s (Discord shows it for 10 s) while the block runs."""
 
-        async def keep_typing() -> None:
-            channel = await self.channel(to.thread or to.chat)
-            while True:
-                if not self.pacer.busy:  # "typing…" gives way to replies when the budget runs low
-                    with contextlib.suppress(discord.HTTPException):
-                        await channel.typing()
-                await asyncio.sleep(8)
+        async def show() -> None:
+            if self.pacer.busy:  # "typing…" gives way to replies when the budget runs low
+                return
+            with contextlib.suppress(PlatformError, discord.HTTPException):
+                await (await self.channel(to.thread or to.chat)).typing()
 
-        task = asyncio.create_task(keep_typing())
-        try:
+        async with repeating(show, 8):
             yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, PlatformError, discord.HTTPException):
-                await task
 
     # -- helpers ---------------------------------------------------------------------------
     async def channel(self, channel_id: str) -> Channel:
@@ -234,7 +226,7 @@ class Outbox:
         return StopView() if stage != "final" and self.stop_button else None
 
 
-def _place(channel: Any) -> tuple[str, str | None]:
+def place(channel: Any) -> tuple[str, str | None]:
     """``(chat, thread)`` of a channel: a thread's chat is its parent channel."""
     if isinstance(channel, discord.Thread):
         return str(channel.parent_id), str(channel.id)

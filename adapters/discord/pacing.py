@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import Any
+
+from bridge import SlidingWindow
 
 
 class GlobalPacer:
@@ -24,22 +25,18 @@ class GlobalPacer:
     def __init__(
         self, limit: int = 45, span: float = 1.0, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self.limit, self.span, self._clock = limit, span, clock
-        self._stamps: deque[float] = deque()
+        self._window = SlidingWindow(limit, span)
+        self._clock = clock
         self._lock = asyncio.Lock()
 
     def wait_time(self) -> float:
         """Seconds until a slot is free (0 when one is)."""
-        now = self._clock()
-        while self._stamps and now - self._stamps[0] >= self.span:
-            self._stamps.popleft()
-        return 0.0 if len(self._stamps) < self.limit else self._stamps[0] + self.span - now
+        return self._window.wait(self._clock())
 
     @property
     def busy(self) -> bool:
         """Most of the window is used: optional calls should be skipped."""
-        self.wait_time()
-        return len(self._stamps) >= self.limit * 3 // 4
+        return self._window.used(self._clock()) >= self._window.limit * 3 // 4
 
     async def acquire(self) -> None:
         """Wait for a slot and take it (first come, first served)."""
@@ -47,7 +44,7 @@ class GlobalPacer:
             # The window frees a slot at a known time; nothing could wake us earlier.
             while (wait := self.wait_time()) > 0:  # noqa: ASYNC110
                 await asyncio.sleep(wait)
-            self._stamps.append(self._clock())
+            self._window.take(self._clock())
 
 
 def pace(http: Any, pacer: GlobalPacer) -> None:

@@ -46,6 +46,7 @@ from bridge import (
     PlatformError,
     RateLimited,
     Stage,
+    repeating,
 )
 
 log = structlog.get_logger(__name__)
@@ -103,7 +104,9 @@ class TelegramAdapter:
 
             try:
                 if self.config.mode == "polling":
-                    await poll(bot, host.state, handle, self.config.poll_timeout_s, self.name)
+                    await poll(
+                        bot, host.state, handle, self.config.poll_timeout_s, self.name, self.config.token_env
+                    )
                 else:
                     if host.routes is None:
                         raise ConfigError(
@@ -182,24 +185,17 @@ class TelegramAdapter:
     async def typing(self, to: ConversationKey) -> AsyncIterator[None]:
         """ "typing…" every 4 s (Telegram shows it for 5 s) while the block runs."""
 
-        async def keep_typing() -> None:
-            while True:
-                with contextlib.suppress(TelegramError):
-                    async with self._slots:
-                        await self._require_bot().send_chat_action(
-                            chat_id=int(to.chat),
-                            action=ChatAction.TYPING,
-                            message_thread_id=int(to.thread) if to.thread else None,
-                        )
-                await asyncio.sleep(4)
+        async def show() -> None:
+            with contextlib.suppress(TelegramError):
+                async with self._slots:
+                    await self._require_bot().send_chat_action(
+                        chat_id=int(to.chat),
+                        action=ChatAction.TYPING,
+                        message_thread_id=int(to.thread) if to.thread else None,
+                    )
 
-        task = asyncio.create_task(keep_typing())
-        try:
+        async with repeating(show, 4):
             yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
     # -- helpers ---------------------------------------------------------------------------
     def _drafts_in(self, chat: str) -> bool:
@@ -213,21 +209,21 @@ class TelegramAdapter:
             raise RateLimited(wait, "Telegram budget for drafts in this chat")
         try:
             async with self._slots:
-                await self._require_bot().send_message_draft(
-                    chat_id=chat_id,
-                    draft_id=draft_id,
-                    text=body,
-                    entities=entities,
-                    message_thread_id=int(thread) if thread else None,
+                await self._call(
+                    self._require_bot().send_message_draft(
+                        chat_id=chat_id,
+                        draft_id=draft_id,
+                        text=body,
+                        entities=entities,
+                        message_thread_id=int(thread) if thread else None,
+                    )
                 )
-        except RetryAfter as exc:
-            raise RateLimited(retry_seconds(exc), "Telegram flood control") from exc
-        except BadRequest as exc:
-            log.info("drafts refused; streaming by edits here", adapter=self.name, reason=exc.message)
+        except PlatformError as exc:
+            if not isinstance(exc.__cause__, BadRequest):
+                raise
+            log.info("drafts refused; streaming by edits here", adapter=self.name, reason=str(exc))
             self._no_drafts.add(str(chat_id))
             return False
-        except TelegramError as exc:
-            raise PlatformError(f"Telegram request failed: {exc}") from exc
         return True
 
     async def _send(self, chat_id: int, thread: str | None, text: str, reply_to: str, stage: Stage) -> int:

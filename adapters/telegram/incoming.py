@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram import Bot, CallbackQuery, Message, Update
+from telegram import Bot, CallbackQuery, Message, Update, User
 from telegram.constants import ChatType
 
 from adapters.telegram.config import TelegramConfig
@@ -38,15 +38,10 @@ class UpdateReader:
         msg = update.message
         if msg is None or msg.from_user is None or msg.from_user.is_bot or not self._triggered(msg):
             return None
-        user = msg.from_user
-        thread = str(msg.message_thread_id) if msg.is_topic_message and msg.message_thread_id else None
+        thread = _topic(msg)
         return Incoming(
-            key=self._key(msg, str(user.id), thread),
-            author=Author(
-                id=str(user.id),
-                name=user.username or user.full_name,
-                names=tuple(n for n in (user.username, user.full_name) if n),
-            ),
+            key=self._key(msg, str(msg.from_user.id), thread),
+            author=_author(msg.from_user),
             text=self._strip_mention(msg.text or msg.caption or ""),
             attachments=tuple(await self._attachments(msg)),
             reply_to=MessageRef(chat=str(msg.chat_id), id=str(msg.message_id), thread=thread),
@@ -60,11 +55,9 @@ class UpdateReader:
             await query.answer()
             return None
         await query.answer("Stopping…")
-        thread = str(msg.message_thread_id) if msg.is_topic_message and msg.message_thread_id else None
-        user = query.from_user
         return Incoming(
-            key=self._key(msg, str(user.id), thread),
-            author=Author(id=str(user.id), name=user.username or user.full_name),
+            key=self._key(msg, str(query.from_user.id), _topic(msg)),
+            author=_author(query.from_user),
             text="/stop",
             command="stop",
             shared=msg.chat.type != ChatType.PRIVATE,
@@ -119,3 +112,16 @@ class UpdateReader:
             data = bytes(await tg_file.download_as_bytearray())
             out.append(Attachment(name=name, data=data, mime_type=mime))
         return out
+
+
+def _topic(msg: Message) -> str | None:
+    """The forum topic a message belongs to (a conversation of its own), or None."""
+    return str(msg.message_thread_id) if msg.is_topic_message and msg.message_thread_id else None
+
+
+def _author(user: User) -> Author:
+    return Author(
+        id=str(user.id),
+        name=user.username or user.full_name,
+        names=tuple(n for n in (user.username, user.full_name) if n),
+    )

@@ -43,9 +43,7 @@ async def start_bot(bot: Bot, adapter: str, token_env: str) -> None:
             await bot.initialize()
             return
         except (InvalidToken, Forbidden):
-            raise PlatformError(
-                f"Telegram rejected the bot token of adapter '{adapter}' (from ${token_env})"
-            ) from None
+            raise rejected_token(adapter, token_env) from None
         except TelegramError as exc:
             log.warning(
                 "Telegram unreachable; retrying", adapter=adapter, error=type(exc).__name__, retry_in_s=delay
@@ -54,20 +52,28 @@ async def start_bot(bot: Bot, adapter: str, token_env: str) -> None:
             delay = min(60.0, delay * 2)
 
 
-async def poll(bot: Bot, state: AdapterState, handle: Handle, timeout_s: int, adapter: str) -> None:
+async def poll(
+    bot: Bot, state: AdapterState, handle: Handle, timeout_s: int, adapter: str, token_env: str
+) -> None:
     """Receive updates by long polling until cancelled."""
     await bot.delete_webhook()
     stored = await state.get(OFFSET_KEY)
     offset = int(stored["next"]) if stored else None
     saver = _OffsetSaver(state)
     try:
-        await _poll_loop(bot, saver, handle, timeout_s, adapter, offset)
+        await _poll_loop(bot, saver, handle, timeout_s, offset, adapter, token_env)
     finally:
         await asyncio.shield(saver.close())
 
 
 async def _poll_loop(
-    bot: Bot, saver: _OffsetSaver, handle: Handle, timeout_s: int, adapter: str, offset: int | None
+    bot: Bot,
+    saver: _OffsetSaver,
+    handle: Handle,
+    timeout_s: int,
+    offset: int | None,
+    adapter: str,
+    token_env: str,
 ) -> None:
     delay = 0.0
     while True:
@@ -80,7 +86,7 @@ async def _poll_loop(
             )
             delay = 0.0
         except (InvalidToken, Forbidden):
-            raise PlatformError(f"Telegram rejected the bot token of adapter '{adapter}'") from None
+            raise rejected_token(adapter, token_env) from None
         except RetryAfter as exc:
             await asyncio.sleep(retry_seconds(exc))
             continue
@@ -162,6 +168,11 @@ async def _handle_one(handle: Handle, update: Update, adapter: str) -> None:
         await handle(update)
     except Exception:
         log.exception("handling a Telegram update failed", adapter=adapter, update_id=update.update_id)
+
+
+def rejected_token(adapter: str, token_env: str) -> PlatformError:
+    """The error for a token Telegram refuses: names the variable, never the token (PTB's does)."""
+    return PlatformError(f"Telegram rejected the bot token of adapter '{adapter}' (from ${token_env})")
 
 
 def retry_seconds(exc: RetryAfter) -> float:

@@ -15,9 +15,10 @@ guidance (1/s per chat, 20/min per group, 30/s overall) so network jitter does n
 from __future__ import annotations
 
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from bridge import SlidingWindow
 
 _PRUNE_AT = 20_000  # chats tracked before idle ones are forgotten
 
@@ -38,26 +39,6 @@ class _Bucket:
         self.tokens -= 1
 
 
-@dataclass
-class _Window:
-    """At most ``limit`` calls in any ``span`` seconds."""
-
-    limit: int
-    span: float
-    stamps: deque[float] = field(default_factory=deque)
-
-    def wait(self, now: float, keep_free: int = 0) -> float:
-        while self.stamps and now - self.stamps[0] >= self.span:
-            self.stamps.popleft()
-        allowed = max(1, self.limit - keep_free)
-        if len(self.stamps) < allowed:
-            return 0.0
-        return self.stamps[len(self.stamps) - allowed] + self.span - now
-
-    def take(self, now: float) -> None:
-        self.stamps.append(now)
-
-
 class Pacer:
     """Budgets of one bot; ``clock`` is injectable for tests."""
 
@@ -72,11 +53,11 @@ class Pacer:
     ) -> None:
         self._chat = (burst, per_chat_per_s)
         self._per_group = per_group_per_min
-        self._global = _Window(global_per_s, 1.0)
+        self._global = SlidingWindow(global_per_s, 1.0)
         self._headroom = headroom
         self._clock = clock
         self._buckets: dict[tuple[str, int], _Bucket] = {}
-        self._groups: dict[int, _Window] = {}
+        self._groups: dict[int, SlidingWindow] = {}
 
     def reserve(self, chat_id: int, *, draft: bool = False, final: bool = True) -> float:
         """0 when a call to ``chat_id`` may go now (its slots are taken); else seconds to wait.
@@ -109,7 +90,7 @@ class Pacer:
     def _prune(self, now: float) -> None:
         """Forget chats whose budgets are back to full (idle ones), so memory stays bounded."""
         self._buckets = {k: b for k, b in self._buckets.items() if b.wait(now) > 0 or b.tokens < b.capacity}
-        self._groups = {k: w for k, w in self._groups.items() if w.wait(now) > 0 or w.stamps}
+        self._groups = {k: w for k, w in self._groups.items() if w.used(now)}
 
     def _bucket(self, key: tuple[str, int], now: float) -> _Bucket:
         bucket = self._buckets.get(key)
@@ -118,8 +99,8 @@ class Pacer:
             bucket = self._buckets[key] = _Bucket(capacity, rate, capacity, now)
         return bucket
 
-    def _group(self, chat_id: int) -> _Window:
+    def _group(self, chat_id: int) -> SlidingWindow:
         window = self._groups.get(chat_id)
         if window is None:
-            window = self._groups[chat_id] = _Window(self._per_group, 60.0)
+            window = self._groups[chat_id] = SlidingWindow(self._per_group, 60.0)
         return window
