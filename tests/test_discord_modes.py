@@ -4,7 +4,6 @@ interaction replies, access lists, shards."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +11,9 @@ import discord
 import pytest
 
 from bridge.app import serve
-from bridge.config import parse_config
 from tests.fakes.discord import FakeDiscord, serve_discord, shard_of
 from tests.fakes.discord_bridge import bot_texts, bridge_on, config_for, running
+from tests.fakes.serving import one_bot_config, serving
 
 MP = pytest.MonkeyPatch
 
@@ -122,32 +121,18 @@ async def test_shards_in_separate_adapters_each_answer_their_guilds(
     async with serve_discord(fake) as url:
         common: dict[str, Any] = {
             "type": "discord",
-            "space": "app",
             "token_env": "DC_TOKEN",
             "api_base_url": f"{url}/api/v10",
             "gateway_url": fake.gateway_url,
             "shard_count": 2,
         }
-        config = parse_config(
-            {
-                "bridge": {"state": "memory://", "log_level": "warning"},
-                "spaces": {"app": {"src": current_apps["text"]}},
-                "adapters": {"s0": {**common, "shard_ids": [0]}, "s1": {**common, "shard_ids": [1]}},
-            },
-            env={"DC_TOKEN": fake.token},
-            source="test",
-        )
-        task = asyncio.create_task(serve(config, install_signals=False))
-        try:
+        shards = {"s0": {**common, "shard_ids": [0]}, "s1": {**common, "shard_ids": [1]}}
+        async with serving(one_bot_config(current_apps["text"], shards, {"DC_TOKEN": fake.token})):
             await fake.wait_for(lambda: fake.find_command("chat", None), timeout=60)
             await fake.push_message(fake.channel_id, content="first guild", mentions_bot=True)
             await fake.push_message(other_channel, content="second guild", mentions_bot=True)
             await fake.wait_for(lambda: finals(fake, fake.channel_id, "echo: first guild"), timeout=30)
             await fake.wait_for(lambda: finals(fake, other_channel, "echo: second guild"), timeout=30)
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
     assert sorted(tuple(i["shard"]) for i in fake.identifies) == [(0, 2), (1, 2)]
     assert fake.command_writes == 1  # only the process with shard 0 registers commands
 

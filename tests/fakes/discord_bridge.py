@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -10,9 +9,9 @@ from typing import Any
 import discord
 import pytest
 
-from bridge.app import serve
-from bridge.config import Config, parse_config
+from bridge.config import Config
 from tests.fakes.discord import FakeDiscord, serve_discord
+from tests.fakes.serving import one_bot_config, serving
 
 
 def config_for(
@@ -25,26 +24,16 @@ def config_for(
     **adapter: Any,
 ) -> Config:
     """A bridge config with one Discord adapter ``dc`` on the fake at ``url`` (memory state by default)."""
-    return parse_config(
-        {
-            "bridge": {"state": "memory://", "log_level": "warning", **(bridge or {})},
-            "spaces": {"app": {"src": app_url}},
-            "adapters": {
-                "dc": {
-                    "type": "discord",
-                    "space": "app",
-                    "token_env": "DC_TOKEN",
-                    "api_base_url": f"{url}/api/v10",
-                    "gateway_url": fake.gateway_url,
-                    "turns_per_minute": 0,
-                    "max_in_flight_per_user": 50,
-                    **adapter,
-                }
-            },
-        },
-        env={"DC_TOKEN": token or fake.token},
-        source="test",
-    )
+    table = {
+        "type": "discord",
+        "token_env": "DC_TOKEN",
+        "api_base_url": f"{url}/api/v10",
+        "gateway_url": fake.gateway_url,
+        "turns_per_minute": 0,
+        "max_in_flight_per_user": 50,
+        **adapter,
+    }
+    return one_bot_config(app_url, {"dc": table}, {"DC_TOKEN": token or fake.token}, bridge)
 
 
 @contextlib.asynccontextmanager
@@ -52,20 +41,11 @@ async def running(
     fake: FakeDiscord, url: str, app_url: str, *, bridge: dict[str, Any] | None = None, **adapter: Any
 ) -> AsyncIterator[None]:
     """``bridge serve`` while the block runs; waits until the slash commands are known to the fake."""
-    task = asyncio.create_task(
-        serve(config_for(fake, url, app_url, bridge=bridge, **adapter), install_signals=False)
-    )
-    try:
+    async with serving(config_for(fake, url, app_url, bridge=bridge, **adapter)) as task:
         await fake.wait_for(lambda: fake.find_command("chat", None) or task.done(), timeout=60)
         if task.done():
             task.result()
         yield
-        if task.done():
-            task.result()  # a crashed bridge fails the test with its error
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 @contextlib.asynccontextmanager

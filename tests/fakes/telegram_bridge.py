@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
-from bridge.app import serve
-from bridge.config import Config, parse_config
+from bridge.config import Config
+from tests.fakes.serving import one_bot_config, serving
 from tests.fakes.telegram import FakeTelegram, serve_telegram
 
 PRIVATE, GROUP, FORUM = 1001, -100200, -100300
@@ -32,25 +31,16 @@ def config_for(
     **adapter: Any,
 ) -> Config:
     """A bridge config with one Telegram adapter ``tg`` on the fake at ``url`` (memory state by default)."""
-    return parse_config(
-        {
-            "bridge": {"state": "memory://", "log_level": "warning", **(bridge or {})},
-            "spaces": {"app": {"src": app_url}},
-            "adapters": {
-                "tg": {
-                    "type": "telegram",
-                    "space": "app",
-                    "token_env": "TG_TOKEN",
-                    "api_base_url": f"{url}/bot",
-                    "file_base_url": f"{url}/file/bot",
-                    "poll_timeout_s": 1,
-                    **adapter,
-                }
-            },
-        },
-        env={"TG_TOKEN": token or fake.token, "TG_HOOK_SECRET": WEBHOOK_SECRET},
-        source="test",
-    )
+    table = {
+        "type": "telegram",
+        "token_env": "TG_TOKEN",
+        "api_base_url": f"{url}/bot",
+        "file_base_url": f"{url}/file/bot",
+        "poll_timeout_s": 1,
+        **adapter,
+    }
+    env = {"TG_TOKEN": token or fake.token, "TG_HOOK_SECRET": WEBHOOK_SECRET}
+    return one_bot_config(app_url, {"tg": table}, env, bridge)
 
 
 @contextlib.asynccontextmanager
@@ -58,16 +48,8 @@ async def running(
     fake: FakeTelegram, url: str, app_url: str, *, bridge: dict[str, Any] | None = None, **adapter: Any
 ) -> AsyncIterator[None]:
     """``bridge serve`` while the block runs."""
-    config = config_for(fake, url, app_url, bridge=bridge, **adapter)
-    task = asyncio.create_task(serve(config, install_signals=False))
-    try:
+    async with serving(config_for(fake, url, app_url, bridge=bridge, **adapter)):
         yield
-        if task.done():
-            task.result()  # a crashed bridge fails the test with its error
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 @contextlib.asynccontextmanager
