@@ -17,7 +17,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
-from bridge.model import ConversationKey, Incoming, LocalFile, MessageRef
+from bridge.model import Attachment, ConversationKey, Incoming, LocalFile, MessageRef
 
 if TYPE_CHECKING:
     from bridge.host import Host
@@ -33,7 +33,12 @@ on stderr; Telegram previews partial text as a draft in private chats); most ign
 
 @dataclass(frozen=True, slots=True)
 class Capabilities:
-    """What a platform can do, for the streamer and the turn."""
+    """What a platform can do, for the streamer and the turn.
+
+    ``max_text_len`` is measured by ``text_length``: how long a Markdown text is once the adapter
+    has rendered it, in the unit the platform counts (UTF-16 code units for Telegram). The core
+    splits replies with it, so every piece an adapter is given fits the platform's limit.
+    """
 
     max_text_len: int
     min_edit_interval_s: float
@@ -43,6 +48,7 @@ class Capabilities:
     max_file_bytes: int = 50 * 1024 * 1024
     max_incoming_bytes: int | None = None  # largest user file the platform lets the bot fetch
     markup: str = "markdown"
+    text_length: Callable[[str], int] = len
 
 
 @runtime_checkable
@@ -74,6 +80,14 @@ class Adapter(Protocol):
 
     def typing(self, to: ConversationKey) -> AbstractAsyncContextManager[None]:
         """Show "typing…" while the block runs."""
+        ...
+
+    async def fetch(self, attachment: Attachment) -> Attachment:
+        """The file an attachment's ``source`` refers to, fetched (``data`` or ``path`` set).
+
+        Called by the turn, never by the receive loop; raises a ``bridge.errors`` type
+        (``PlatformError``, ``FileTooLarge``) when the file cannot be had.
+        """
         ...
 
 

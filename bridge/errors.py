@@ -18,8 +18,9 @@ adapters translate their platform library's exceptions into these at the boundar
     │   ├── ContextLost        the app forgot the conversation and it could not be restored
     │   ├── Unsupported        the app cannot take this input (files for a text-only app)
     │   └── ProtocolError      the app answered something the bridge does not understand
-    └── PlatformError          a chat platform refused a call
-        └── RateLimited        the platform asked to wait ``retry_after`` seconds
+    └── PlatformError          a chat platform call failed (``permanent``: refused for good)
+        ├── RateLimited        the platform asked to wait ``retry_after`` seconds
+        └── MessageGone        the message to edit no longer exists (deleted): post a new one
 
 Messages are written for the person who has to act on them: they say what happened and what to
 do next, and never contain a secret.
@@ -118,7 +119,17 @@ class ProtocolError(UpstreamError):
 
 
 class PlatformError(BridgeError):
-    """A chat platform refused a request."""
+    """A chat platform call failed.
+
+    ``permanent`` is True when repeating the call cannot help: the bot may not post there, the chat
+    is gone, the token is rejected, the request itself is invalid. Otherwise (network errors, 5xx,
+    the platform unreachable) the call may work later, and the final text of a reply is retried
+    with back-off until the delivery deadline.
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
 
 
 class RateLimited(PlatformError):
@@ -127,3 +138,10 @@ class RateLimited(PlatformError):
     def __init__(self, retry_after: float, message: str = "rate limited") -> None:
         super().__init__(f"{message} (retry after {retry_after:g} s)")
         self.retry_after = retry_after
+
+
+class MessageGone(PlatformError):
+    """The message an edit was meant for no longer exists (someone deleted it); send a new one."""
+
+    def __init__(self, message: str = "the message to edit no longer exists") -> None:
+        super().__init__(message, permanent=True)

@@ -10,6 +10,9 @@ An adapter receives one :class:`Host` in ``run``. Everything on it is platform-n
   slash-command options).
 * ``routes`` is the bridge's HTTP listener (``[bridge].http``), where an adapter may serve a
   webhook; None when the listener is off.
+* ``ready()`` is called by the adapter once it can send (connected, logged in). Messages left
+  unanswered by an earlier run (the durable inbox) are resumed then, before any new message of
+  their conversations; a ``deliver`` before ``ready()`` implies it.
 """
 
 from __future__ import annotations
@@ -65,3 +68,4 @@ class Host:
     state: AdapterState
     inputs: InputsSource
     routes: Routes | None = None
+    ready: Callable[[], None] = lambda: None

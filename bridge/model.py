@@ -67,10 +67,13 @@ class Reply:
 
 @dataclass(frozen=True, slots=True)
 class Attachment:
-    """A file a user sent: either in memory (``data``) or on local disk (``path``).
+    """A file a user sent: in memory (``data``), on local disk (``path``), or still on the platform.
 
-    ``declared_size`` is set (with empty ``data``) for a file the adapter could not fetch because it
-    is over the platform's download limit; the turn then answers that it is too large.
+    ``source`` (adapter-private pairs, like :attr:`MessageRef.data`) refers to a file the adapter has
+    not fetched yet: the turn fetches it with ``adapter.fetch`` when it runs, never the receive
+    loop, and a message holding only references can be recorded in the durable inbox and fetched
+    again after a restart. ``declared_size`` is the size the platform reports for a file not
+    fetched; a file over the limits is never fetched and the turn answers with the limit.
     """
 
     name: str
@@ -78,20 +81,27 @@ class Attachment:
     path: Path | None = None
     mime_type: str | None = None
     declared_size: int | None = None
+    source: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
-        if (self.data is None) == (self.path is None):
-            raise ValueError("an Attachment needs exactly one of data or path")
+        if (self.data is not None) + (self.path is not None) + bool(self.source) != 1:
+            raise ValueError("an Attachment needs exactly one of data, path or source")
 
     @property
     def size(self) -> int:
-        """Size in bytes (the declared size of a file that was not fetched)."""
+        """Size in bytes (for a file not fetched, the declared size; 0 when unknown)."""
         if self.declared_size is not None:
             return self.declared_size
         if self.data is not None:
             return len(self.data)
-        assert self.path is not None
-        return self.path.stat().st_size
+        if self.path is not None:
+            return self.path.stat().st_size
+        return 0
+
+    @property
+    def fetched(self) -> bool:
+        """The bytes are here (``data`` or ``path``), not only a reference on the platform."""
+        return not self.source
 
     @classmethod
     def from_path(cls, path: str | Path, mime_type: str | None = None) -> Attachment:
@@ -165,6 +175,9 @@ class Incoming:
     which the bot's answer should reply to. ``params`` are app inputs for this turn only (a slash
     command's options), validated like ``/settings`` values and applied over them. ``shared`` is
     true when the message was said where others read it (a group, a guild channel), not in private.
+    ``id`` is the platform's id of the message (unique within the adapter, the same when the platform
+    delivers the message again): the durable inbox records each id once, so a redelivery is not
+    answered twice. None when the platform has no such id (each delivery then counts as new).
     """
 
     key: ConversationKey
@@ -176,6 +189,7 @@ class Incoming:
     args: str = ""
     params: Mapping[str, Any] = field(default_factory=dict)
     shared: bool = False
+    id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

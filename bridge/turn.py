@@ -28,7 +28,7 @@ from bridge.gradio.chat import ChatTurn, ReplyUpdate, TurnDone
 from bridge.gradio.client import GradioClient
 from bridge.gradio.events import Log, ProgressUpdate, Queued, SpaceStatus, Started
 from bridge.metrics import FIRST_TEXT_SECONDS, TURN_SECONDS, TURNS, TURNS_RUNNING
-from bridge.model import ConversationKey, FilePart, Incoming, LocalFile, MessageRef
+from bridge.model import Attachment, ConversationKey, FilePart, Incoming, LocalFile, MessageRef
 from bridge.sessions import SessionStore
 from bridge.spaces import SpaceHandle
 from bridge.streamer import Streamer
@@ -87,9 +87,9 @@ class TurnRunner:
         """Answer ``msg`` (or re-ask ``text`` for /retry) in its conversation."""
         text = msg.text if text is None else text
         state = await conversation.load(self.store, msg.key)
-        problem = self._check_attachments(msg)
-        if problem:
-            await send_text(self.adapter, msg.key, problem, msg.reply_to)
+        attachments = await self._attachments(msg)
+        if isinstance(attachments, str):
+            await send_text(self.adapter, msg.key, attachments, msg.reply_to)
             return
         streamer = Streamer(self.adapter, msg.key, self.adapter.capabilities, reply_to=msg.reply_to)
         shown = _Shown()
@@ -102,7 +102,7 @@ class TurnRunner:
                 client,
                 state.session,
                 text,
-                msg.attachments,
+                attachments,
                 {**self.settings.params, **state.params, **msg.params},
                 upload_limit=self.settings.max_attachment_bytes,
                 max_turns=self.settings.history_turns,
@@ -166,6 +166,16 @@ class TurnRunner:
                 streamer.status(status)
         raise AssertionError("a chat turn always ends with TurnDone")
 
+    async def _attachments(self, msg: Incoming) -> list[Attachment] | str:
+        """The message's files, checked against the limits and fetched; or what to tell the user."""
+        problem = self._check_attachments(msg)
+        if problem:
+            return problem
+        try:
+            return [a if a.fetched else await self.adapter.fetch(a) for a in msg.attachments]
+        except BridgeError as exc:
+            return f"📎 Your file could not be fetched: {exc}"
+
     def _check_attachments(self, msg: Incoming) -> str | None:
         s = self.settings
         if len(msg.attachments) > s.max_attachments:
@@ -174,7 +184,7 @@ class TurnRunner:
             s.max_attachment_bytes, self.adapter.capabilities.max_incoming_bytes or s.max_attachment_bytes
         )
         for att in msg.attachments:
-            if att.size > limit or att.declared_size is not None:
+            if att.size > limit:
                 return render.error_reply(FileTooLarge(att.name, limit, att.size))
         return None
 

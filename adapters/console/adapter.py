@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import shlex
 import shutil
 import sys
+import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import TextIO
@@ -27,6 +29,7 @@ from bridge import (
     Incoming,
     LocalFile,
     MessageRef,
+    PlatformError,
     Stage,
 )
 
@@ -72,10 +75,13 @@ class ConsoleAdapter:
         self._last_lines = 0
         self._next_id = 0
         self.key = ConversationKey(adapter=name, chat="console")
+        self._run = uuid.uuid4().hex[:12]  # message ids: this run, then the line number
+        self._lines = 0
         self.author = Author(id=config.user, name=config.user)
 
     async def run(self, host: Host) -> None:
         """Read lines until end of input (or cancellation) and deliver each as a message."""
+        host.ready()
         if self.tty:
             self._write(self._out, self.config.prompt)
         while True:
@@ -89,7 +95,8 @@ class ConsoleAdapter:
                 self._last_id = None  # what the user typed moved the cursor: start a fresh block
             incoming = self._parse(text)
             if incoming is not None:
-                await host.deliver(incoming)
+                self._lines += 1
+                await host.deliver(dataclasses.replace(incoming, id=f"{self._run}:{self._lines}"))
 
     def _parse(self, text: str) -> Incoming | None:
         if text.startswith("/file"):
@@ -159,6 +166,14 @@ class ConsoleAdapter:
         if self.tty:
             self._write(self._out, self.config.prompt)
         self._last_id = None
+
+    async def fetch(self, attachment: Attachment) -> Attachment:
+        """The console's files are local (``/file PATH``) and never need fetching; a ``path`` source
+        is read from disk."""
+        path = Path(dict(attachment.source).get("path", ""))
+        if not path.is_file():
+            raise PlatformError(f"the file {path} is no longer there", permanent=True)
+        return Attachment.from_path(path, attachment.mime_type)
 
     @contextlib.asynccontextmanager
     async def typing(self, to: ConversationKey) -> AsyncIterator[None]:

@@ -24,6 +24,7 @@ from adapters.discord.outbox import Outbox
 from adapters.discord.pacing import GlobalPacer, pace
 from bridge import (
     AppInputs,
+    Attachment,
     BridgeError,
     Capabilities,
     ConversationKey,
@@ -89,6 +90,7 @@ class DiscordAdapter:
 
         @client.event
         async def on_ready() -> None:
+            host.ready()
             if not synced.is_set():
                 synced.set()
                 task = asyncio.create_task(
@@ -188,6 +190,10 @@ class DiscordAdapter:
                 reply_to,
                 "final",
             )
+
+    async def fetch(self, attachment: Attachment) -> Attachment:
+        """Download a file a user sent, from Discord's CDN."""
+        return await self._out().fetch(attachment)
 
     @contextlib.asynccontextmanager
     async def typing(self, to: ConversationKey) -> AsyncIterator[None]:

@@ -51,7 +51,6 @@ class Inbox:
         self.client = client
         self.outbox = outbox
         self.commands: CommandSet | None = None
-        self.max_bytes = config.max_attachment_bytes
 
     # -- messages --------------------------------------------------------------------------
     async def message(self, msg: discord.Message, deliver: Deliver) -> None:
@@ -73,13 +72,11 @@ class Inbox:
                 author=_author(msg.author),
                 text=text,
                 attachments=tuple(
-                    [
-                        await self._attachment(a.filename, a.size, a.content_type, a.read)
-                        for a in msg.attachments
-                    ]
+                    _attachment(a.filename, a.size, a.content_type, a.url) for a in msg.attachments
                 ),
                 reply_to=MessageRef(chat=chat, id=str(msg.id), thread=thread),
                 shared=msg.guild is not None,
+                id=str(msg.id),
             )
         )
 
@@ -145,7 +142,7 @@ class Inbox:
             await interaction.response.defer(thinking=True)
             reply_to = self.outbox.track(interaction)
             key = self._key(reply_to.chat, str(user.id), reply_to.thread)
-        attachments = tuple(await self._resolved_files(data_of(interaction), options))
+        attachments = tuple(_resolved_files(data_of(interaction), options))
         await deliver(
             Incoming(
                 key=key,
@@ -155,6 +152,7 @@ class Inbox:
                 reply_to=reply_to,
                 params=params,
                 shared=interaction.guild is not None,
+                id=str(interaction.id),
             )
         )
 
@@ -198,39 +196,9 @@ class Inbox:
                 command=name,
                 args=args,
                 shared=interaction.guild is not None,
+                id=str(interaction.id),
             )
         )
-
-    async def _resolved_files(
-        self, data: Mapping[str, Any], options: Sequence[Mapping[str, Any]]
-    ) -> list[Attachment]:
-        resolved = (data.get("resolved") or {}).get("attachments") or {}
-        out = []
-        for option in options:
-            if option.get("name") != FILE or str(option.get("value")) not in resolved:
-                continue
-            item = resolved[str(option["value"])]
-            url = str(item["url"])
-
-            async def read(url: str = url) -> bytes:
-                return await self.client.http.get_from_cdn(url)
-
-            out.append(
-                await self._attachment(
-                    str(item.get("filename", "file")),
-                    int(item.get("size", 0)),
-                    item.get("content_type"),
-                    read,
-                )
-            )
-        return out
-
-    async def _attachment(
-        self, name: str, size: int, mime: str | None, read: Callable[[], Awaitable[bytes]]
-    ) -> Attachment:
-        if size > self.max_bytes:  # not fetched: the turn explains the limit
-            return Attachment(name=name, data=b"", mime_type=mime, declared_size=size)
-        return Attachment(name=name, data=await read(), mime_type=mime)
 
     # -- access and keys -------------------------------------------------------------------
     def _admitted(self, guild: discord.Guild | None, user: discord.abc.User) -> bool:
@@ -246,6 +214,30 @@ class Inbox:
 
     def _key(self, chat: str, user: str, thread: str | None) -> ConversationKey:
         return ConversationKey.for_scope(self.adapter, self.config.scope, chat, user, thread)
+
+
+def _resolved_files(data: Mapping[str, Any], options: Sequence[Mapping[str, Any]]) -> list[Attachment]:
+    """The files of a slash command's ``file`` options, as references to fetch later."""
+    resolved = (data.get("resolved") or {}).get("attachments") or {}
+    out = []
+    for option in options:
+        if option.get("name") != FILE or str(option.get("value")) not in resolved:
+            continue
+        item = resolved[str(option["value"])]
+        out.append(
+            _attachment(
+                str(item.get("filename", "file")),
+                int(item.get("size", 0)),
+                item.get("content_type"),
+                str(item["url"]),
+            )
+        )
+    return out
+
+
+def _attachment(name: str, size: int, mime: str | None, url: str) -> Attachment:
+    """A user's file, fetched from the CDN by the turn (``adapter.fetch``) if it is within the limits."""
+    return Attachment(name=name, mime_type=mime, declared_size=size, source=(("url", url),))
 
 
 def data_of(interaction: discord.Interaction[Any]) -> Mapping[str, Any]:

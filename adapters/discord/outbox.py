@@ -27,7 +27,16 @@ import discord
 
 from adapters.discord.pacing import GlobalPacer
 from adapters.discord.render import to_discord
-from bridge import ConversationKey, LocalFile, MessageRef, PlatformError, RateLimited, Stage, repeating
+from bridge import (
+    Attachment,
+    ConversationKey,
+    LocalFile,
+    MessageRef,
+    PlatformError,
+    RateLimited,
+    Stage,
+    repeating,
+)
 
 STOP_ID = "bridge:stop"
 NO_PINGS = discord.AllowedMentions.none()
@@ -160,6 +169,11 @@ class Outbox:
         await _call(partial.edit(content=content, view=view, allowed_mentions=NO_PINGS))
 
     # -- files and typing ------------------------------------------------------------------
+    async def fetch(self, attachment: Attachment) -> Attachment:
+        """The bytes of a user's file (its CDN URL is in ``source``)."""
+        data = await _call(self.client.http.get_from_cdn(dict(attachment.source)["url"]))
+        return Attachment(name=attachment.name, data=data, mime_type=attachment.mime_type)
+
     async def send_files(
         self, to: ConversationKey, files: Sequence[LocalFile], reply_to: MessageRef | None
     ) -> list[str]:

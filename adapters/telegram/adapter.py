@@ -31,12 +31,13 @@ from telegram.constants import ChatAction
 from telegram.error import BadRequest, RetryAfter, TelegramError
 
 from adapters.telegram.config import TelegramConfig
-from adapters.telegram.incoming import STOP_DATA, UpdateReader
+from adapters.telegram.incoming import STOP_DATA, UpdateReader, fetch_file
 from adapters.telegram.intake import poll, retry_seconds, serve_webhook, start_bot
 from adapters.telegram.pacing import Pacer
 from adapters.telegram.render import render_chunks
 from bridge import (
     COMMANDS,
+    Attachment,
     Capabilities,
     ConfigError,
     ConversationKey,
@@ -96,6 +97,7 @@ class TelegramAdapter:
                 [BotCommand("start", "what this bot does")]
                 + [BotCommand(name, text[:256]) for name, text in COMMANDS.items()]
             )
+            host.ready()
 
             async def handle(update: Update) -> None:
                 incoming = await reader.read(update)
@@ -180,6 +182,12 @@ class TelegramAdapter:
         for f in files:
             with f.path.open("rb") as fh:
                 await self._paced(chat, "final", functools.partial(_upload, bot, chat, f, fh, extra))
+
+    async def fetch(self, attachment: Attachment) -> Attachment:
+        """Download a file a user sent (getFile, then the file itself)."""
+        async with self._slots:
+            fetched: Attachment = await self._call(fetch_file(self._require_bot(), attachment))
+        return fetched
 
     @contextlib.asynccontextmanager
     async def typing(self, to: ConversationKey) -> AsyncIterator[None]:

@@ -4,8 +4,10 @@ Private chats: every message is a turn. Groups: a message counts when it mention
 to one of the bot's messages or is a command (``/cmd`` or ``/cmd@this_bot``), or always with
 ``trigger = "all"``. Forum topics are conversations of their own. A press of the inline "Stop"
 button is the ``stop`` command of the conversation it sits in. Attachments (photo, document,
-audio, voice, video) are downloaded through getFile; files over the download limit (20 MB on the
-cloud Bot API) are passed on unfetched with their real size, so the turn explains the limit.
+audio, voice, video) are passed on as references (their ``file_id``), fetched through getFile by
+the turn (:func:`fetch_file`), never in the receive loop; the reported size lets the turn refuse a
+file over the download limit (20 MB on the cloud Bot API) without fetching it. An update's
+``update_id`` is the message's id, so a redelivered update is answered once.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ class UpdateReader:
         self.config = config
         self.bot = bot
         self.username = username
-        self.download_limit = config.max_download_bytes
 
     async def read(self, update: Update) -> Incoming | None:
         """The message the update carries for the bridge, or None when it is not for the bot."""
@@ -43,9 +44,10 @@ class UpdateReader:
             key=self._key(msg, str(msg.from_user.id), thread),
             author=_author(msg.from_user),
             text=self._strip_mention(msg.text or msg.caption or ""),
-            attachments=tuple(await self._attachments(msg)),
+            attachments=tuple(_attachments(msg)),
             reply_to=MessageRef(chat=str(msg.chat_id), id=str(msg.message_id), thread=thread),
             shared=msg.chat.type != ChatType.PRIVATE,
+            id=str(update.update_id),
         )
 
     async def _callback(self, query: CallbackQuery) -> Incoming | None:
@@ -86,32 +88,39 @@ class UpdateReader:
             return word.rsplit("@", 1)[0] + text[len(word) :]
         return text.replace(f"@{self.username}", "").strip()
 
-    async def _attachments(self, msg: Message) -> list[Attachment]:
-        candidates: list[tuple[Any, str, str | None]] = []
-        if msg.photo:
-            candidates.append((msg.photo[-1], "photo.jpg", "image/jpeg"))
-        for media, fallback in (
-            (msg.document, "document"),
-            (msg.audio, "audio"),
-            (msg.voice, "voice.ogg"),
-            (msg.video, "video.mp4"),
-            (msg.video_note, "video_note.mp4"),
-            (msg.animation, "animation.mp4"),
-        ):
-            if media is not None:
-                name = getattr(media, "file_name", None) or fallback
-                candidates.append((media, name, getattr(media, "mime_type", None)))
-        out = []
-        for media, name, mime in candidates:
-            size = media.file_size or 0
-            if size > self.download_limit:
-                # Not downloadable from the cloud Bot API: keep the size so the turn explains it.
-                out.append(Attachment(name=name, data=b"", mime_type=mime, declared_size=size))
-                continue
-            tg_file = await self.bot.get_file(media.file_id)
-            data = bytes(await tg_file.download_as_bytearray())
-            out.append(Attachment(name=name, data=data, mime_type=mime))
-        return out
+
+def _attachments(msg: Message) -> list[Attachment]:
+    """References to the message's files (photo: the largest size), with the sizes Telegram reports."""
+    candidates: list[tuple[Any, str, str | None]] = []
+    if msg.photo:
+        candidates.append((msg.photo[-1], "photo.jpg", "image/jpeg"))
+    for media, fallback in (
+        (msg.document, "document"),
+        (msg.audio, "audio"),
+        (msg.voice, "voice.ogg"),
+        (msg.video, "video.mp4"),
+        (msg.video_note, "video_note.mp4"),
+        (msg.animation, "animation.mp4"),
+    ):
+        if media is not None:
+            name = getattr(media, "file_name", None) or fallback
+            candidates.append((media, name, getattr(media, "mime_type", None)))
+    return [
+        Attachment(
+            name=name,
+            mime_type=mime,
+            declared_size=media.file_size,
+            source=(("file_id", str(media.file_id)),),
+        )
+        for media, name, mime in candidates
+    ]
+
+
+async def fetch_file(bot: Bot, attachment: Attachment) -> Attachment:
+    """The bytes of a file an attachment refers to (getFile, then the download)."""
+    tg_file = await bot.get_file(dict(attachment.source)["file_id"])
+    data = bytes(await tg_file.download_as_bytearray())
+    return Attachment(name=attachment.name, data=data, mime_type=attachment.mime_type)
 
 
 def _topic(msg: Message) -> str | None:
