@@ -11,6 +11,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from bridge.sessions.inbox import DEDUP_TTL, MemoryInbox
 from bridge.sessions.store import PURGE_EVERY, StoreError, check_options, decode, encode, expiry, is_live
 
 
@@ -24,6 +25,7 @@ class MemoryStore:
         max_entries: int = 100_000,
         max_value_bytes: int = 1_000_000,
         clock: Callable[[], float] = time.time,
+        dedup_ttl: float = DEDUP_TTL,
     ) -> None:
         check_options(default_ttl, max_entries, max_value_bytes)
         self.default_ttl = default_ttl
@@ -34,6 +36,9 @@ class MemoryStore:
         self._data: OrderedDict[str, tuple[str, float | None]] = OrderedDict()
         self._writes = 0
         self._closed = False
+        self.inbox = MemoryInbox(
+            is_open=self._check_open, max_value_bytes=max_value_bytes, dedup_ttl=dedup_ttl, clock=clock
+        )
 
     def _check_open(self) -> None:
         if self._closed:

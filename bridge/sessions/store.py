@@ -16,7 +16,8 @@ Keys are namespaced strings (``"session:tg:123"``, ``"state:tg:offset"``). Every
 - raises :class:`StoreError` for any operation after ``close``; ``close`` may be called twice.
 
 Stores never log values (they hold chat history). :func:`open_store` builds a store from the
-``[bridge].state`` URL.
+``[bridge].state`` URL. Each store also holds the bridge's durable inbox, ``store.inbox``
+(:mod:`bridge.sessions.inbox`), on the same backend.
 """
 
 from __future__ import annotations
@@ -24,9 +25,12 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from bridge.errors import BridgeError, ConfigError
+
+if TYPE_CHECKING:
+    from bridge.sessions.inbox import Inbox
 
 # Expired entries are swept once per this many writes (reads already hide them).
 PURGE_EVERY = 256
@@ -58,6 +62,8 @@ class ValueTooLarge(StoreError):
 @runtime_checkable
 class SessionStore(Protocol):
     """Async key → JSON-dict storage with expiry and bounds; the module docstring is the contract."""
+
+    inbox: Inbox  # the durable inbox on the same backend
 
     async def get(self, key: str) -> dict[str, Any] | None:
         """The live value under ``key`` (a fresh copy), or None when missing or expired."""
