@@ -68,8 +68,13 @@ class Adapter(Protocol):
         """Post ``text`` (Markdown, within ``max_text_len``) and return an editable handle."""
         ...
 
-    async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> None:
-        """Replace a sent message's text; a no-op edit is not an error."""
+    async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> MessageRef | None:
+        """Replace a sent message's text; a no-op edit is not an error.
+
+        Returns the message's new handle when the edit made it another message (a draft preview
+        became a real message, a reply moved on after its interaction expired), else None; the
+        caller edits that handle from then on. ``MessageGone`` when the message was deleted.
+        """
         ...
 
     async def send_files(

@@ -4,8 +4,13 @@ Lifecycle:
 - Every adapter runs in one task group, each under a supervisor that, when its adapter stops
   receiving (end of console input) or the bridge is stopping, waits for that adapter's pending
   replies. The bridge exits when every supervisor is done.
+- Each bot has a durable inbox (:mod:`bridge.inbox`): what an earlier run left unanswered is
+  read before its adapter starts and queued once the adapter says it is ready (``Host.ready``).
 - SIGINT/SIGTERM stop receiving; running replies get ``shutdown_timeout_s`` to finish, then are
-  cancelled and marked interrupted; the state store is closed (flushed) last.
+  cancelled and marked interrupted (with a durable store they stay in the inbox and the next start
+  answers them); the state store is closed (flushed) last.
+- ``/healthz`` answers ``ok``, ``degraded`` (the state store is unreachable; messages are kept in
+  memory meanwhile; still HTTP 200) or ``stopping`` (503).
 - An adapter that crashes is logged and stops the bridge gracefully; the exit code is then 1.
 An adapter class is built as ``cls(name, config, secret)`` where ``secret(env_name)`` returns a
 resolved ``*_env`` value.
@@ -15,10 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import signal
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import structlog
 
@@ -26,14 +34,16 @@ from bridge import metrics, registry
 from bridge.adapter import Adapter
 from bridge.commands import Commands
 from bridge.config import AdapterConfig, Config
-from bridge.control import locks_for, relay_for
+from bridge.control import StopRelay, locks_for, relay_for
 from bridge.delivery import send_text
 from bridge.host import AdapterState, AppInputs, Host
 from bridge.httpserver import HttpRequest, HttpResponse, HttpServer, Routes
+from bridge.inbox import Intake, StoreHealth
 from bridge.model import ConversationKey, Incoming
 from bridge.observability import register_secret, setup_logging
+from bridge.retrying import RetryPolicy
 from bridge.router import AccessRules, Router, UserLimits
-from bridge.sessions import SessionStore, open_store
+from bridge.sessions import MemoryStore, SessionStore, open_store
 from bridge.spaces import SpaceHandle, SpaceSettings
 from bridge.turn import TurnRunner, TurnSettings
 
@@ -42,12 +52,28 @@ log = structlog.get_logger(__name__)
 
 @dataclass
 class Bot:
-    """One adapter with its router."""
+    """One adapter with its router and durable inbox."""
 
     adapter: Adapter
     router: Router
     space: SpaceHandle
     runner: TurnRunner
+    intake: Intake
+    resumed: bool = field(default=False)
+
+    def ready(self) -> None:
+        """The adapter can send: queue what the inbox kept from an earlier run (once)."""
+        if not self.resumed:
+            self.resumed = True
+            for msg in self.intake.take_resumable():
+                self.router.resume(msg)
+
+    async def deliver(self, msg: Incoming) -> None:
+        """The adapter's ``host.deliver``: returns once the message is recorded (or refused)."""
+        self.ready()
+        if msg.id is None:  # the platform gave no id: every delivery counts as new
+            msg = dataclasses.replace(msg, id=uuid.uuid4().hex)
+        await self.router.deliver(msg)
 
 
 def build_spaces(config: Config) -> dict[str, SpaceHandle]:
@@ -68,10 +94,19 @@ def build_spaces(config: Config) -> dict[str, SpaceHandle]:
     return spaces
 
 
-def build_bot(name: str, cfg: AdapterConfig, config: Config, space: SpaceHandle, store: SessionStore) -> Bot:
-    """The adapter of ``[adapters.NAME]`` wired to its Space through a turn runner and a router."""
+def build_bot(
+    name: str,
+    cfg: AdapterConfig,
+    config: Config,
+    space: SpaceHandle,
+    store: SessionStore,
+    health: StoreHealth | None = None,
+    relay: StopRelay | None = None,
+) -> Bot:
+    """The adapter of ``[adapters.NAME]`` wired to its Space through a turn runner, inbox and router."""
     adapter: Adapter = registry.adapter_class(cfg.type)(name, cfg, config.secret)
     sc = config.spaces[cfg.space]
+    b = config.bridge
     runner = TurnRunner(
         adapter,
         space,
@@ -81,14 +116,16 @@ def build_bot(name: str, cfg: AdapterConfig, config: Config, space: SpaceHandle,
             max_attachments=cfg.max_attachments,
             max_attachment_bytes=cfg.max_attachment_bytes,
             max_download_bytes=sc.max_download_bytes,
-            history_turns=config.bridge.history_turns,
-            session_ttl_s=config.bridge.session_ttl_s,
+            history_turns=b.history_turns,
+            session_ttl_s=b.session_ttl_s,
             params=dict(sc.params),
+            idle_timeout_s=sc.idle_timeout_s,
+            turn_timeout_s=sc.turn_timeout_s,
+            store_wait_s=b.store_wait_s,
+            delivery=RetryPolicy(deadline_s=b.delivery_deadline_s),
         ),
+        relay,
     )
-
-    async def notify(msg: Incoming, text: str) -> None:
-        await send_text(adapter, msg.key, text, msg.reply_to)
 
     rules = AccessRules(
         allow_users=frozenset(cfg.allow_users),
@@ -98,17 +135,38 @@ def build_bot(name: str, cfg: AdapterConfig, config: Config, space: SpaceHandle,
         refuse_shared=cfg.refuse_in_groups,
     )
     limits = UserLimits(max_in_flight=cfg.max_in_flight_per_user, per_minute=cfg.turns_per_minute)
+    return assemble(runner, rules, limits, health)
+
+
+def assemble(
+    runner: TurnRunner, rules: AccessRules, limits: UserLimits, health: StoreHealth | None = None
+) -> Bot:
+    """A bot around ``runner``: commands, the durable inbox on the runner's store, the router."""
+    adapter, store = runner.adapter, runner.store
+
+    async def notify(msg: Incoming, text: str) -> None:
+        await send_text(adapter, msg.key, text, msg.reply_to, runner.settings.delivery)
+
     commands = Commands(runner)
+    intake = Intake(
+        store,
+        adapter.name,
+        commands.handle,
+        notify,
+        health or StoreHealth(),
+        durable=not isinstance(store, MemoryStore),
+    )
     locks = locks_for(store)
     router = Router(
-        commands.handle,
+        intake.handle,
         notify,
         rules,
         limits,
         urgent=commands.is_urgent,
         exclusive=locks.hold if locks is not None else None,
+        record=intake.record,
     )
-    return Bot(adapter, router, space, runner)
+    return Bot(adapter, router, runner.space, runner, intake)
 
 
 async def serve(config: Config, *, base_dir: Path | None = None, install_signals: bool = True) -> int:
@@ -128,16 +186,23 @@ async def serve(config: Config, *, base_dir: Path | None = None, install_signals
     http: HttpServer | None = None
     routes = Routes()
     relay_task: asyncio.Task[None] | None = None
+    health = StoreHealth()
+    relay = relay_for(store)
+    bots: list[Bot] = []
     try:
         await store.ping()  # a state store that cannot be used stops the bridge now, not at a message
-        bots = [build_bot(n, c, config, spaces[c.space], store) for n, c in config.adapters.items()]
+        bots = [
+            build_bot(n, c, config, spaces[c.space], store, health, relay) for n, c in config.adapters.items()
+        ]
+        for bot in bots:
+            await bot.intake.load()
         if install_signals:
             _install_signals(stopping.set)
         address = config.bridge.http_address()
         if address:
-            http = await HttpServer.start(*address, ready=lambda: not stopping.is_set(), routes=routes)
+            http = await HttpServer.start(*address, health=lambda: _health(stopping, health), routes=routes)
             routes.add("GET", "/metrics", _metrics)
-        relay_task = _start_relay(store, bots)
+        relay_task = _start_relay(relay, bots)
         log.info("bridge started", adapters=[b.adapter.name for b in bots], spaces=list(spaces))
         timeout = config.bridge.shutdown_timeout_s
         async with asyncio.TaskGroup() as tg:
@@ -152,6 +217,8 @@ async def serve(config: Config, *, base_dir: Path | None = None, install_signals
             await asyncio.wait({relay_task})
         if http is not None:
             await http.close()
+        for bot in bots:
+            await bot.intake.aclose()
         for space in spaces.values():
             await space.aclose()
         await store.close()
@@ -159,14 +226,19 @@ async def serve(config: Config, *, base_dir: Path | None = None, install_signals
     return 1 if failed else 0
 
 
-def _start_relay(store: SessionStore, bots: list[Bot]) -> asyncio.Task[None] | None:
+def _health(stopping: asyncio.Event, store: StoreHealth) -> tuple[int, dict[str, Any]]:
+    if stopping.is_set():
+        return 503, {"status": "stopping"}
+    if not store.ok:
+        return 200, {"status": "degraded", "store": "unreachable", "since": store.down_since}
+    return 200, {"status": "ok"}
+
+
+def _start_relay(relay: StopRelay | None, bots: list[Bot]) -> asyncio.Task[None] | None:
     """With a store several processes share, let ``/stop`` reach replies running elsewhere."""
-    relay = relay_for(store)
     if relay is None:
         return None
     runners = {b.adapter.name: b.runner for b in bots}
-    for runner in runners.values():
-        runner.relay = relay
 
     async def stop_local(key: ConversationKey) -> bool:
         runner = runners.get(key.adapter)
@@ -184,7 +256,7 @@ def _host(bot: Bot, store: SessionStore, routes: Routes | None) -> Host:
         chat = (await bot.space.client()).chat
         return AppInputs(tuple(chat.params), chat.multimodal)
 
-    return Host(bot.router.deliver, AdapterState(store, bot.adapter.name), inputs, routes)
+    return Host(bot.deliver, AdapterState(store, bot.adapter.name), inputs, routes, bot.ready)
 
 
 async def _supervise(bot: Bot, host: Host, stopping: asyncio.Event, grace_s: float) -> bool:

@@ -10,11 +10,10 @@ from __future__ import annotations
 import shlex
 from collections.abc import Awaitable, Callable
 
-from bridge import conversation
-from bridge.delivery import send_text
 from bridge.errors import BridgeError, InvalidParam
 from bridge.gradio.chat import resolve_params
 from bridge.gradio.session import drop_last_turn
+from bridge.inbox import Journal
 from bridge.model import Incoming
 from bridge.render import error_reply
 from bridge.turn import TurnRunner
@@ -48,7 +47,7 @@ class Commands:
 
     def __init__(self, runner: TurnRunner) -> None:
         self.runner = runner
-        self._table: dict[str, Callable[[Incoming, str], Awaitable[None]]] = {
+        self._table: dict[str, Callable[[Incoming, str, Journal], Awaitable[None]]] = {
             "help": self._help,
             "reset": self._reset,
             "stop": self._stop,
@@ -62,66 +61,57 @@ class Commands:
         parsed = parse(msg)
         return parsed is not None and parsed[0] == "stop"
 
-    async def handle(self, msg: Incoming) -> None:
-        """Handle one message (the router's handler)."""
+    async def handle(self, msg: Incoming, journal: Journal) -> None:
+        """Handle one message (the inbox's handler); a failure is answered, never raised."""
         parsed = parse(msg)
         if parsed is None:
-            await self.runner.chat(msg)
+            await self.runner.chat(msg, journal)
             return
         name, args = parsed
-        await self._table[name](msg, args)
+        try:
+            await self._table[name](msg, args, journal)
+        except BridgeError as exc:
+            await self.runner.reply(msg, error_reply(exc), journal)
 
-    async def _reply(self, msg: Incoming, text: str) -> None:
-        await send_text(self.runner.adapter, msg.key, text, msg.reply_to)
-
-    async def _help(self, msg: Incoming, _: str) -> None:
+    async def _help(self, msg: Incoming, _: str, journal: Journal) -> None:
         lines = [
             f"I pass your messages to the Gradio app “{self.runner.space.name}” and stream its answers.",
             "",
             "Commands:",
         ]
         lines += [f"/{name} — {text}" for name, text in HELP.items()]
-        await self._reply(msg, "\n".join(lines))
+        await self.runner.reply(msg, "\n".join(lines), journal)
 
-    async def _reset(self, msg: Incoming, _: str) -> None:
-        state = await conversation.load(self.runner.store, msg.key)
+    async def _reset(self, msg: Incoming, _: str, journal: Journal) -> None:
+        state = await self.runner.load(msg.key)
         state.session.reset()
         state.last_text = None
-        await conversation.save(self.runner.store, msg.key, state, self.runner.settings.session_ttl_s)
-        await self._reply(msg, "🧹 New conversation: earlier messages are forgotten.")
+        await self.runner.save(msg.key, state)
+        await self.runner.reply(msg, "🧹 New conversation: earlier messages are forgotten.", journal)
 
-    async def _stop(self, msg: Incoming, _: str) -> None:
+    async def _stop(self, msg: Incoming, _: str, journal: Journal) -> None:
         if not await self.runner.stop_anywhere(msg.key):
-            await self._reply(msg, "Nothing to stop: no reply is being written.")
+            await self.runner.reply(msg, "Nothing to stop: no reply is being written.", journal)
 
-    async def _retry(self, msg: Incoming, _: str) -> None:
-        store, key = self.runner.store, msg.key
-        state = await conversation.load(store, key)
+    async def _retry(self, msg: Incoming, _: str, journal: Journal) -> None:
+        key = msg.key
+        state = await self.runner.load(key)
         if not state.last_text:
-            await self._reply(msg, "Nothing to retry yet.")
+            await self.runner.reply(msg, "Nothing to retry yet.", journal)
             return
-        try:
-            client = await self.runner.space.client()
-            fmt = client.chat.history_format if client.chat.kind != "public" else None
-        except BridgeError as exc:
-            await self._reply(msg, error_reply(exc))
-            return
-        if fmt is not None and state.session.history:
+        client = await self.runner.space.client()
+        fmt = client.chat.history_format if client.chat.kind != "public" else None
+        if fmt is not None and state.session.history and not journal.resumed:
             state.session.history = drop_last_turn(state.session.history, fmt)
-            await conversation.save(store, key, state, self.runner.settings.session_ttl_s)
-        await self.runner.chat(msg, text=state.last_text)
+            await self.runner.save(key, state)
+        await self.runner.chat(msg, journal, text=state.last_text)
 
-    async def _settings(self, msg: Incoming, args: str) -> None:
-        try:
-            client = await self.runner.space.client()
-            endpoint = client.chat
-        except BridgeError as exc:
-            await self._reply(msg, error_reply(exc))
-            return
+    async def _settings(self, msg: Incoming, args: str, journal: Journal) -> None:
+        endpoint = (await self.runner.space.client()).chat
         if not endpoint.params:
-            await self._reply(msg, "This app has no settings.")
+            await self.runner.reply(msg, "This app has no settings.", journal)
             return
-        state = await conversation.load(self.runner.store, msg.key)
+        state = await self.runner.load(msg.key)
         base = dict(self.runner.settings.params)
         try:
             words = shlex.split(args)
@@ -134,21 +124,22 @@ class Commands:
             for word in words:
                 name, sep, value = word.partition("=")
                 if not sep or not name:
-                    await self._reply(msg, "Write settings as name=value, e.g. /settings temperature=0.3")
+                    example = "Write settings as name=value, e.g. /settings temperature=0.3"
+                    await self.runner.reply(msg, example, journal)
                     return
                 updates[name] = value
             try:
                 slots = resolve_params(endpoint, {**base, **state.params, **updates})
             except InvalidParam as exc:
-                await self._reply(msg, f"⚠️ {exc}")
+                await self.runner.reply(msg, f"⚠️ {exc}", journal)
                 return
             for name in updates:
                 param = next(p for p in endpoint.params if p.matches(name))
                 state.params = {k: v for k, v in state.params.items() if not param.matches(k)}
                 state.params[param.name] = slots[param.slot]
-        await conversation.save(self.runner.store, msg.key, state, self.runner.settings.session_ttl_s)
+        await self.runner.save(msg.key, state)
         current = resolve_params(endpoint, {**base, **state.params})
         lines = ["Settings for this conversation:"]
         lines += [f"• {p.name} = {current[p.slot]!r} ({p.describe()})" for p in endpoint.params]
         lines.append("Change with /settings name=value; /settings reset restores the defaults.")
-        await self._reply(msg, "\n".join(lines))
+        await self.runner.reply(msg, "\n".join(lines), journal)

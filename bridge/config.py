@@ -26,6 +26,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    NonNegativeFloat,
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
@@ -112,6 +113,8 @@ class BridgeSettings(_Model):
     session_ttl_days: Annotated[float | None, AfterValidator(_ttl)] = 30.0  # 0 in TOML → None: forever
     max_sessions: PositiveInt = 100_000
     history_turns: PositiveInt = 50
+    delivery_deadline_s: PositiveFloat = 900.0  # a final text is retried this long through outages
+    store_wait_s: NonNegativeFloat = 120.0  # a turn waits this long for an unreachable state store
 
     @property
     def session_ttl_s(self) -> float | None:
@@ -135,6 +138,8 @@ class SpaceConfig(_Model):
     max_download_bytes: PositiveInt = 50 * MiB
     connect_timeout_s: PositiveFloat = 10.0
     read_timeout_s: PositiveFloat = 60.0
+    idle_timeout_s: PositiveFloat = 60.0  # once a reply started: nothing new from the app this long ends it
+    turn_timeout_s: PositiveFloat = 600.0  # a turn ends after this long, whatever the app does
 
     @field_validator("params", mode="before")
     @classmethod

@@ -1,17 +1,26 @@
 """A conversation's stored state: its Gradio session, its settings and its last message.
 
 Stored in the session store under ``conv:<ConversationKey>`` as a JSON dict, so a conversation
-survives restarts of the bridge (and, through the session's history, of the app).
+survives restarts of the bridge (and, through the session's history, of the app). ``load`` and
+``save`` wait out a store outage of up to ``wait_s`` seconds (retrying with back-off) before they
+raise :class:`~bridge.sessions.StoreError`: a message that arrives while Redis restarts is
+answered when it is back.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from bridge.gradio.session import ChatSession, trim_history, turn_count
 from bridge.model import ConversationKey
-from bridge.sessions import SessionStore, ValueTooLarge
+from bridge.retrying import Backoff
+from bridge.sessions import SessionStore, StoreError, ValueTooLarge
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -42,20 +51,57 @@ def store_key(key: ConversationKey) -> str:
     return f"conv:{key}"
 
 
-async def load(store: SessionStore, key: ConversationKey) -> ConversationState:
-    """The stored state, or a fresh one."""
-    data = await store.get(store_key(key))
+async def load(
+    store: SessionStore,
+    key: ConversationKey,
+    *,
+    wait_s: float = 0.0,
+    on_wait: Callable[[], None] | None = None,
+) -> ConversationState:
+    """The stored state, or a fresh one; waits out a store outage of ``wait_s`` (``on_wait`` hears it)."""
+    data = await patiently(lambda: store.get(store_key(key)), wait_s, on_wait)
     return ConversationState.from_dict(data) if data else ConversationState()
 
 
 async def save(
-    store: SessionStore, key: ConversationKey, state: ConversationState, ttl: float | None = None
+    store: SessionStore,
+    key: ConversationKey,
+    state: ConversationState,
+    ttl: float | None = None,
+    *,
+    wait_s: float = 0.0,
 ) -> None:
-    """Persist the state (``ttl`` seconds; None = the store's default).
+    """Persist the state (``ttl`` seconds; None = the store's default), waiting out an outage of ``wait_s``.
 
     A transcript too large for the store loses its oldest turns (half at a time) until it fits:
     the conversation goes on, with less context to restore if the app forgets it.
     """
+    await patiently(lambda: _save(store, key, state, ttl), wait_s)
+
+
+async def patiently(
+    op: Callable[[], Awaitable[T]], wait_s: float, on_wait: Callable[[], None] | None = None
+) -> T:
+    """``op()``, retried with back-off while the store fails, for at most ``wait_s`` seconds."""
+    backoff = Backoff(0.5, 5.0)
+    give_up = time.monotonic() + wait_s
+    while True:
+        try:
+            return await op()
+        except ValueTooLarge:
+            raise
+        except StoreError:
+            delay = backoff.next()
+            if time.monotonic() + delay > give_up:
+                raise
+            if on_wait is not None and backoff.failures == 1:
+                on_wait()
+            await asyncio.sleep(delay)
+
+
+async def _save(
+    store: SessionStore, key: ConversationKey, state: ConversationState, ttl: float | None
+) -> None:
     while True:
         try:
             await store.put(store_key(key), state.to_dict(), ttl=ttl)

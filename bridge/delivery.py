@@ -9,14 +9,19 @@ from __future__ import annotations
 
 from bridge.adapter import Adapter
 from bridge.model import ConversationKey, MessageRef
+from bridge.retrying import RetryPolicy
 from bridge.streamer import Streamer
 
 
 async def send_text(
-    adapter: Adapter, to: ConversationKey, text: str, reply_to: MessageRef | None = None
+    adapter: Adapter,
+    to: ConversationKey,
+    text: str,
+    reply_to: MessageRef | None = None,
+    retry: RetryPolicy | None = None,
 ) -> list[MessageRef]:
     """Deliver ``text`` (Markdown) as final text; returns the messages it took."""
-    streamer = Streamer(adapter, to, adapter.capabilities, reply_to=reply_to)
+    streamer = Streamer(adapter, to, adapter.capabilities, reply_to=reply_to, retry=retry)
     try:
         return await streamer.finish(text)
     finally:

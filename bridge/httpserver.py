@@ -3,9 +3,9 @@
 ``bridge serve`` adds ``GET /metrics`` (Prometheus text) and adapters add their webhooks. It speaks
 just enough HTTP/1.1 for probes, load balancers, scrapers and platform webhooks: one request per
 connection (``Connection: close``), a body only with ``Content-Length`` (at most 1 MiB), JSON
-answers unless a handler says otherwise. ``/healthz`` answers 200 ``{"status": "ok"}`` while the
-bridge runs and 503 while it shuts down; unknown paths are 404, a known path with another method
-405.
+answers unless a handler says otherwise. ``/healthz`` answers what the bridge's health function
+says (``bridge serve``: 200 ``{"status": "ok"}`` or ``"degraded"`` while it runs, 503 while it
+shuts down); unknown paths are 404, a known path with another method 405.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import contextlib
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 
@@ -94,14 +95,16 @@ class HttpServer:
         self.routes = routes
 
     @classmethod
-    async def start(cls, host: str, port: int, ready: Callable[[], bool], routes: Routes) -> HttpServer:
-        """Listen on ``host:port``; ``ready()`` decides ``/healthz`` between 200 and 503."""
+    async def start(
+        cls, host: str, port: int, health: Callable[[], tuple[int, dict[str, Any]]], routes: Routes
+    ) -> HttpServer:
+        """Listen on ``host:port``; ``health()`` gives ``/healthz``'s status code and JSON body."""
 
-        async def health(_: HttpRequest) -> HttpResponse:
-            ok = ready()
-            return HttpResponse(200 if ok else 503, {"status": "ok" if ok else "stopping"})
+        async def healthz(_: HttpRequest) -> HttpResponse:
+            status, body = health()
+            return HttpResponse(status, body)
 
-        routes.add("GET", "/healthz", health)
+        routes.add("GET", "/healthz", healthz)
         holder: list[HttpServer] = []
 
         async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

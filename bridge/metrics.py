@@ -71,6 +71,11 @@ class Gauge(Counter):
     def dec(self, *labels: str, by: float = 1.0) -> None:
         self.inc(*labels, by=-by)
 
+    def set(self, value: float, *labels: str) -> None:
+        key = self._key(labels)
+        with self._lock:
+            self._values[key] = value
+
 
 class Histogram(_Metric):
     """Observations counted into cumulative buckets, with their sum and count."""
@@ -147,3 +152,10 @@ PLATFORM_CALLS = Counter(
     "Sends and edits on the platform by result (ok, rate_limited, error).",
     ["adapter", "call", "result"],
 )
+INBOX = Counter(
+    "bridge_inbox_total",
+    "Durable inbox events (recorded, duplicate, resumed, buffered while the store was down, refused).",
+    ["adapter", "event"],
+)
+STORE_UP = Gauge("bridge_store_up", "1 while the state store answers, 0 during an outage.")
+STORE_UP.set(1)

@@ -22,9 +22,27 @@ from bridge.errors import (
 )
 from bridge.gradio.events import ProgressUpdate, Queued
 from bridge.model import Reply, TextPart, ThoughtPart
+from bridge.sessions import StoreError
 
 STOPPED = "_(stopped)_"
+IDLE = "_(the app stopped responding, so the reply ends here)_"
+TOO_LONG = "_(the app took too long, so the reply ends here)_"
 INTERRUPTED = "_(interrupted: the bridge is shutting down)_"
+INTERRUPTED_DURABLE = "_(interrupted: the bridge is restarting; the answer follows when it is back)_"
+RESUME_UNSAFE = (
+    "⚠️ Your message was interrupted when the bridge restarted, and this app cannot safely be asked "
+    "twice. Please send it again."
+)
+FILES_LOST = (
+    "⚠️ Your message was interrupted when the bridge restarted and its files were lost. Please send it again."
+)
+RETRYING = "⚠️ The connection to the app broke; asking again…"
+STORE_WAIT = "⏳ Waiting for the bridge's storage…"
+STORE_DOWN = (
+    "⚠️ The bridge cannot reach its storage right now, so it cannot answer. "
+    "Please send your message again in a few minutes."
+)
+UNDELIVERED = "⚠️ The reply was interrupted: the platform refused it ({error})."
 CONTEXT_RESET = "_(The app had lost this conversation and its earlier context could not be restored.)_"
 
 
@@ -98,6 +116,8 @@ def error_reply(exc: BaseException) -> str:
         return f"⚠️ {exc}"
     if isinstance(exc, ContextLost):
         return f"⚠️ {exc}"
+    if isinstance(exc, StoreError):
+        return STORE_DOWN
     if isinstance(exc, BridgeError):
         return f"⚠️ {exc}"
     return "⚠️ Something went wrong in the bridge while answering. Please try again."

@@ -10,6 +10,10 @@ Contract:
 - Urgent messages (``urgent(msg)`` is true: a ``stop`` command) bypass the queue so they can act
   on the running turn.
 - Refusals and limit messages are sent through ``notify`` (a polite reply), never raised.
+- An admitted message is handed to ``record`` (the durable inbox) before :meth:`Router.deliver`
+  returns: ``True`` queues it, ``False`` drops it (a redelivery of a message already recorded), a
+  text refuses it with that note. :meth:`Router.resume` queues a message an earlier run recorded
+  but did not answer, without checking rules or limits again.
 """
 
 from __future__ import annotations
@@ -31,6 +35,11 @@ log = structlog.get_logger(__name__)
 Handler = Callable[[Incoming], Awaitable[None]]
 Notify = Callable[[Incoming, str], Awaitable[None]]
 Exclusive = Callable[[ConversationKey], AbstractAsyncContextManager[None]]
+Record = Callable[[Incoming], Awaitable[bool | str]]
+
+
+async def _keep_all(_: Incoming) -> bool:
+    return True
 
 
 @contextlib.asynccontextmanager
@@ -86,6 +95,7 @@ class Router:
         clock: Callable[[], float] = time.monotonic,
         urgent: Callable[[Incoming], bool] = lambda _: False,
         exclusive: Exclusive | None = None,
+        record: Record = _keep_all,
     ) -> None:
         self._handler = handler
         self._notify = notify
@@ -94,6 +104,7 @@ class Router:
         self._clock = clock
         self._urgent = urgent
         self._exclusive: Exclusive = exclusive or _unlocked
+        self._record = record
         self._conversations: dict[ConversationKey, _Conversation] = {}
         self._in_flight: dict[str, int] = defaultdict(int)
         self._recent: dict[str, deque[float]] = defaultdict(deque)
@@ -116,8 +127,23 @@ class Router:
             REFUSED.inc(msg.key.adapter, "limit")
             self._spawn(self._notify(msg, refusal))
             return
-        self._in_flight[user] += 1
+        self._in_flight[user] += 1  # counted before the record, which may wait: limits hold meanwhile
         self._recent[user].append(self._clock())
+        verdict = await self._record(msg)
+        if verdict is not True:
+            self._release(user)
+            if isinstance(verdict, str):
+                REFUSED.inc(msg.key.adapter, "store")
+                self._spawn(self._notify(msg, verdict))
+            return
+        self._enqueue(msg)
+
+    def resume(self, msg: Incoming) -> None:
+        """Queue a message an earlier run recorded and did not answer (rules and limits were checked)."""
+        self._in_flight[f"{msg.key.adapter}:{msg.author.id}"] += 1
+        self._enqueue(msg)
+
+    def _enqueue(self, msg: Incoming) -> None:
         conv = self._conversations.setdefault(msg.key, _Conversation())
         conv.queue.append(msg)
         if conv.worker is None:
@@ -152,14 +178,16 @@ class Router:
                     log.exception("handling a message failed", conversation=str(key))
                 finally:
                     conv.queue.popleft()
-                    user = f"{msg.key.adapter}:{msg.author.id}"
-                    self._in_flight[user] -= 1
-                    if not self._in_flight[user]:
-                        del self._in_flight[user]
+                    self._release(f"{msg.key.adapter}:{msg.author.id}")
         finally:
             conv.worker = None
             if not conv.queue:
                 self._conversations.pop(key, None)
+
+    def _release(self, user: str) -> None:
+        self._in_flight[user] -= 1
+        if self._in_flight[user] <= 0:
+            del self._in_flight[user]
 
     def _spawn(self, coro: Awaitable[None]) -> None:
         async def run() -> None:

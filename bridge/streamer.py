@@ -1,170 +1,50 @@
 """Stream a growing reply into platform messages: throttled, newest text wins, split, final once.
 
-:class:`StreamPolicy` is pure (no I/O, no asyncio; time is passed in): told the newest texts and
-the outcome of each call, it answers what to do now (an :class:`Action`), when to ask again, or
-``None``. :class:`Streamer` runs it against an adapter in a writer task with an injected
-:class:`Clock`; its ``status`` and ``update`` only record the newest value and never wait. Rules:
+:class:`StreamPolicy` is pure (no I/O, no asyncio; time and randomness are passed in): told the
+newest texts and the outcome of each call, it answers what to do now (an :class:`Action`), when to
+ask again, or ``None``. :class:`Streamer` runs it against an adapter in a writer task with an
+injected :class:`Clock`; its ``status`` and ``update`` only record the newest value and never wait.
+Rules:
 
 * The first call posts a placeholder (or the status, or the text if known), replying to the user.
+  A streamer may instead adopt the messages an earlier attempt posted (``refs``: a reply resumed
+  after a restart); it then edits them, never posting a second answer.
 * Then at most one call per ``min_edit_interval_s`` for the whole stream, with the newest text
   (others are dropped, never queued); a status shows only while there is no reply text; a
   message is never sent the text and stage (``status``/``partial``/``final``) it shows. Text
-  longer than ``max_text_len`` continues in new messages (:func:`split_markdown`), earlier ones
-  edited to their chunk first; surplus messages (the text shrank) get the placeholder.
-* ``RateLimited(retry_after)`` postpones every call until ``retry_after`` has passed; another
-  ``PlatformError`` drops an intermediate call (its text is not tried again).
+  longer than ``max_text_len`` (measured by ``Capabilities.text_length``) continues in new messages
+  (:func:`split_markdown`), earlier ones edited to their chunk first; surplus messages (the text
+  shrank) get the placeholder. ``on_ref`` hears of every message the reply posts (or that an
+  edit turned into another message), so the caller can record it.
+* ``RateLimited(retry_after)`` postpones every call until ``retry_after`` has passed; it is a wait,
+  never a failure. Other transient errors (network, 5xx) back off with jitter; an intermediate call
+  that fails is dropped (a newer text goes later); a permanently refused intermediate text is not
+  tried again. ``MessageGone`` (someone deleted the message) posts that piece anew.
 * The final text ignores the throttle but not back-offs, reaches every message exactly once (with
-  stage ``final``), and is retried until ``max_attempts`` calls in a row failed; then it raises.
+  stage ``final``), and is retried through transient failures until ``retry.deadline_s`` has
+  passed since its first failure; a permanent refusal, or the deadline, raises ``PlatformError``.
 * Without ``can_edit``, nothing is posted before the final text (no placeholder, no status).
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
+import random
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from bridge.adapter import Capabilities, Stage
 from bridge.errors import PlatformError, RateLimited
 from bridge.metrics import PLATFORM_CALLS
 from bridge.model import ConversationKey, MessageRef
-from bridge.splitting import Length, split_markdown
+from bridge.retrying import RetryPolicy
+from bridge.splitting import Length
+from bridge.streampolicy import Action, StreamPolicy
 
+__all__ = ["Action", "Clock", "MonotonicClock", "OnRef", "Sink", "StreamPolicy", "Streamer"]
 
-@dataclass(frozen=True, slots=True)
-class Action:
-    """A platform call: post message number ``index`` (``ref`` is None) or edit it (``ref``)."""
-
-    index: int
-    text: str
-    stage: Stage
-    ref: MessageRef | None = None
-
-    @property
-    def final(self) -> bool:
-        """It carries (part of) the final text."""
-        return self.stage == "final"
-
-
-class StreamPolicy:
-    """The decisions of one streamed reply; the rules are in the module docstring.
-
-    Call :meth:`next_action`; carry out an action it returns and report :meth:`succeeded` or
-    :meth:`failed` before asking again.
-    """
-
-    def __init__(
-        self, caps: Capabilities, placeholder: str = "…", *, length: Length = len, max_attempts: int = 5
-    ) -> None:
-        if not placeholder.strip():
-            raise ValueError("the placeholder must be visible text, such as '…'")
-        self._caps, self._placeholder, self._length = caps, placeholder, length
-        self._interval, self._max_attempts = caps.min_edit_interval_s, max_attempts
-        self._status: str | None = None
-        self._text = ""
-        self._final: str | None = None
-        self._refs: list[MessageRef] = []  # the reply's messages
-        self._shown: list[tuple[str, Stage]] = []  # what each shows
-        self._refused: dict[int, str] = {}  # message index → text an intermediate call failed with
-        self._in_flight: Action | None = None
-        self._last_call = -math.inf
-        self._resume_at = -math.inf  # end of the current back-off
-        self._failures = 0  # final-text calls failed in a row
-        self._cache: tuple[str, list[str]] = ("", [])
-        self.delivered = False
-        self.error: PlatformError | None = None
-
-    def status(self, text: str) -> None:
-        """Show ``text`` (e.g. "⏳ queued #3 of 5") while there is no reply text."""
-        self._status = text
-
-    def update(self, text: str) -> None:
-        """The whole reply text so far; replaces any text not shown yet."""
-        self._text = text
-
-    def finish(self, text: str) -> None:
-        """The final text (markers such as "stopped" appended by the caller); a later call supersedes it."""
-        self._final, self._failures, self.delivered, self.error = text, 0, False, None
-
-    @property
-    def done(self) -> bool:
-        """The final text is delivered, or delivering it failed (``error``)."""
-        return self.delivered or self.error is not None
-
-    @property
-    def refs(self) -> list[MessageRef]:
-        """The messages of the reply so far, in order."""
-        return list(self._refs)
-
-    def next_action(self, now: float) -> Action | float | None:
-        """The call to make now, the time to ask again, or ``None`` until new input arrives."""
-        if self._in_flight is not None or self.done:
-            return None
-        action = self._wanted()
-        if action is None:
-            self.delivered = self._final is not None
-            return None
-        ready = self._resume_at if action.final else max(self._resume_at, self._last_call + self._interval)
-        if now < ready:
-            return ready
-        self._in_flight, self._last_call = action, now
-        return action
-
-    def succeeded(self, action: Action, ref: MessageRef | None = None) -> None:
-        """``action`` went through; a send reports the new message's ``ref``."""
-        self._in_flight, self._failures = None, 0
-        self._refused.pop(action.index, None)
-        if action.ref is None:
-            assert ref is not None, "a successful send reports the new message's ref"
-            self._refs.append(ref)
-            self._shown.append((action.text, action.stage))
-        else:
-            self._shown[action.index] = (action.text, action.stage)
-
-    def failed(self, action: Action, error: PlatformError, now: float) -> None:
-        """``action`` was refused at time ``now``."""
-        self._in_flight = None
-        if isinstance(error, RateLimited):
-            self._resume_at = max(self._resume_at, now + error.retry_after)
-        if not action.final:
-            if not isinstance(error, RateLimited):
-                self._refused[action.index] = action.text
-            return
-        self._failures += 1
-        if self._failures >= self._max_attempts:
-            problem = f"the platform refused the reply {self._failures} times in a row ({error})"
-            self.error = PlatformError(f"{problem}; check the bot's permissions in this chat")
-            self.error.__cause__ = error
-        elif not isinstance(error, RateLimited):
-            self._resume_at = max(self._resume_at, now + max(self._interval, 1.0) * self._failures)
-
-    def _split(self, text: str) -> list[str]:
-        text = text if text.strip() else self._placeholder  # platforms refuse blank messages
-        if self._cache[0] != text:
-            self._cache = (text, split_markdown(text, self._caps.max_text_len, self._length))
-        return self._cache[1]
-
-    def _targets(self) -> tuple[list[str], Stage]:
-        if self._final is not None:
-            return self._split(self._final), "final"
-        if not self._caps.can_edit:
-            return [], "partial"
-        if self._text.strip():
-            return self._split(self._text), "partial"
-        return self._split(self._status or self._placeholder), "status"
-
-    def _wanted(self) -> Action | None:
-        targets, stage = self._targets()
-        surplus = [self._placeholder] * (len(self._refs) - len(targets))
-        for i, text in enumerate(targets + surplus):
-            refused = stage != "final" and self._refused.get(i) == text
-            if i == len(self._refs):
-                return None if refused else Action(i, text, stage)
-            if self._shown[i] != (text, stage) and not refused:
-                return Action(i, text, stage, self._refs[i])
-        return None
+OnRef = Callable[[list[MessageRef]], None]
 
 
 class Clock(Protocol):
@@ -192,13 +72,15 @@ class Sink(Protocol):
         self, to: ConversationKey, text: str, reply_to: MessageRef | None = None, *, stage: Stage = "final"
     ) -> MessageRef: ...
 
-    async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> None: ...
+    async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> MessageRef | None: ...
 
 
 class Streamer:
     """Streams one reply to ``to``: ``start``; ``status``/``update`` freely; ``finish``; ``aclose``.
 
     A writer task makes the calls. The first message replies to ``reply_to``; continuations do not.
+    ``refs`` are messages an earlier attempt of this reply posted (they are edited, not re-posted);
+    ``on_ref`` is called with the reply's messages whenever that list changes.
     """
 
     def __init__(
@@ -210,16 +92,25 @@ class Streamer:
         reply_to: MessageRef | None = None,
         placeholder: str = "…",
         *,
-        length: Length = len,
-        max_attempts: int = 5,
+        length: Length | None = None,
+        retry: RetryPolicy | None = None,
+        refs: Sequence[MessageRef] = (),
+        on_ref: OnRef | None = None,
+        rand: Callable[[], float] = random.random,
     ) -> None:
         self._sink, self._to, self._reply_to = sink, to, reply_to
         self._clock: Clock = clock if clock is not None else MonotonicClock()
-        self._policy = StreamPolicy(caps, placeholder, length=length, max_attempts=max_attempts)
+        self._policy = StreamPolicy(caps, placeholder, length=length, retry=retry, refs=refs, rand=rand)
+        self._on_ref = on_ref
         self._wake = asyncio.Event()
         self._idle = True  # the writer waits for input (not for a deadline): updates must wake it
         self._task: asyncio.Task[list[MessageRef]] | None = None
         self._closed = False
+
+    @property
+    def refs(self) -> list[MessageRef]:
+        """The reply's messages so far, in order."""
+        return self._policy.refs
 
     async def start(self) -> None:
         """Start the writer (it posts the placeholder at once); returns without waiting for it."""
@@ -283,7 +174,7 @@ class Streamer:
         ref: MessageRef | None = None
         try:
             if action.ref is not None:
-                await self._sink.edit(action.ref, action.text, stage=action.stage)
+                ref = await self._sink.edit(action.ref, action.text, stage=action.stage)
             else:
                 reply_to = self._reply_to if action.index == 0 else None
                 ref = await self._sink.send(self._to, action.text, reply_to, stage=action.stage)
@@ -294,6 +185,10 @@ class Streamer:
         else:
             PLATFORM_CALLS.inc(self._to.adapter, "edit" if action.ref else "send", "ok")
             self._policy.succeeded(action, ref)
+            if self._policy.changed_refs:
+                self._policy.changed_refs = False
+                if self._on_ref is not None:
+                    self._on_ref(self._policy.refs)
 
     async def _wait(self, deadline: float | None) -> None:
         """Until ``deadline`` (updates do not wake it; finish does), or until new input."""

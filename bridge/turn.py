@@ -1,20 +1,27 @@
-"""One chat turn for one incoming message, end to end.
+"""One chat turn for one incoming message, end to end, answered exactly once.
 
-load the conversation → check attachments → stream from the app (status before text: queue
-position, progress, "waking up the Space") → final text exactly once → files → save.
-Every failure becomes a readable reply and the conversation goes on; a turn cancelled by
-shutdown keeps its partial reply, marked as interrupted.
+placeholder → load the conversation (waiting out a store outage) → fetch and check attachments →
+run the app's turn (:mod:`bridge.turnwatch`: status before text, stop, timeouts) → record the
+answer in the message's journal → final text exactly once → files → save.
+
+- Every failure of the app becomes a readable reply and the conversation goes on. A connection
+  that breaks mid-turn is asked again (with back-off) when the turn is ``repeatable``.
+- A resumed message (its journal says an earlier run began it) edits the messages that run
+  posted; if that run had the complete answer it is delivered without asking the app again, and
+  an app turn that cannot be repeated safely is answered with a note to send it again.
+- A platform that refuses the final text for good gets one short note; outages and rate limits
+  are waited out by the streamer (``delivery``). Nothing is appended to a delivered reply.
+- A turn cancelled by shutdown keeps its partial reply, marked interrupted; with a durable store
+  its message stays in the inbox and the next start answers it in the same messages.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import structlog
@@ -22,18 +29,22 @@ import structlog
 from bridge import conversation, render
 from bridge.adapter import Adapter
 from bridge.control import StopRelay
+from bridge.conversation import ConversationState
 from bridge.delivery import send_text
-from bridge.errors import AppUnreachable, BridgeError, FileTooLarge
-from bridge.gradio.chat import ChatTurn, ReplyUpdate, TurnDone
-from bridge.gradio.client import GradioClient
-from bridge.gradio.events import Log, ProgressUpdate, Queued, SpaceStatus, Started
-from bridge.metrics import FIRST_TEXT_SECONDS, TURN_SECONDS, TURNS, TURNS_RUNNING
-from bridge.model import Attachment, ConversationKey, FilePart, Incoming, LocalFile, MessageRef
+from bridge.errors import AppUnreachable, BridgeError, FileTooLarge, PlatformError
+from bridge.gradio.chat import ChatTurn, TurnDone
+from bridge.inbox import FinalAnswer, Journal
+from bridge.metrics import TURN_SECONDS, TURNS, TURNS_RUNNING
+from bridge.model import Attachment, ConversationKey, FilePart, Incoming
+from bridge.outfiles import send_reply_files
+from bridge.retrying import Backoff, RetryPolicy
 from bridge.sessions import SessionStore
 from bridge.spaces import SpaceHandle
 from bridge.streamer import Streamer
+from bridge.turnwatch import Ending, Running, Shown, watch
 
 _FINISH_TIMEOUT_S = 30.0
+_ENDINGS = {"stopped": render.STOPPED, "idle": render.IDLE, "deadline": render.TOO_LONG}
 log = structlog.get_logger(__name__)
 
 
@@ -48,123 +59,210 @@ class TurnSettings:
     history_turns: int = 50
     session_ttl_s: float | None = 30 * 86400
     params: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class _Shown:
-    """The reply text shown so far (kept when a turn fails or is interrupted)."""
-
-    text: str = ""
-    started: float = field(default_factory=time.monotonic)
+    idle_timeout_s: float = 60.0
+    turn_timeout_s: float = 600.0
+    app_retries: int = 3  # a broken connection to the app, for repeatable turns
+    store_wait_s: float = 120.0
+    delivery: RetryPolicy = field(default_factory=RetryPolicy)
 
 
 class TurnRunner:
     """Runs chat turns of one adapter against one Space; knows the running turn of each conversation."""
 
     def __init__(
-        self, adapter: Adapter, space: SpaceHandle, store: SessionStore, settings: TurnSettings
+        self,
+        adapter: Adapter,
+        space: SpaceHandle,
+        store: SessionStore,
+        settings: TurnSettings,
+        relay: StopRelay | None = None,
     ) -> None:
         self.adapter = adapter
         self.space = space
         self.store = store
         self.settings = settings
-        self._running: dict[ConversationKey, ChatTurn] = {}
-        self.relay: StopRelay | None = None  # set by ``bridge serve`` when processes share a store
+        self.relay = relay  # with a store several processes share: /stop reaches their replies
+        self._running: dict[ConversationKey, Running] = {}
 
     async def stop(self, key: ConversationKey) -> bool:
-        """Cancel the running turn of ``key``; False when nothing runs here."""
-        turn = self._running.get(key)
-        if turn is None:
+        """End the running turn of ``key`` now (its cancel reaches the app in the background);
+        False when nothing runs here."""
+        run = self._running.get(key)
+        if run is None:
             return False
-        await turn.cancel()
+        run.stop.set()
         return True
 
     async def stop_anywhere(self, key: ConversationKey) -> bool:
-        """Cancel ``key``'s running turn here or, through the relay, in another process."""
+        """Stop ``key``'s running turn here or, through the relay, in another process."""
         return await self.stop(key) or (self.relay is not None and await self.relay.stop_elsewhere(key))
 
-    async def chat(self, msg: Incoming, text: str | None = None) -> None:
+    async def load(self, key: ConversationKey) -> ConversationState:
+        """The conversation's state, waiting out a store outage."""
+        return await conversation.load(self.store, key, wait_s=self.settings.store_wait_s)
+
+    async def save(self, key: ConversationKey, state: ConversationState) -> None:
+        """Persist the conversation's state, waiting out a store outage."""
+        await conversation.save(
+            self.store, key, state, self.settings.session_ttl_s, wait_s=self.settings.store_wait_s
+        )
+
+    async def reply(self, msg: Incoming, text: str, journal: Journal | None = None) -> None:
+        """Answer ``msg`` with ``text`` (a command's reply, a note), in the journal's messages."""
+        streamer = self._streamer(msg, journal or Journal())
+        try:
+            await self._deliver(streamer, msg, text)
+        finally:
+            await streamer.aclose()
+
+    async def chat(self, msg: Incoming, journal: Journal, text: str | None = None) -> None:
         """Answer ``msg`` (or re-ask ``text`` for /retry) in its conversation."""
         text = msg.text if text is None else text
-        state = await conversation.load(self.store, msg.key)
-        attachments = await self._attachments(msg)
-        if isinstance(attachments, str):
-            await send_text(self.adapter, msg.key, attachments, msg.reply_to)
-            return
-        streamer = Streamer(self.adapter, msg.key, self.adapter.capabilities, reply_to=msg.reply_to)
-        shown = _Shown()
+        streamer = self._streamer(msg, journal)
+        try:
+            if journal.final is not None:  # an earlier run had the answer: deliver it, ask nothing
+                if await self._deliver(streamer, msg, journal.final.text):
+                    await self._files_of(msg, journal.final.files, streamer)
+                return
+            if journal.resumed and journal.files_lost:
+                await self._deliver(streamer, msg, render.FILES_LOST)
+                return
+            await streamer.start()
+            await self._turn(msg, journal, text, streamer)
+        finally:
+            await streamer.aclose()
+
+    async def _turn(self, msg: Incoming, journal: Journal, text: str, streamer: Streamer) -> None:
         name = msg.key.adapter
+        shown = Shown()
+        state: ConversationState | None = None
         TURNS_RUNNING.inc(name)
         try:
-            await streamer.start()
-            client = await self.space.client(on_status=lambda s: streamer.status(s.message))
-            turn = ChatTurn(
-                client,
-                state.session,
-                text,
-                attachments,
-                {**self.settings.params, **state.params, **msg.params},
-                upload_limit=self.settings.max_attachment_bytes,
-                max_turns=self.settings.history_turns,
+            state = await conversation.load(
+                self.store,
+                msg.key,
+                wait_s=self.settings.store_wait_s,
+                on_wait=lambda: streamer.status(render.STORE_WAIT),
             )
-            self._running[msg.key] = turn
-            async with self.adapter.typing(msg.key):
-                done = await self._stream(turn, streamer, shown)
-            refs = await streamer.finish(self._final_text(done))
-            TURNS.inc(name, "stopped" if done.cancelled else "done")
-            TURN_SECONDS.observe(time.monotonic() - shown.started, name)
-            state.last_text = text
-            await conversation.save(self.store, msg.key, state, self.settings.session_ttl_s)
-            log.info(
-                "turn done",
-                conversation=str(msg.key),
-                cancelled=done.cancelled,
-                chars=len(done.reply.text),
-                files=len(done.reply.files),
-            )
+            attachments = await self._attachments(msg)
+            if isinstance(attachments, str):
+                await self._deliver(streamer, msg, attachments)
+                return
+            done, ending = await self._ask(msg, journal, text, attachments, state, streamer, shown)
         except BridgeError as exc:
             log.info("turn failed", conversation=str(msg.key), error=type(exc).__name__)
             TURNS.inc(name, "failed")
             if isinstance(exc, AppUnreachable):
                 await self.space.invalidate()
-            state.last_text = text
-            await conversation.save(self.store, msg.key, state, self.settings.session_ttl_s)
-            await streamer.finish(_join(shown.text, render.error_reply(exc)))
+            note = _join(shown.text, render.error_reply(exc))
+            if state is not None:
+                state.last_text = text
+                with contextlib.suppress(BridgeError):
+                    await self.save(msg.key, state)
+            await journal.note_final(FinalAnswer(note))
+            await self._deliver(streamer, msg, note)
             return
         except asyncio.CancelledError:
             TURNS.inc(name, "interrupted")
+            marker = render.INTERRUPTED_DURABLE if journal.durable else render.INTERRUPTED
             with contextlib.suppress(BridgeError, TimeoutError):
                 async with asyncio.timeout(_FINISH_TIMEOUT_S):
-                    await asyncio.shield(streamer.finish(_join(shown.text, render.INTERRUPTED)))
+                    await asyncio.shield(streamer.finish(_join(shown.text, marker)))
             raise
         finally:
             TURNS_RUNNING.dec(name)
-            self._running.pop(msg.key, None)
-            await streamer.aclose()
-        try:
-            await self._send_files(client, msg.key, done.reply.files, refs[-1] if refs else msg.reply_to)
-        except BridgeError as exc:
-            log.warning("sending files failed", conversation=str(msg.key), error=str(exc))
-            with contextlib.suppress(BridgeError):
-                await send_text(
-                    self.adapter, msg.key, f"📎 The files could not be sent here: {exc}", msg.reply_to
-                )
+        if done is None:  # answered already (a resumed turn that must not be repeated)
+            return
+        assert state is not None
+        final = self._final_text(done, ending)
+        TURNS.inc(name, "done" if ending == "done" and not done.cancelled else ending)
+        TURN_SECONDS.observe(time.monotonic() - shown.started, name)
+        state.last_text = text
+        await asyncio.gather(
+            self.save(msg.key, state), journal.note_final(FinalAnswer(final, done.reply.files))
+        )
+        log.info("turn done", conversation=str(msg.key), ending=ending, chars=len(done.reply.text))
+        if await self._deliver(streamer, msg, final):
+            await self._files_of(msg, done.reply.files, streamer)
 
-    async def _stream(self, turn: ChatTurn, streamer: Streamer, shown: _Shown) -> TurnDone:
-        """Feed the turn's events to the streamer: status until text arrives, then the newest text."""
-        async for event in turn:
-            if isinstance(event, ReplyUpdate):
-                first = not shown.text
-                shown.text = render.reply_markdown(event.reply, self.settings.show_thoughts)
-                if first and shown.text:
-                    FIRST_TEXT_SECONDS.observe(time.monotonic() - shown.started, self.adapter.name)
-                if shown.text:
-                    streamer.update(shown.text)
-            elif isinstance(event, TurnDone):
-                return event
-            elif not shown.text and (status := _status(event)):
-                streamer.status(status)
-        raise AssertionError("a chat turn always ends with TurnDone")
+    async def _ask(
+        self,
+        msg: Incoming,
+        journal: Journal,
+        text: str,
+        attachments: list[Attachment],
+        state: ConversationState,
+        streamer: Streamer,
+        shown: Shown,
+    ) -> tuple[TurnDone | None, Ending]:
+        """Run the app's turn, asking again after a broken connection when that is safe."""
+        s = self.settings
+        deadline = asyncio.get_running_loop().time() + s.turn_timeout_s
+        backoff = Backoff(1.0, 8.0)
+        while True:
+            client = await self.space.client(on_status=lambda st: streamer.status(st.message))
+            turn = ChatTurn(
+                client,
+                state.session,
+                text,
+                attachments,
+                {**s.params, **state.params, **msg.params},
+                upload_limit=s.max_attachment_bytes,
+                max_turns=s.history_turns,
+            )
+            if journal.resumed and not turn.repeatable:
+                await self._deliver(streamer, msg, render.RESUME_UNSAFE)
+                return None, "done"
+            run = self._running[msg.key] = Running(turn)
+            try:
+                async with self.adapter.typing(msg.key):
+                    return await watch(
+                        run,
+                        streamer,
+                        shown,
+                        show_thoughts=s.show_thoughts,
+                        idle_timeout_s=s.idle_timeout_s,
+                        deadline=deadline,
+                        adapter=self.adapter.name,
+                    )
+            except AppUnreachable as exc:
+                if not turn.repeatable or run.stop.is_set() or backoff.failures >= s.app_retries:
+                    raise
+                log.info(
+                    "connection to the app broke; asking again", conversation=str(msg.key), error=str(exc)
+                )
+                await self.space.invalidate()
+                shown.text = ""
+                streamer.update("")
+                streamer.status(render.RETRYING)
+                await asyncio.sleep(backoff.next())
+            finally:
+                self._running.pop(msg.key, None)
+
+    async def _deliver(self, streamer: Streamer, msg: Incoming, text: str) -> bool:
+        """The final text, exactly once; False (logged, with one short note) when it cannot be."""
+        try:
+            await streamer.finish(text)
+            return True
+        except PlatformError as exc:
+            TURNS.inc(msg.key.adapter, "undelivered")
+            log.warning("the reply could not be delivered", conversation=str(msg.key), error=str(exc))
+            if exc.permanent:
+                with contextlib.suppress(BridgeError):
+                    note = render.UNDELIVERED.format(error=exc.__cause__ or exc)
+                    await send_text(self.adapter, msg.key, note, None, RetryPolicy(deadline_s=60))
+            return False
+
+    def _streamer(self, msg: Incoming, journal: Journal) -> Streamer:
+        return Streamer(
+            self.adapter,
+            msg.key,
+            self.adapter.capabilities,
+            reply_to=msg.reply_to,
+            retry=self.settings.delivery,
+            refs=journal.refs,
+            on_ref=journal.note_refs,
+        )
 
     async def _attachments(self, msg: Incoming) -> list[Attachment] | str:
         """The message's files, checked against the limits and fetched; or what to tell the user."""
@@ -188,60 +286,28 @@ class TurnRunner:
                 return render.error_reply(FileTooLarge(att.name, limit, att.size))
         return None
 
-    def _final_text(self, done: TurnDone) -> str:
+    def _final_text(self, done: TurnDone, ending: Ending) -> str:
         text = render.reply_markdown(done.reply, self.settings.show_thoughts)
         if done.context_reset:
             text = _join(render.CONTEXT_RESET, text)
+        if ending in _ENDINGS:
+            return _join(text, _ENDINGS[ending])
         if done.cancelled:
             return _join(text, render.STOPPED)
         if not text:
             return "📎" if done.reply.files else "_(The app returned an empty reply.)_"
         return text
 
-    async def _send_files(
-        self,
-        client: GradioClient,
-        key: ConversationKey,
-        parts: tuple[FilePart, ...],
-        reply_to: MessageRef | None,
-    ) -> None:
-        if not parts:
-            return
-        caps = self.adapter.capabilities
-        limit = min(self.settings.max_download_bytes, caps.max_file_bytes)
-        notes: list[str] = []
-        with tempfile.TemporaryDirectory(prefix="bridge-files-") as tmp:
-            files: list[LocalFile] = []
-            for part in parts:
-                try:
-                    got = await client.download(part, Path(tmp), limit)
-                except FileTooLarge:
-                    notes.append(f"📎 {part.name} is too large to send here (limit {limit / 1e6:.0f} MB).")
-                    continue
-                except BridgeError as exc:
-                    notes.append(f"📎 {part.name} could not be fetched from the app: {exc}")
-                    continue
-                files.append(
-                    LocalFile(got.path, got.name, got.mime_type or part.mime_type, got.size, part.kind)
-                )
-            for i in range(0, len(files), max(1, caps.max_files)):
-                await self.adapter.send_files(key, files[i : i + max(1, caps.max_files)], reply_to)
-        if notes:
-            await send_text(self.adapter, key, "\n".join(notes), reply_to)
-
-
-def _status(event: object) -> str | None:
-    if isinstance(event, Queued):
-        return render.queued_status(event)
-    if isinstance(event, ProgressUpdate):
-        return render.progress_status(event)
-    if isinstance(event, Started):
-        return "✍️ Generating…"
-    if isinstance(event, SpaceStatus):
-        return event.message
-    if isinstance(event, Log):
-        return f"{'⚠️' if event.level == 'warning' else '💬'} {event.message}"
-    return None
+    async def _files_of(self, msg: Incoming, parts: tuple[FilePart, ...], streamer: Streamer) -> None:
+        refs = streamer.refs
+        await send_reply_files(
+            self.adapter,
+            self.space,
+            msg.key,
+            parts,
+            refs[-1] if refs else msg.reply_to,
+            self.settings.max_download_bytes,
+        )
 
 
 def _join(*parts: str) -> str:

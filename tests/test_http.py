@@ -29,7 +29,10 @@ async def test_routes_health_errors_and_bodies() -> None:
     routes.add("GET", "/text", text)
     with pytest.raises(ValueError):
         routes.add("POST", "/hook", hook)
-    server = await HttpServer.start("127.0.0.1", 0, ready=lambda: ready[0], routes=routes)
+    def health() -> tuple[int, dict[str, str]]:
+        return (200, {"status": "ok"}) if ready[0] else (503, {"status": "stopping"})
+
+    server = await HttpServer.start("127.0.0.1", 0, health=health, routes=routes)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}", trust_env=False) as client:
             assert (await client.get("/healthz")).json() == {"status": "ok"}

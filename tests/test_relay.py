@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bridge.commands import Commands
+from bridge.app import assemble
 from bridge.errors import RateLimited
 from bridge.host import AdapterState, AppInputs, Host
-from bridge.router import AccessRules, Router, UserLimits
+from bridge.router import AccessRules, UserLimits
 from bridge.sessions import MemoryStore
 from bridge.spaces import SpaceHandle, SpaceSettings
 from bridge.turn import TurnRunner, TurnSettings
@@ -24,23 +24,17 @@ class Relay:
         self.store = MemoryStore()
         self.space = SpaceHandle(SpaceSettings(name="t", src=url))
         runner = TurnRunner(self.adapter, self.space, self.store, TurnSettings())
-
-        async def notify(msg, text):  # type: ignore[no-untyped-def]
-            await self.adapter.send(msg.key, text, msg.reply_to)
-
-        commands = Commands(runner)
-        self.router = Router(
-            commands.handle,
-            notify,
+        bot = assemble(
+            runner,
             AccessRules(block_users=frozenset({"mallory"})),
             UserLimits(**{"max_in_flight": 20, "per_minute": 0, **limits}),
-            urgent=commands.is_urgent,
         )
+        self.router = bot.router
 
         async def inputs() -> AppInputs:
             return AppInputs()
 
-        host = Host(self.router.deliver, AdapterState(self.store, self.adapter.name), inputs)
+        host = Host(bot.deliver, AdapterState(self.store, self.adapter.name), inputs, ready=bot.ready)
         self.task = asyncio.create_task(self.adapter.run(host))
 
     async def settle(self) -> None:

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 import pytest
 
 from bridge.adapter import Capabilities, Stage
-from bridge.errors import PlatformError, RateLimited
+from bridge.errors import MessageGone, PlatformError, RateLimited
 from bridge.model import ConversationKey, MessageRef
 from bridge.splitting import split_markdown, split_pieces
+from bridge.retrying import RetryPolicy
 from bridge.streamer import Action, Streamer, StreamPolicy
 
 KEY = ConversationKey("fake", "chat-1")
@@ -84,6 +85,7 @@ class FakeSink:
         self.screen: dict[str, str] = {}  # message id → text shown
         self.stages: dict[str, Stage] = {}  # message id → stage of that text
         self.failures: dict[int, PlatformError] = {}
+        self.moves: dict[int, str] = {}  # attempt number → id of the message an edit turns into
         self.gate = asyncio.Event()
         self.gate.set()
 
@@ -95,9 +97,11 @@ class FakeSink:
         await self._call(Call(self.clock.now(), "send", message, text, stage, True, reply_to))
         return MessageRef(to.chat, message)
 
-    async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> None:
+    async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> MessageRef | None:
         assert ref.id in self.screen, "edits only messages it sent"
-        await self._call(Call(self.clock.now(), "edit", ref.id, text, stage, True))
+        moved = self.moves.get(len(self.calls))
+        await self._call(Call(self.clock.now(), "edit", moved or ref.id, text, stage, True))
+        return MessageRef(ref.chat, moved) if moved else None
 
     async def _call(self, call: Call) -> None:
         await self.gate.wait()
@@ -128,10 +132,15 @@ async def finished(streamer: Streamer, text: str) -> list[MessageRef]:
         return await streamer.finish(text)
 
 
-def make(caps: Capabilities = CAPS) -> tuple[Streamer, FakeSink, FakeClock]:
+def make(
+    caps: Capabilities = CAPS, retry: RetryPolicy | None = None, **kw: object
+) -> tuple[Streamer, FakeSink, FakeClock]:
     clock = FakeClock()
     sink = FakeSink(clock, caps.max_text_len)
-    return Streamer(sink, KEY, caps, clock, reply_to=USER_MESSAGE), sink, clock
+    streamer = Streamer(
+        sink, KEY, caps, clock, reply_to=USER_MESSAGE, retry=retry, rand=lambda: 0.5, **kw  # type: ignore[arg-type]
+    )
+    return streamer, sink, clock
 
 
 async def test_placeholder_then_one_throttled_edit_with_the_newest_text() -> None:
@@ -305,7 +314,8 @@ async def test_updates_never_wait_for_a_stuck_platform() -> None:
 
 async def test_final_text_delivered_once_after_failing_intermediate_edits() -> None:
     streamer, sink, clock = make()
-    sink.failures.update({1: PlatformError("bad request"), 2: PlatformError("bad request")})
+    refused = PlatformError("bad request", permanent=True)
+    sink.failures.update({1: refused, 2: refused})
     await streamer.start()
     await settle()
     streamer.update("draft")
@@ -340,17 +350,96 @@ async def test_final_edit_rate_limited_is_retried_after_the_back_off() -> None:
     assert sink.deliveries("partial and final") == 1 and sink.messages() == ["partial and final"]
 
 
-async def test_final_gives_up_after_a_bounded_number_of_attempts() -> None:
+async def test_a_permanent_refusal_of_the_final_text_gives_up_at_once() -> None:
     streamer, sink, clock = make()
-    sink.failures.update({i: PlatformError("forbidden") for i in range(1, 10)})
+    sink.failures.update({i: PlatformError("forbidden", permanent=True) for i in range(1, 10)})
     await streamer.start()
     await settle()
     finishing = asyncio.create_task(streamer.finish("answer"))
-    await clock.advance(60)
-    with pytest.raises(PlatformError, match="5 times in a row") as caught:
+    await clock.advance(1)
+    with pytest.raises(PlatformError, match="refused the reply") as caught:
         await finishing
-    assert str(caught.value.__cause__) == "forbidden"
-    assert len(sink.calls) == 6
+    assert caught.value.permanent and str(caught.value.__cause__) == "forbidden"
+    assert len(sink.calls) == 2
+
+
+async def test_the_final_text_outlives_a_long_outage_then_lands_once() -> None:
+    streamer, sink, clock = make(retry=RetryPolicy(deadline_s=900, base_s=1, cap_s=30))
+    sink.failures.update({i: PlatformError("connection refused") for i in range(1, 40)})
+    await streamer.start()
+    await settle()
+    finishing = asyncio.create_task(streamer.finish("answer"))
+    await clock.advance(300)
+    assert not finishing.done(), "five minutes of outage are not the end"
+    gaps = [b.at - a.at for a, b in itertools.pairwise(sink.calls[1:])]
+    assert gaps[:5] == [0.75, 1.5, 3.0, 6.0, 12.0] and max(gaps) == 22.5  # jitter fixed at 0.5
+    sink.failures.clear()
+    await clock.advance(30)
+    assert finishing.done() and finishing.result() == [MessageRef("chat-1", "0")]
+    assert sink.deliveries("answer") == 1
+
+
+async def test_the_final_text_gives_up_after_the_delivery_deadline() -> None:
+    streamer, sink, clock = make(retry=RetryPolicy(deadline_s=60, base_s=1, cap_s=10))
+    sink.failures.update({i: PlatformError("502 Bad Gateway") for i in range(1, 100)})
+    await streamer.start()
+    await settle()
+    finishing = asyncio.create_task(streamer.finish("answer"))
+    await clock.advance(120)
+    with pytest.raises(PlatformError, match="could not take the reply") as caught:
+        await finishing
+    assert not caught.value.permanent
+    assert 55 <= sink.calls[-1].at - sink.calls[1].at <= 70
+
+
+async def test_rate_limits_are_waits_never_failures() -> None:
+    streamer, sink, clock = make(retry=RetryPolicy(deadline_s=5, base_s=1, cap_s=10))
+    sink.failures.update({i: RateLimited(2.0) for i in range(1, 12)})
+    await streamer.start()
+    await settle()
+    finishing = asyncio.create_task(streamer.finish("answer"))
+    await clock.advance(21)
+    assert not finishing.done()
+    await clock.advance(3)
+    assert finishing.done() and finishing.result() == [MessageRef("chat-1", "0")], (
+        "twenty seconds of 429s outlast a 5 s deadline: waiting is not failing"
+    )
+    assert sink.deliveries("answer") == 1
+
+
+async def test_a_resumed_reply_edits_the_messages_it_had_posted() -> None:
+    earlier = [MessageRef("chat-1", "0"), MessageRef("chat-1", "1")]
+    streamer, sink, clock = make(refs=earlier)
+    sink.screen.update({"0": "old part one", "1": "old part two"})
+    await streamer.start()
+    await clock.advance(1)
+    refs = await finished(streamer, "the whole answer")
+    assert refs == earlier
+    assert {c.op for c in sink.calls} == {"edit"}, "never a second answer"
+    assert sink.messages() == ["the whole answer", "…"]
+
+
+async def test_a_deleted_message_is_posted_anew_and_reported() -> None:
+    seen: list[list[MessageRef]] = []
+    streamer, sink, clock = make(on_ref=seen.append)
+    await streamer.start()
+    await settle()
+    sink.failures[1] = MessageGone()
+    refs = await finished(streamer, "answer")
+    assert refs == [MessageRef("chat-1", "1")]
+    assert seen == [[MessageRef("chat-1", "0")], [MessageRef("chat-1", "1")]]
+    assert sink.calls[-1].op == "send" and sink.calls[-1].reply_to == USER_MESSAGE
+
+
+async def test_an_edit_that_turns_into_another_message_is_followed() -> None:
+    seen: list[list[MessageRef]] = []
+    streamer, sink, clock = make(on_ref=seen.append)
+    await streamer.start()
+    await settle()
+    sink.moves[1] = "real-7"
+    sink.screen["real-7"] = ""
+    assert await finished(streamer, "answer") == [MessageRef("chat-1", "real-7")]
+    assert seen[-1] == [MessageRef("chat-1", "real-7")]
 
 
 async def test_without_edits_only_the_final_chunks_are_sent() -> None:
@@ -369,7 +458,7 @@ async def test_without_edits_only_the_final_chunks_are_sent() -> None:
 
 async def test_failed_placeholder_still_gets_the_final_text_by_send() -> None:
     streamer, sink, clock = make()
-    sink.failures[0] = PlatformError("cannot post here")
+    sink.failures[0] = PlatformError("cannot post here", permanent=True)
     await streamer.start()
     await settle()
     await clock.advance(2)
@@ -451,7 +540,7 @@ def test_policy_is_pure_and_answers_with_deadlines() -> None:
 
 async def test_a_second_finish_delivers_its_text_after_a_failed_first() -> None:
     streamer, sink, clock = make()
-    sink.failures.update({i: PlatformError("forbidden") for i in range(1, 6)})
+    sink.failures.update({1: PlatformError("forbidden", permanent=True)})
     await streamer.start()
     await settle()
     first = asyncio.create_task(streamer.finish("answer"))
@@ -462,7 +551,7 @@ async def test_a_second_finish_delivers_its_text_after_a_failed_first() -> None:
     assert refs == [MessageRef("chat-1", "0")]
     assert sink.messages() == ["answer\n\n⚠️ could not deliver everything"]
     assert await finished(streamer, "answer\n\n⚠️ could not deliver everything") == refs
-    assert len(sink.calls) == 7, "a repeated final text is not sent again"
+    assert len(sink.calls) == 3, "a repeated final text is not sent again"
 
 
 async def test_cancelling_the_finish_caller_does_not_stop_the_delivery() -> None:

@@ -132,7 +132,7 @@ class ConsoleAdapter:
     async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> None:
         """Show the new text (TTY: redrawn in place when it is the newest message)."""
         if self._texts.get(ref.id) == text and stage != "final":
-            return
+            return None
         self._texts[ref.id] = text
         if not (self.tty and self.config.redraw):
             if stage == "final":

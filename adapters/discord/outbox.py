@@ -137,7 +137,7 @@ class Outbox:
         msg = await _call(channel.send(content, view=view, allowed_mentions=NO_PINGS, reference=reference))  # type: ignore[arg-type]
         return MessageRef(to.chat, str(msg.id), to.thread)
 
-    async def edit(self, ref: MessageRef, text: str, stage: Stage) -> None:
+    async def edit(self, ref: MessageRef, text: str, stage: Stage) -> MessageRef | None:
         content = to_discord(text, self.thoughts)  # type: ignore[arg-type]
         view = self._view(stage)
         data = dict(ref.data)
@@ -157,16 +157,17 @@ class Outbox:
                             int(ref.id), content=content, view=view, allowed_mentions=NO_PINGS
                         )
                     )
-                return
+                return None
             # The token has expired: the reply goes on as an ordinary message in the channel.
             channel = await self.channel(ref.thread or ref.chat)
             msg = await _call(channel.send(content, view=view, allowed_mentions=NO_PINGS))  # type: ignore[arg-type]
             self._moved[ref.id] = msg.id
             _trim(self._moved)
-            return
+            return MessageRef(ref.chat, str(msg.id), ref.thread)
         channel = await self.channel(ref.thread or ref.chat)
         partial = channel.get_partial_message(message_id)
         await _call(partial.edit(content=content, view=view, allowed_mentions=NO_PINGS))
+        return None
 
     # -- files and typing ------------------------------------------------------------------
     async def fetch(self, attachment: Attachment) -> Attachment:

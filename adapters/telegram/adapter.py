@@ -141,8 +141,8 @@ class TelegramAdapter:
         message_id = await self._send(int(to.chat), to.thread, text, reply_to.id if reply_to else "", stage)
         return MessageRef(chat=to.chat, id=str(message_id), thread=to.thread)
 
-    async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> None:
-        """Replace the text; a draft is updated, or becomes a real message with the final text."""
+    async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> MessageRef | None:
+        """Replace the text; a draft is updated, or becomes a real message (whose handle is returned)."""
         data = dict(ref.data)
         message_id: int | None = int(ref.id) if "draft" not in data else None
         if "draft" in data:
@@ -151,10 +151,10 @@ class TelegramAdapter:
             if message_id is None:
                 drafting = stage != "final" and self._drafts_in(ref.chat)
                 if drafting and await self._draft(int(ref.chat), ref.thread, int(draft), text):
-                    return
+                    return None
                 sent = await self._send(int(ref.chat), ref.thread, text, data.get("reply", ""), stage)
                 self._remember(draft, sent)
-                return
+                return MessageRef(chat=ref.chat, id=str(sent), thread=ref.thread)
         assert message_id is not None
         body, entities = self._render(text)
         bot = self._require_bot()
@@ -169,6 +169,7 @@ class TelegramAdapter:
                 reply_markup=self._markup(stage),
             ),
         )
+        return None
 
     async def send_files(
         self, to: ConversationKey, files: Sequence[LocalFile], reply_to: MessageRef | None = None

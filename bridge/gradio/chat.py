@@ -4,7 +4,11 @@
 ProgressUpdate, Log, Heartbeat), :class:`ReplyUpdate` whenever the visible reply changes, and
 finally :class:`TurnDone`. An app error raises :class:`~bridge.errors.AppError` after the partial
 updates; the session is then left as it was before the turn (the failed turn is not remembered).
-A cancelled turn keeps its partial reply in the history, as the browser does.
+A cancelled turn keeps its partial reply in the history, as the browser does. :meth:`ChatTurn.end_now`
+ends a turn at once (a stop, a timeout), whether or not the app answers its cancel: the cancel goes
+out in the background. A turn is ``repeatable`` when running it again from the start is safe
+(the bridge holds the history: chain and blocks endpoints), so a turn cut off by a dropped
+connection or a restart can simply be asked again.
 
 Per endpoint kind (PROTOCOL.md §13.9):
 - chain, gradio 5/6: S seeds the stored history (always: the bridge owns it, so an app restart
@@ -16,9 +20,12 @@ Per endpoint kind (PROTOCOL.md §13.9):
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import structlog
 
 from bridge.errors import AppError, InvalidParam, ProtocolError, Unsupported
 from bridge.gradio.appinfo import ChatEndpoint
@@ -51,6 +58,8 @@ class TurnDone:
 
 
 TurnEvent = JobEvent | ReplyUpdate | TurnDone
+log = structlog.get_logger(__name__)
+_BACKGROUND: set[asyncio.Task[None]] = set()  # cancels in flight, kept from garbage collection
 
 
 def resolve_params(endpoint: ChatEndpoint, values: Mapping[str, Any]) -> dict[int, Any]:
@@ -89,14 +98,45 @@ class ChatTurn:
         self.max_turns = max_turns
         self._job: Job | None = None
         self._cancelled = False
+        self._last_data: list[Any] | None = None  # the newest output of the streaming step
+        self._context_reset = False
         if self.attachments and not self.endpoint.multimodal:
             raise Unsupported("this app takes text only, so attachments cannot be sent to it")
+
+    @property
+    def repeatable(self) -> bool:
+        """Running this turn again from the start is safe: the bridge holds the history it sends."""
+        return self.endpoint.kind != "public"
 
     async def cancel(self) -> None:
         """Stop the turn; the reply so far is kept and the turn ends with ``cancelled=True``."""
         self._cancelled = True
         if self._job is not None:
             await self._job.cancel()
+
+    def end_now(self) -> TurnDone:
+        """End the turn at once with the reply so far (the caller stops iterating it).
+
+        The partial reply is kept in the history, as a cancel would; the app's job is cancelled in
+        the background (a stuck worker may never answer the cancel; nobody waits for it).
+        """
+        self._cancelled = True
+        reply = Reply()
+        if self._last_data is not None:
+            reply = self._reply(self._last_data)
+            self._commit(self._last_data)
+        if self._job is not None and not self._job.done:
+            task = asyncio.create_task(self._cancel_quietly(self._job))
+            _BACKGROUND.add(task)
+            task.add_done_callback(_BACKGROUND.discard)
+        return TurnDone(reply, cancelled=True, context_reset=self._context_reset)
+
+    @staticmethod
+    async def _cancel_quietly(job: Job) -> None:
+        try:
+            await job.cancel()
+        except Exception as exc:  # the turn has ended; a cancel the app refuses changes nothing
+            log.debug("cancelling an ended turn's job failed", error=type(exc).__name__)
 
     def __aiter__(self) -> AsyncIterator[TurnEvent]:
         return self._run()
@@ -108,7 +148,7 @@ class ChatTurn:
         history = self.session.history
         if ep.kind == "chain":
             if ep.sync_id is not None and history:
-                context_reset = not await self._seed(ep.sync_id, history)
+                context_reset = self._context_reset = not await self._seed(ep.sync_id, history)
             await self._step(ep.root_id, [message])
             if ep.sync_id is None and ep.append_id is not None:
                 appended = await self._step(ep.append_id, [None, history])
@@ -123,6 +163,7 @@ class ChatTurn:
         last = Reply()
         async for event in self._job:
             if isinstance(event, Output):
+                self._last_data = event.data
                 reply = self._reply(event.data)
                 if reply != last:
                     last = reply

@@ -63,7 +63,10 @@ class ValueTooLarge(StoreError):
 class SessionStore(Protocol):
     """Async key → JSON-dict storage with expiry and bounds; the module docstring is the contract."""
 
-    inbox: Inbox  # the durable inbox on the same backend
+    @property
+    def inbox(self) -> Inbox:
+        """The durable inbox, on the same backend (:mod:`bridge.sessions.inbox`)."""
+        ...
 
     async def get(self, key: str) -> dict[str, Any] | None:
         """The live value under ``key`` (a fresh copy), or None when missing or expired."""

@@ -1,0 +1,269 @@
+"""The durable inbox of one bot: record each message before it is acknowledged, finish it when answered.
+
+:class:`Intake` sits between an adapter and its router:
+
+- :meth:`Intake.record` (the router's ``record`` hook, awaited before the adapter's ``deliver``
+  returns, so before the platform is told the message arrived) adds the message to the store's
+  inbox; a message id seen before is a redelivery and is dropped. Records of one bot are made one
+  at a time, in arrival order, so the order of a conversation's messages is the order they came.
+- :meth:`Intake.handle` (the router's handler) hands each message with its :class:`Journal` to the
+  commands, then finishes the entry once the handler is done — answered, or told why not. A
+  handler cancelled by a shutdown leaves its entry, so the next start resumes it.
+- :meth:`Intake.load` reads what an earlier run left unanswered; :meth:`Intake.take_resumable`
+  gives those messages back (oldest first) for the router to queue before new ones.
+- While the store cannot be reached, messages are kept in memory (at most ``buffer_max``; beyond
+  that a message is refused with a note) and handled at once; :class:`StoreHealth` says so, and a
+  background task writes them to the store when it is back. A process killed during a store
+  outage loses what only it held (the logs and ``/healthz`` say when that risk exists).
+
+A :class:`Journal` records what handling has done, so a resumed message is answered once: the
+messages the reply posted (to edit rather than post again) and, once the app's answer is complete,
+its final text and files (so the app is not asked twice).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+
+from bridge.errors import BridgeError
+from bridge.health import StoreHealth
+from bridge.journal import FinalAnswer, Journal, journal_of
+from bridge.metrics import INBOX
+from bridge.model import Incoming
+from bridge.serialize import FILES_LOST, decode_incoming, encode_incoming
+from bridge.sessions import SessionStore, StoreError, ValueTooLarge
+from bridge.sessions.inbox import InboxEntry
+
+__all__ = ["FinalAnswer", "Intake", "Journal", "StoreHealth"]
+
+log = structlog.get_logger(__name__)
+Handler = Callable[[Incoming, "Journal"], Awaitable[None]]
+MAX_ATTEMPTS = 3  # a message the bridge died on this many times is given up (a poisoned message)
+BUSY = (
+    "⚠️ The bridge cannot reach its storage right now and has too many messages waiting. "
+    "Please send your message again in a few minutes."
+)
+_STORE_TIMEOUT_S = 5.0
+_RECENT_IDS = 10_000
+
+
+class Intake:
+    """One bot's durable inbox; see the module docstring."""
+
+    def __init__(
+        self,
+        store: SessionStore,
+        adapter: str,
+        handler: Handler,
+        notify: Callable[[Incoming, str], Awaitable[None]],
+        health: StoreHealth,
+        *,
+        durable: bool = True,
+        buffer_max: int = 1000,
+    ) -> None:
+        self._inbox = store.inbox
+        self._store = store
+        self.adapter = adapter
+        self._handler = handler
+        self._notify = notify
+        self.health = health
+        self.durable = durable
+        self.buffer_max = buffer_max
+        self._order = asyncio.Lock()
+        self._journals: dict[str, Journal] = {}
+        self._recent: OrderedDict[str, None] = OrderedDict()  # ids recorded by this process
+        self._unsaved: dict[str, tuple[str, dict[str, Any]]] = {}  # id → (conversation, message)
+        self._unfinished: set[str] = set()  # finished while the store was down
+        self._resumable: list[InboxEntry] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    def entry_id(self, msg: Incoming) -> str:
+        """The inbox id of ``msg`` (its platform id, within this bot)."""
+        return f"{self.adapter}:{msg.id}"
+
+    # -- start-up --------------------------------------------------------------------------
+    async def load(self) -> int:
+        """Read the entries an earlier run left unanswered; how many."""
+        self._resumable = await self._inbox.pending(prefix=self.adapter + ":")
+        if self._resumable:
+            log.info("resuming unanswered messages", adapter=self.adapter, count=len(self._resumable))
+        return len(self._resumable)
+
+    def take_resumable(self) -> list[Incoming]:
+        """The loaded messages (once), oldest first, each with its journal ready for :meth:`handle`."""
+        out = []
+        for entry in self._resumable:
+            try:
+                msg = decode_incoming(entry.message)
+            except (KeyError, TypeError, ValueError) as exc:
+                log.error("dropping an unreadable inbox entry", entry=entry.id, error=type(exc).__name__)
+                self._spawn(self._finish(entry.id))
+                continue
+            self._journals[entry.id] = journal_of(entry, self.update, self.durable)
+            self._remember(entry.id)
+            INBOX.inc(self.adapter, "resumed")
+            out.append(msg)
+        self._resumable = []
+        return out
+
+    # -- the router's hooks ----------------------------------------------------------------
+    async def record(self, msg: Incoming) -> bool | str:
+        """Record ``msg``: True when new, False for a redelivery, a refusal note when it cannot be kept."""
+        entry_id = self.entry_id(msg)
+        async with self._order:
+            added = False if entry_id in self._recent else await self._add(entry_id, msg)
+            event = "refused" if isinstance(added, str) else "recorded" if added else "duplicate"
+            INBOX.inc(self.adapter, event)
+            if added is True:
+                self._remember(entry_id)
+            return added
+
+    async def handle(self, msg: Incoming) -> None:
+        """Run the handler with the message's journal; finish the entry unless cancelled."""
+        entry_id = self.entry_id(msg)
+        journal = self._journals.pop(entry_id, None)
+        if journal is None:  # not recorded (a stop command): nothing to finish
+            await self._handler(msg, Journal())
+            return
+        try:
+            journal.attempt = await self._begin(entry_id, journal.attempt)
+            if journal.attempt > MAX_ATTEMPTS:
+                log.error("giving up a message the bridge stopped on repeatedly", entry=entry_id)
+                await self._notify(msg, _GAVE_UP.format(n=journal.attempt - 1))
+            else:
+                await self._handler(msg, journal)
+        except asyncio.CancelledError:
+            with contextlib.suppress(BaseException):
+                await asyncio.shield(journal.flush())
+            raise  # left in the inbox: the next start resumes it
+        except Exception:
+            log.exception("handling a message failed; it is not retried", entry=entry_id)
+        await journal.flush()
+        await self._finish(entry_id)
+
+    # -- store operations that survive outages ---------------------------------------------
+    async def _add(self, entry_id: str, msg: Incoming) -> bool | str:
+        conversation = str(msg.key)
+        data = encode_incoming(msg)
+        if self.health.ok:
+            try:
+                entry = await self._op(self._add_whole(entry_id, conversation, data))
+            except (StoreError, TimeoutError) as exc:
+                self.health.failed(exc)
+            else:
+                if entry is None:
+                    return False
+                self._journals[entry_id] = journal_of(entry, self.update, self.durable)
+                return True
+        if len(self._unsaved) >= self.buffer_max:
+            return BUSY
+        INBOX.inc(self.adapter, "buffered")
+        self._unsaved[entry_id] = (conversation, data)
+        self._journals[entry_id] = Journal(entry_id, durable=False, _writer=self.update)
+        self._start_flusher()
+        return True
+
+    async def _add_whole(self, entry_id: str, conversation: str, data: dict[str, Any]) -> InboxEntry | None:
+        try:
+            return await self._inbox.add(entry_id, conversation, data)
+        except ValueTooLarge:  # attachments given as bytes: record the message without them
+            smaller = {**data, "attachments": [a for a in data["attachments"] if "data" not in a]}
+            return await self._inbox.add(entry_id, conversation, {**smaller, FILES_LOST: True})
+
+    async def _begin(self, entry_id: str, attempt: int) -> int:
+        if entry_id in self._unsaved or not self.health.ok:
+            return attempt
+        try:
+            return await self._op(self._inbox.begin(entry_id)) or attempt
+        except (StoreError, TimeoutError) as exc:
+            self.health.failed(exc)
+            self._start_flusher()
+            return attempt
+
+    async def update(self, entry_id: str, progress: dict[str, Any]) -> None:
+        """Write a journal's progress (best effort: it only matters if the process dies)."""
+        if entry_id in self._unsaved or not self.health.ok:
+            return
+        try:
+            await self._op(self._inbox.update(entry_id, progress))
+        except (StoreError, TimeoutError) as exc:
+            self.health.failed(exc)
+            self._start_flusher()
+
+    async def _finish(self, entry_id: str) -> None:
+        if entry_id in self._unsaved or not self.health.ok:
+            self._unfinished.add(entry_id)
+            self._start_flusher()
+            return
+        try:
+            await self._op(self._inbox.finish(entry_id))
+        except (StoreError, TimeoutError) as exc:
+            self.health.failed(exc)
+            self._unfinished.add(entry_id)
+            self._start_flusher()
+
+    async def _op(self, op: Awaitable[Any]) -> Any:
+        async with asyncio.timeout(_STORE_TIMEOUT_S):
+            result = await op
+        self.health.worked()
+        return result
+
+    def _start_flusher(self) -> None:
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_when_back(), name=f"{self.adapter} inbox flush")
+
+    async def _flush_when_back(self) -> None:
+        """Until the store answers, probe it; then write what only memory held."""
+        delay = 0.5
+        while self._unsaved or self._unfinished or not self.health.ok:
+            try:
+                await self._op(self._store.ping())
+                for entry_id, (conversation, data) in list(self._unsaved.items()):
+                    entry = await self._op(self._add_whole(entry_id, conversation, data))
+                    del self._unsaved[entry_id]
+                    journal = self._journals.get(entry_id)
+                    if entry is not None and journal is not None:  # still running: it is durable now
+                        journal.durable = self.durable
+                        await self.update(entry_id, journal.progress())
+                for entry_id in list(self._unfinished):
+                    await self._op(self._inbox.finish(entry_id))
+                    self._unfinished.discard(entry_id)
+            except (StoreError, TimeoutError) as exc:
+                self.health.failed(exc)
+                await asyncio.sleep(delay)
+                delay = min(5.0, delay * 2)
+            except BridgeError as exc:  # a value the store refuses for good: keep going without it
+                log.error("an inbox entry could not be written", error=str(exc))
+                self._unsaved.clear()
+        log.info("inbox entries kept in memory are written to the store", adapter=self.adapter)
+
+    async def aclose(self) -> None:
+        """Stop the background writer (what it still held stays only in memory)."""
+        if self._flusher is not None:
+            self._flusher.cancel()
+            await asyncio.wait({self._flusher})
+            if self._unsaved:
+                log.error(
+                    "messages kept in memory during a store outage were not written", count=len(self._unsaved)
+                )
+
+    def _remember(self, entry_id: str) -> None:
+        self._recent[entry_id] = None
+        while len(self._recent) > _RECENT_IDS:
+            self._recent.popitem(last=False)
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coro)
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+
+_GAVE_UP = (
+    "⚠️ The bridge stopped {n} times while answering this message, so it gives up on it. "
+    "Please rephrase it or send it again."
+)
