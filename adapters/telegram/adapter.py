@@ -28,7 +28,7 @@ from typing import Any, BinaryIO
 import structlog
 from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity, Update
 from telegram.constants import ChatAction
-from telegram.error import BadRequest, RetryAfter, TelegramError
+from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter, TelegramError
 
 from adapters.telegram.config import TelegramConfig
 from adapters.telegram.incoming import STOP_DATA, UpdateReader, fetch_file
@@ -43,6 +43,7 @@ from bridge import (
     ConversationKey,
     Host,
     LocalFile,
+    MessageGone,
     MessageRef,
     PlatformError,
     RateLimited,
@@ -83,7 +84,7 @@ class TelegramAdapter:
         self._slots = asyncio.Semaphore(_CALL_SLOTS)
         self._draft_ids = itertools.count(1)
         self._no_drafts: set[str] = set()  # chats where Telegram refused a draft
-        self._materialized: OrderedDict[str, int] = OrderedDict()  # draft id → its real message id
+        self._materialized: OrderedDict[str, int] = OrderedDict()  # "chat:draft" → its real message
 
     # -- receiving -------------------------------------------------------------------------
     async def run(self, host: Host) -> None:
@@ -147,13 +148,13 @@ class TelegramAdapter:
         message_id: int | None = int(ref.id) if "draft" not in data else None
         if "draft" in data:
             draft = data["draft"]
-            message_id = self._materialized.get(draft)
+            message_id = self._materialized.get(f"{ref.chat}:{draft}")
             if message_id is None:
                 drafting = stage != "final" and self._drafts_in(ref.chat)
                 if drafting and await self._draft(int(ref.chat), ref.thread, int(draft), text):
                     return None
                 sent = await self._send(int(ref.chat), ref.thread, text, data.get("reply", ""), stage)
-                self._remember(draft, sent)
+                self._remember(f"{ref.chat}:{draft}", sent)
                 return MessageRef(chat=ref.chat, id=str(sent), thread=ref.thread)
         assert message_id is not None
         body, entities = self._render(text)
@@ -290,15 +291,21 @@ class TelegramAdapter:
 
     @staticmethod
     async def _call(coro: Any) -> Any:
+        """PTB's errors as the bridge's: waits, permanent refusals, and failures worth retrying."""
         try:
             return await coro
         except RetryAfter as exc:
             raise RateLimited(retry_seconds(exc), "Telegram flood control") from exc
         except BadRequest as exc:
-            if "not modified" in exc.message.lower():
+            text = exc.message.lower()
+            if "not modified" in text:
                 return None
-            raise PlatformError(f"Telegram refused the request: {exc.message}") from exc
-        except TelegramError as exc:
+            if "message to edit not found" in text or "message can't be edited" in text:
+                raise MessageGone(f"Telegram: {exc.message}") from exc
+            raise PlatformError(f"Telegram refused the request: {exc.message}", permanent=True) from exc
+        except (Forbidden, InvalidToken, ChatMigrated) as exc:
+            raise PlatformError(f"Telegram refused the request: {exc.message}", permanent=True) from exc
+        except TelegramError as exc:  # NetworkError, TimedOut, 5xx: Telegram may answer later
             raise PlatformError(f"Telegram request failed: {exc}") from exc
 
 

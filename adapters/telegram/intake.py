@@ -1,8 +1,9 @@
 """How updates reach the bot: long polling with the offset in the bridge's state, or a webhook.
 
-Polling: ``getUpdates`` from the stored offset; each update is handled (handed to the router,
-which returns at once) and only then is the offset past it recorded, so a restart neither skips an
-update nor repeats one that was handled. The store is written by one background writer that
+Polling: ``getUpdates`` from the stored offset; each update is handed over (``host.deliver``
+returns once the message is recorded in the bridge's durable inbox) and only then is the offset
+past it recorded and confirmed to Telegram, so a restart never skips an accepted update, and an
+update delivered again is recognised by its ``update_id`` and answered once. The store is written by one background writer that
 always writes the newest offset (a slow disk must not slow intake to one update per write), and the
 last offset is flushed when polling stops; only a hard kill in the few milliseconds of a write can
 repeat the updates handled meanwhile. Transient failures (network, 5xx, 409 while another process
@@ -10,8 +11,8 @@ polls) are retried with back-off; a rejected token stops the adapter with a clea
 
 Webhook: ``setWebhook(url, secret_token)`` at start, and a ``POST`` route on the bridge's HTTP
 listener that answers 403 unless ``X-Telegram-Bot-Api-Secret-Token`` matches (compared in constant
-time). Telegram redelivers an update until it gets a 200, so the handler answers only after the
-update was handed over.
+time). Telegram redelivers an update until it gets a 200, so the handler answers 200 only once the
+update is recorded in the durable inbox; a redelivered ``update_id`` is answered once.
 """
 
 from __future__ import annotations
@@ -172,7 +173,9 @@ async def _handle_one(handle: Handle, update: Update, adapter: str) -> None:
 
 def rejected_token(adapter: str, token_env: str) -> PlatformError:
     """The error for a token Telegram refuses: names the variable, never the token (PTB's does)."""
-    return PlatformError(f"Telegram rejected the bot token of adapter '{adapter}' (from ${token_env})")
+    return PlatformError(
+        f"Telegram rejected the bot token of adapter '{adapter}' (from ${token_env})", permanent=True
+    )
 
 
 def retry_seconds(exc: RetryAfter) -> float:
