@@ -18,7 +18,6 @@ In every case but ``"done"`` the reply so far is kept (:meth:`ChatTurn.end_now`)
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Literal
@@ -74,8 +73,9 @@ async def watch(
     stopper = asyncio.create_task(run.stop.wait())
     try:
         while True:
-            idle_at = activity.last + idle_timeout_s if activity.started else math.inf
-            wake = min(deadline, idle_at)
+            # Before the reply starts, look again every idle_timeout_s: it may start meanwhile.
+            idle_at = activity.last if activity.started else loop.time()
+            wake = min(deadline, idle_at + idle_timeout_s)
             await asyncio.wait(
                 {consumer, stopper}, timeout=max(0.0, wake - loop.time()), return_when=asyncio.FIRST_COMPLETED
             )

@@ -29,6 +29,7 @@ async def test_routes_health_errors_and_bodies() -> None:
     routes.add("GET", "/text", text)
     with pytest.raises(ValueError):
         routes.add("POST", "/hook", hook)
+
     def health() -> tuple[int, dict[str, str]]:
         return (200, {"status": "ok"}) if ready[0] else (503, {"status": "stopping"})
 

@@ -12,33 +12,55 @@ from bridge.app import assemble
 from bridge.errors import RateLimited
 from bridge.host import AdapterState, AppInputs, Host
 from bridge.router import AccessRules, UserLimits
-from bridge.sessions import MemoryStore
+from bridge.sessions import MemoryStore, SessionStore
 from bridge.spaces import SpaceHandle, SpaceSettings
 from bridge.turn import TurnRunner, TurnSettings
-from tests.fakes.recording import RecordingAdapter
+from tests.fakes.recording import RecordingAdapter, Sent
 
 
 class Relay:
-    def __init__(self, url: str, **limits: int) -> None:
-        self.adapter = RecordingAdapter()
-        self.store = MemoryStore()
+    """Router → inbox → commands/turn → streamer → a recording adapter, in this process.
+
+    ``store`` and ``messages`` (the platform's messages) may come from an earlier Relay, to model a
+    bridge restart; call :meth:`start` after construction when the store holds unanswered messages.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        settings: TurnSettings | None = None,
+        store: SessionStore | None = None,
+        messages: dict[str, Sent] | None = None,
+        **limits: int,
+    ) -> None:
+        self.adapter = RecordingAdapter(messages=messages)
+        self.store = store or MemoryStore()
         self.space = SpaceHandle(SpaceSettings(name="t", src=url))
-        runner = TurnRunner(self.adapter, self.space, self.store, TurnSettings())
+        runner = TurnRunner(self.adapter, self.space, self.store, settings or TurnSettings())
         bot = assemble(
             runner,
             AccessRules(block_users=frozenset({"mallory"})),
             UserLimits(**{"max_in_flight": 20, "per_minute": 0, **limits}),
         )
-        self.router = bot.router
+        self.router, self.bot = bot.router, bot
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> Relay:
+        """Read the inbox an earlier run left, then run the adapter."""
+        await self.bot.intake.load()
 
         async def inputs() -> AppInputs:
             return AppInputs()
 
-        host = Host(bot.deliver, AdapterState(self.store, self.adapter.name), inputs, ready=bot.ready)
+        host = Host(
+            self.bot.deliver, AdapterState(self.store, self.adapter.name), inputs, ready=self.bot.ready
+        )
         self.task = asyncio.create_task(self.adapter.run(host))
+        return self
 
     async def settle(self) -> None:
         self.adapter.end()
+        assert self.task is not None, "start() the relay first"
         await self.task
         async with asyncio.timeout(120):
             await self.router.drain()
@@ -49,7 +71,7 @@ class Relay:
 
 @pytest.fixture
 async def relay(apps: dict[str, str]) -> AsyncIterator[Relay]:
-    r = Relay(apps["text"])
+    r = await Relay(apps["text"]).start()
     yield r
     await r.close()
 
@@ -124,7 +146,7 @@ async def test_stop_keeps_partial_reply(relay: Relay) -> None:
 
 
 async def test_access_rules_and_limits(apps: dict[str, str]) -> None:
-    r = Relay(apps["text"], max_in_flight=1, per_minute=0)
+    r = await Relay(apps["text"], max_in_flight=1, per_minute=0).start()
     try:
         a = r.adapter
         a.push("hi", user="mallory")
@@ -153,7 +175,7 @@ async def test_files_in_and_out(apps: dict[str, str], tmp_path) -> None:  # type
 
     from bridge.model import Attachment
 
-    r = Relay(apps["mm"])
+    r = await Relay(apps["mm"]).start()
     try:
         png = Path(__file__).parent / "apps" / "assets" / "green.png"
         r.adapter.push("look", attachments=(Attachment.from_path(png),))

@@ -16,8 +16,8 @@ import pytest
 from bridge.adapter import Capabilities, Stage
 from bridge.errors import MessageGone, PlatformError, RateLimited
 from bridge.model import ConversationKey, MessageRef
-from bridge.splitting import split_markdown, split_pieces
 from bridge.retrying import RetryPolicy
+from bridge.splitting import split_markdown, split_pieces
 from bridge.streamer import Action, Streamer, StreamPolicy
 
 KEY = ConversationKey("fake", "chat-1")
@@ -138,7 +138,14 @@ def make(
     clock = FakeClock()
     sink = FakeSink(clock, caps.max_text_len)
     streamer = Streamer(
-        sink, KEY, caps, clock, reply_to=USER_MESSAGE, retry=retry, rand=lambda: 0.5, **kw  # type: ignore[arg-type]
+        sink,
+        KEY,
+        caps,
+        clock,
+        reply_to=USER_MESSAGE,
+        retry=retry,
+        rand=lambda: 0.5,
+        **kw,  # type: ignore[arg-type]
     )
     return streamer, sink, clock
 

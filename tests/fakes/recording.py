@@ -2,7 +2,8 @@
 
 It is a complete adapter (the contract in ``bridge.adapter``): tests push messages with
 :meth:`RecordingAdapter.push` and read what the bot did from ``messages`` (id → final text) and
-``calls``; ``fail_next`` makes chosen calls raise, as a platform would.
+``calls``; ``fail_next`` makes chosen calls raise, as a platform would. Pass the ``messages`` of an
+earlier instance to model a bridge restart on the same platform (the messages stay, the bridge goes).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from bridge.adapter import Capabilities, Stage
 from bridge.errors import PlatformError
 from bridge.host import Host
-from bridge.model import Author, ConversationKey, Incoming, LocalFile, MessageRef
+from bridge.model import Attachment, Author, ConversationKey, Incoming, LocalFile, MessageRef
 
 
 @dataclass
@@ -31,18 +32,24 @@ class Sent:
 class RecordingAdapter:
     """A chat platform made of lists."""
 
-    def __init__(self, name: str = "mem", caps: Capabilities | None = None) -> None:
+    def __init__(
+        self, name: str = "mem", caps: Capabilities | None = None, messages: dict[str, Sent] | None = None
+    ) -> None:
         self.name = name
         self.capabilities = caps or Capabilities(max_text_len=4000, min_edit_interval_s=0.05)
-        self.messages: dict[str, Sent] = {}
+        self.messages: dict[str, Sent] = messages if messages is not None else {}
         self.files: list[tuple[ConversationKey, list[tuple[str, bytes]]]] = []
         self.calls: list[tuple[str, str]] = []
         self.fail_next: list[PlatformError] = []
+        self.frozen: set[str] = set()  # ids of messages that can no longer be edited (refused for good)
         self._inbox: asyncio.Queue[Incoming | None] = asyncio.Queue()
-        self._n = 0
+        self._n = len(self.messages)
+        self._pushed = 0
 
     def push(self, text: str, chat: str = "c1", user: str = "u1", **kw: object) -> Incoming:
-        """Queue a message from ``user`` in ``chat`` for the bot."""
+        """Queue a message from ``user`` in ``chat`` for the bot (with a fresh id unless ``id=``)."""
+        self._pushed += 1
+        kw.setdefault("id", f"{self.name}-{id(self):x}-{self._pushed}")
         msg = Incoming(
             key=ConversationKey(self.name, chat), author=Author(id=user, name=user), text=text, **kw
         )  # type: ignore[arg-type]
@@ -58,6 +65,7 @@ class RecordingAdapter:
         return [m.text for m in self.messages.values() if m.key.chat == chat and m.stage == "final"]
 
     async def run(self, host: Host) -> None:
+        host.ready()
         while (msg := await self._inbox.get()) is not None:
             await host.deliver(msg)
 
@@ -71,6 +79,8 @@ class RecordingAdapter:
 
     async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> None:
         self._fail("edit")
+        if ref.id in self.frozen:
+            raise PlatformError("message can't be edited", permanent=True)
         sent = self.messages[ref.id]
         sent.text, sent.stage = text, stage
         sent.history.append(text)
@@ -80,6 +90,9 @@ class RecordingAdapter:
     ) -> None:
         self._fail("send_files")
         self.files.append((to, [(f.name, f.path.read_bytes()) for f in files]))
+
+    async def fetch(self, attachment: Attachment) -> Attachment:
+        return Attachment.from_path(dict(attachment.source)["path"], attachment.mime_type)
 
     @contextlib.asynccontextmanager
     async def typing(self, to: ConversationKey) -> AsyncIterator[None]:
