@@ -428,7 +428,7 @@ async def test_a_resumed_reply_edits_the_messages_it_had_posted() -> None:
 
 async def test_a_deleted_message_is_posted_anew_and_reported() -> None:
     seen: list[list[MessageRef]] = []
-    streamer, sink, clock = make(on_ref=seen.append)
+    streamer, sink, _ = make(on_ref=seen.append)
     await streamer.start()
     await settle()
     sink.failures[1] = MessageGone()
@@ -440,7 +440,7 @@ async def test_a_deleted_message_is_posted_anew_and_reported() -> None:
 
 async def test_an_edit_that_turns_into_another_message_is_followed() -> None:
     seen: list[list[MessageRef]] = []
-    streamer, sink, clock = make(on_ref=seen.append)
+    streamer, sink, _ = make(on_ref=seen.append)
     await streamer.start()
     await settle()
     sink.moves[1] = "real-7"
