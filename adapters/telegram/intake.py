@@ -3,10 +3,10 @@
 Polling: ``getUpdates`` from the stored offset; each update is handed over (``host.deliver``
 returns once the message is recorded in the bridge's durable inbox) and only then is the offset
 past it recorded and confirmed to Telegram, so a restart never skips an accepted update, and an
-update delivered again is recognised by its ``update_id`` and answered once. The store is written by one background writer that
-always writes the newest offset (a slow disk must not slow intake to one update per write), and the
-last offset is flushed when polling stops; only a hard kill in the few milliseconds of a write can
-repeat the updates handled meanwhile. Transient failures (network, 5xx, 409 while another process
+update delivered again is recognised by its ``update_id`` and answered once. The offset is
+written by one background writer that always writes the newest offset (a slow disk must not slow
+intake to one update per write), and flushed when polling stops; a hard kill before a write only
+makes Telegram deliver those updates again, and the inbox drops them. Transient failures (network, 5xx, 409 while another process
 polls) are retried with back-off; a rejected token stops the adapter with a clear error.
 
 Webhook: ``setWebhook(url, secret_token)`` at start, and a ``POST`` route on the bridge's HTTP
