@@ -6,8 +6,9 @@ past it recorded and confirmed to Telegram, so a restart never skips an accepted
 update delivered again is recognised by its ``update_id`` and answered once. The offset is
 written by one background writer that always writes the newest offset (a slow disk must not slow
 intake to one update per write), and flushed when polling stops; a hard kill before a write only
-makes Telegram deliver those updates again, and the inbox drops them. Transient failures (network, 5xx, 409 while another process
-polls) are retried with back-off; a rejected token stops the adapter with a clear error.
+makes Telegram deliver those updates again, and the inbox drops them. Transient failures
+(network, 5xx, 409 while another process polls) are retried with back-off; a rejected token stops
+the adapter with a clear error.
 
 Webhook: ``setWebhook(url, secret_token)`` at start, and a ``POST`` route on the bridge's HTTP
 listener that answers 403 unless ``X-Telegram-Bot-Api-Secret-Token`` matches (compared in constant
