@@ -9,10 +9,12 @@ from dataclasses import dataclass
 
 import pytest
 
+from bridge.app import Bot, assemble
 from bridge.commands import Commands
-from bridge.control import StopRelay, locks_for, relay_for
+from bridge.control import StopRelay, relay_for
+from bridge.inbox import Journal
 from bridge.model import Author, ConversationKey, Incoming
-from bridge.router import Router, UserLimits
+from bridge.router import AccessRules, UserLimits
 from bridge.sessions import MemoryStore, SessionStore, open_store
 from bridge.spaces import SpaceHandle, SpaceSettings
 from bridge.turn import TurnRunner, TurnSettings
@@ -42,8 +44,7 @@ async def process(url: str, app_url: str, prefix: str) -> AsyncIterator[Process]
     relay.timeout_s = 1.0
     adapter = RecordingAdapter()
     space = SpaceHandle(SpaceSettings(name="t", src=app_url))
-    runner = TurnRunner(adapter, space, store, TurnSettings())
-    runner.relay = relay
+    runner = TurnRunner(adapter, space, store, TurnSettings(), relay)
     listener = asyncio.create_task(relay.serve(runner.stop))
     try:
         async with asyncio.timeout(10):
@@ -57,20 +58,8 @@ async def process(url: str, app_url: str, prefix: str) -> AsyncIterator[Process]
         await store.close()
 
 
-def router_of(p: Process) -> Router:
-    locks = locks_for(p.store)
-    assert locks is not None
-
-    async def notify(msg: Incoming, text: str) -> None:
-        await p.adapter.send(msg.key, text)
-
-    return Router(
-        p.commands.handle,
-        notify,
-        limits=UserLimits(max_in_flight=10, per_minute=0),
-        urgent=Commands.is_urgent,
-        exclusive=locks.hold,
-    )
+def bot_of(p: Process) -> Bot:
+    return assemble(p.runner, AccessRules(), UserLimits(max_in_flight=10, per_minute=0))
 
 
 async def test_a_conversation_takes_one_turn_at_a_time_across_processes(
@@ -80,15 +69,15 @@ async def test_a_conversation_takes_one_turn_at_a_time_across_processes(
         process(redis_url, current_apps["text"], redis_prefix) as one,
         process(redis_url, current_apps["text"], redis_prefix) as two,
     ):
-        first, second = router_of(one), router_of(two)
+        first, second = bot_of(one), bot_of(two)
         await first.deliver(message("first question, a slow one"))
         async with asyncio.timeout(30):
             while not any("w1" in m.text for m in one.adapter.messages.values()):
                 await asyncio.sleep(0.05)
         await second.deliver(message("second question"))  # same chat, landing on the other process
         async with asyncio.timeout(60):
-            await first.drain()
-            await second.drain()
+            await first.router.drain()
+            await second.router.drain()
     done_first = next(m.text for m in one.adapter.messages.values() if "w29" in m.text)
     answer = next(m.text for m in two.adapter.messages.values() if "echo: second question" in m.text)
     assert "(stopped)" not in done_first
@@ -106,11 +95,11 @@ async def test_stop_reaches_the_process_running_the_reply(
         process(redis_url, current_apps["text"], redis_prefix) as one,
         process(redis_url, current_apps["text"], redis_prefix) as two,
     ):
-        running = asyncio.create_task(one.commands.handle(message("slow")))
+        running = asyncio.create_task(one.commands.handle(message("slow"), Journal()))
         async with asyncio.timeout(30):
             while not any("w3" in m.text for m in one.adapter.messages.values()):
                 await asyncio.sleep(0.05)
-        await two.commands.handle(message("/stop"))  # arrives at the other process
+        await two.commands.handle(message("/stop"), Journal())  # arrives at the other process
         async with asyncio.timeout(30):
             await running
     reply = next(m.text for m in one.adapter.messages.values() if "w3" in m.text)
@@ -125,7 +114,7 @@ async def test_stop_with_nothing_running_anywhere_says_so(
         process(redis_url, current_apps["text"], redis_prefix) as one,
         process(redis_url, current_apps["text"], redis_prefix),
     ):
-        await one.commands.handle(message("/stop"))
+        await one.commands.handle(message("/stop"), Journal())
     assert [m.text for m in one.adapter.messages.values()] == ["Nothing to stop: no reply is being written."]
 
 

@@ -11,7 +11,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from bridge.sessions.inbox import DEDUP_TTL, MemoryInbox
+from bridge.sessions.inbox import DEDUP_TTL, Inbox, MemoryInbox
 from bridge.sessions.store import PURGE_EVERY, StoreError, check_options, decode, encode, expiry, is_live
 
 
@@ -36,9 +36,14 @@ class MemoryStore:
         self._data: OrderedDict[str, tuple[str, float | None]] = OrderedDict()
         self._writes = 0
         self._closed = False
-        self.inbox = MemoryInbox(
+        self._inbox = MemoryInbox(
             is_open=self._check_open, max_value_bytes=max_value_bytes, dedup_ttl=dedup_ttl, clock=clock
         )
+
+    @property
+    def inbox(self) -> Inbox:
+        """The durable inbox (in memory too: it lasts as long as the process)."""
+        return self._inbox
 
     def _check_open(self) -> None:
         if self._closed:

@@ -11,6 +11,7 @@ bridges can share one Redis. With ``P`` the prefix::
     P by-expiry   zset     KEY → expires_at, only for values that expire
     P by-name     zset     KEY → 0 (ordered by name, so ``keys(prefix)`` reads one range)
     P seq         counter  the write sequence, shared by every process on this prefix
+    P inbox:…     the durable inbox (:mod:`bridge.sessions.redis_inbox`)
 
 Writes from all processes share one write order and one bound. A ``put``, a ``delete`` and a
 ``keys`` each run as one Lua script (atomic, one round trip); a ``get`` is one GET.
@@ -37,11 +38,9 @@ import asyncio
 import contextlib
 import json
 import math
-import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
-from urllib.parse import unquote, urlsplit
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
@@ -50,6 +49,9 @@ from redis.exceptions import AuthenticationError, RedisError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from bridge.sessions.inbox import DEDUP_TTL, Inbox
+from bridge.sessions.redis_inbox import RedisInbox
+from bridge.sessions.redis_url import parse
 from bridge.sessions.store import StoreError, check_options, encode, expiry, is_live
 
 T = TypeVar("T")
@@ -59,7 +61,6 @@ ACCEPTED_REDIS_URLS = (
     '"redis://[USER@]HOST:PORT/DB" or "rediss://…" (TLS), optionally with "?prefix=NAME:" '
     'and "password_env=ENV_VAR"'
 )
-DEFAULT_PREFIX = "bridge:"
 EXPIRY_GRACE = 60.0  # seconds Redis keeps an expired value after the clock hid it
 MAX_PX = 100 * 365 * 86400 * 1000  # a longer TTL would overflow Redis' clock arithmetic
 SWEEP_EACH_PUT = 100  # expired entries a put removes in passing (all of them when over the bound)
@@ -146,11 +147,12 @@ class RedisStore:
         clock: Callable[[], float] = time.time,
         expiry_grace: float = EXPIRY_GRACE,
         max_connections: int = 50,
+        dedup_ttl: float = DEDUP_TTL,
     ) -> None:
         check_options(default_ttl, max_entries, max_value_bytes)
         if not expiry_grace >= 0:
             raise ValueError(f"expiry_grace must be 0 or more seconds, got {expiry_grace!r}")
-        client_url, ours, self.url, self._secrets = _parse(url)
+        client_url, ours, self.url, self._secrets = parse(url)
         self.prefix = prefix if prefix is not None else ours["prefix"]
         if not self.prefix:
             raise ValueError("the Redis key prefix must not be empty (it keeps bridges apart)")
@@ -181,6 +183,19 @@ class RedisStore:
         self._put = self._client.register_script(_PUT)
         self._delete = self._client.register_script(_DELETE)
         self._keys = self._client.register_script(_KEYS)
+        self._inbox = RedisInbox(
+            self._client,
+            self.prefix,
+            self._run,
+            max_value_bytes=max_value_bytes,
+            dedup_ttl=dedup_ttl,
+            clock=clock,
+        )
+
+    @property
+    def inbox(self) -> Inbox:
+        """The durable inbox under this store's prefix (:mod:`bridge.sessions.redis_inbox`)."""
+        return self._inbox
 
     def __repr__(self) -> str:
         return f"RedisStore({self.url!r}, prefix={self.prefix!r})"
@@ -280,41 +295,3 @@ class RedisStore:
 def _describe(exc: BaseException) -> str:
     text = str(exc).strip().rstrip(".")
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _parse(url: str) -> tuple[str, dict[str, str], str, list[str]]:
-    """``url`` → (URL for redis-py without our parameters, our parameters, display URL, secrets to hide).
-
-    Our parameters are ``prefix`` and ``password``, the value of the variable ``password_env`` names.
-    """
-    parts = urlsplit(url.strip())
-    ours = {"prefix": DEFAULT_PREFIX}
-    query = []
-    for item in parts.query.split("&"):
-        name, _, value = item.partition("=")
-        if name in ("prefix", "password_env"):
-            ours[name] = unquote(value)
-        elif item:
-            query.append(item)
-    password = parts.password or ""
-    if "password_env" in ours:
-        name = ours.pop("password_env")
-        if password:
-            raise ValueError("the Redis URL has a password and password_env; keep only password_env")
-        password = ours["password"] = os.environ.get(name, "")
-        if not password:
-            raise ValueError(f"the environment variable {name!r} (password_env) is not set or empty")
-    secrets = sorted({s for s in (password, unquote(password)) if s}, key=len, reverse=True)
-    host = parts.hostname or "localhost"
-    if ":" in host:
-        host = f"[{host}]"
-    try:
-        port = parts.port or 6379
-    except ValueError:
-        port_text = parts.netloc.rpartition("@")[2].rpartition(":")[2]
-        raise ValueError(f"the Redis URL's port {port_text!r} is not a number") from None
-    db = parts.path.strip("/") or dict(q.partition("=")[::2] for q in query).get("db", "0")
-    if not db.isdigit():  # redis-py would quietly use database 0
-        raise ValueError(f"the Redis URL's database {db!r} is not a number")
-    client_url = parts._replace(query="&".join(query)).geturl()
-    return client_url, ours, f"{parts.scheme}://{host}:{port}/{db}", secrets

@@ -5,10 +5,11 @@ operations are serialised and the event loop never waits on disk. The file uses 
 ``synchronous=NORMAL``: a crash of the process loses nothing committed, a power cut may lose the
 last writes. The file is meant for one bridge process at a time (use a shared store for replicas).
 
-Schema (``PRAGMA user_version`` = 1)::
+Schema (``PRAGMA user_version`` = 2; a version-1 file gains the inbox table when it opens)::
 
     kv(key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at REAL, updated_at REAL NOT NULL,
        seq INTEGER NOT NULL)
+    inbox(...)   the durable inbox, see :mod:`bridge.sessions.sqlite_inbox`
 
 ``seq`` is a write counter that orders eviction: it keeps write order exact when the clock stands
 still (tests) or steps back (NTP), which ``updated_at`` alone would not. Expired rows are invisible
@@ -27,18 +28,22 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bridge.sessions.inbox import DEDUP_TTL, Inbox
+from bridge.sessions.sqlite_inbox import SCHEMA as INBOX_SCHEMA
+from bridge.sessions.sqlite_inbox import SqliteInbox
+from bridge.sessions.sqlite_inbox import purge as purge_inbox
 from bridge.sessions.store import PURGE_EVERY, StoreError, check_options, decode, encode, expiry
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SCHEMA = (
     "CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at REAL, "
     "updated_at REAL NOT NULL, seq INTEGER NOT NULL)",
     "CREATE INDEX kv_seq ON kv (seq)",
     "CREATE INDEX kv_expires_at ON kv (expires_at) WHERE expires_at IS NOT NULL",
-    f"PRAGMA user_version = {SCHEMA_VERSION}",
 )
+_MIGRATIONS = {0: _SCHEMA + INBOX_SCHEMA, 1: INBOX_SCHEMA}  # from version → statements to the current
 _UPSERT = (
     "INSERT INTO kv (key, value, expires_at, updated_at, seq) VALUES (?, ?, ?, ?, ?) "
     "ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at, "
@@ -76,6 +81,7 @@ class SqliteStore:
         max_entries: int = 100_000,
         max_value_bytes: int = 1_000_000,
         clock: Callable[[], float] = time.time,
+        dedup_ttl: float = DEDUP_TTL,
     ) -> None:
         check_options(default_ttl, max_entries, max_value_bytes)
         self.path = Path(path)
@@ -92,6 +98,14 @@ class SqliteStore:
         self._writes = 0
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bridge-sqlite")
         self._executor.submit(self._open, clock())
+        self._inbox = SqliteInbox(
+            self._run, _transaction, max_value_bytes=max_value_bytes, dedup_ttl=dedup_ttl, clock=clock
+        )
+
+    @property
+    def inbox(self) -> Inbox:
+        """The durable inbox, in this file (:mod:`bridge.sessions.sqlite_inbox`)."""
+        return self._inbox
 
     async def get(self, key: str) -> dict[str, Any] | None:
         """The live value under ``key`` (a fresh copy), or None."""
@@ -172,10 +186,11 @@ class SqliteStore:
                 )
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
-            if version == 0:
+            if version < SCHEMA_VERSION:
                 with _transaction(conn):
-                    for statement in _SCHEMA:
+                    for statement in _MIGRATIONS[version]:
                         conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             self._seq = conn.execute("SELECT coalesce(max(seq), 0) FROM kv").fetchone()[0]
             self._purge(conn, now)
         except BaseException:
@@ -238,3 +253,4 @@ class SqliteStore:
     def _purge(self, conn: sqlite3.Connection, now: float) -> None:
         with _transaction(conn):
             self._count = self._sweep(conn, now)
+            purge_inbox(conn, now)
