@@ -143,8 +143,8 @@ class Outbox:
         data = dict(ref.data)
         message_id = self._moved.get(ref.id, int(ref.id))
         pending = self.pending.get(data.get("i", ""))
-        if ref.id not in self._moved and pending is not None:
-            if pending.fresh(self.clock()):
+        if ref.id not in self._moved and "i" in data:
+            if pending is not None and pending.fresh(self.clock()):
                 if data.get("original"):
                     await _call(
                         pending.interaction.edit_original_response(
@@ -158,7 +158,9 @@ class Outbox:
                         )
                     )
                 return None
-            # The token has expired: the reply goes on as an ordinary message in the channel.
+            # The token has expired (or this process never had it: a reply resumed after a restart),
+            # and a bot cannot edit an interaction's message otherwise: the reply goes on as an
+            # ordinary channel message, whose handle the streamer uses from now on.
             channel = await self.channel(ref.thread or ref.chat)
             msg = await _call(channel.send(content, view=view, allowed_mentions=NO_PINGS))  # type: ignore[arg-type]
             self._moved[ref.id] = msg.id
