@@ -59,12 +59,15 @@ async def _store(config: Config, path: Path, out: TextIO) -> int:
         store = open_store(config.bridge.state, base_dir=Path.cwd())
         try:
             await store.keys("state:")
+            waiting = len(await store.inbox.pending())
         finally:
             await store.close()
     except BridgeError as exc:
         out.write(f"✗ bridge.state: {exc}\n")
         return 1
-    out.write(f"✓ bridge.state: {config.bridge.state.split('://')[0]} store opens\n")
+    kind = config.bridge.state.split("://")[0]
+    unanswered = f"; {waiting} unanswered message(s) will be answered at start" if waiting else ""
+    out.write(f"✓ bridge.state: {kind} store opens{unanswered}\n")
     return 0
 
 
