@@ -20,9 +20,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 
@@ -35,7 +35,7 @@ from bridge.errors import AppUnreachable, BridgeError, FileTooLarge, PlatformErr
 from bridge.gradio.chat import ChatTurn, TurnDone
 from bridge.inbox import FinalAnswer, Journal
 from bridge.metrics import TURN_SECONDS, TURNS, TURNS_RUNNING
-from bridge.model import Attachment, ConversationKey, FilePart, Incoming
+from bridge.model import Attachment, ConversationKey, FilePart, Incoming, Reply
 from bridge.outfiles import send_reply_files
 from bridge.retrying import Backoff, RetryPolicy
 from bridge.sessions import SessionStore
@@ -46,6 +46,7 @@ from bridge.turnwatch import Ending, Running, Shown, watch
 _FINISH_TIMEOUT_S = 30.0
 _ENDINGS = {"stopped": render.STOPPED, "idle": render.IDLE, "deadline": render.TOO_LONG}
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +137,7 @@ class TurnRunner:
         name = msg.key.adapter
         shown = Shown()
         state: ConversationState | None = None
+        run = self._running[msg.key] = Running()  # a stop from now on ends this turn
         TURNS_RUNNING.inc(name)
         try:
             state = await conversation.load(
@@ -148,7 +150,7 @@ class TurnRunner:
             if isinstance(attachments, str):
                 await self._deliver(streamer, msg, attachments)
                 return
-            done, ending = await self._ask(msg, journal, text, attachments, state, streamer, shown)
+            done, ending = await self._ask(run, msg, journal, text, attachments, state, streamer, shown)
         except BridgeError as exc:
             log.info("turn failed", conversation=str(msg.key), error=type(exc).__name__)
             TURNS.inc(name, "failed")
@@ -171,6 +173,8 @@ class TurnRunner:
             raise
         finally:
             TURNS_RUNNING.dec(name)
+            if self._running.get(msg.key) is run:
+                del self._running[msg.key]
         if done is None:  # answered already (a resumed turn that must not be repeated)
             return
         assert state is not None
@@ -187,6 +191,7 @@ class TurnRunner:
 
     async def _ask(
         self,
+        run: Running,
         msg: Incoming,
         journal: Journal,
         text: str,
@@ -200,8 +205,12 @@ class TurnRunner:
         deadline = asyncio.get_running_loop().time() + s.turn_timeout_s
         backoff = Backoff(1.0, 8.0)
         while True:
-            client = await self.space.client(on_status=lambda st: streamer.status(st.message))
-            turn = ChatTurn(
+            client = await _unless_stopped(
+                run, self.space.client(on_status=lambda st: streamer.status(st.message))
+            )
+            if client is None:
+                return TurnDone(Reply(), cancelled=True), "stopped"
+            run.turn = turn = ChatTurn(
                 client,
                 state.session,
                 text,
@@ -213,7 +222,6 @@ class TurnRunner:
             if journal.resumed and not turn.repeatable:
                 await self._deliver(streamer, msg, render.RESUME_UNSAFE)
                 return None, "done"
-            run = self._running[msg.key] = Running(turn)
             try:
                 async with self.adapter.typing(msg.key):
                     return await watch(
@@ -235,9 +243,8 @@ class TurnRunner:
                 shown.text = ""
                 streamer.update("")
                 streamer.status(render.RETRYING)
-                await asyncio.sleep(backoff.next())
-            finally:
-                self._running.pop(msg.key, None)
+                if await _unless_stopped(run, asyncio.sleep(backoff.next(), result=True)) is None:
+                    return TurnDone(Reply(), cancelled=True), "stopped"
 
     async def _deliver(self, streamer: Streamer, msg: Incoming, text: str) -> bool:
         """The final text, exactly once; False (logged, with one short note) when it cannot be."""
@@ -308,6 +315,21 @@ class TurnRunner:
             refs[-1] if refs else msg.reply_to,
             self.settings.max_download_bytes,
         )
+
+
+async def _unless_stopped(run: Running, step: Awaitable[T]) -> T | None:
+    """``step``'s result, or None (``step`` cancelled) when the turn is stopped first."""
+    task = asyncio.ensure_future(step)
+    stopper = asyncio.ensure_future(run.stop.wait())
+    try:
+        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    await asyncio.wait({task})
+    return None
 
 
 def _join(*parts: str) -> str:

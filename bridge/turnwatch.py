@@ -33,9 +33,9 @@ Ending = Literal["done", "stopped", "idle", "deadline"]
 
 @dataclass
 class Running:
-    """A turn in progress; ``stop`` asks it to end now."""
+    """A turn in progress (``turn`` once the app is asked); ``stop`` asks it to end now."""
 
-    turn: ChatTurn
+    turn: ChatTurn | None = None
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -67,9 +67,11 @@ async def watch(
 
     App errors (``AppError``, ``AppUnreachable``…) propagate from the turn as they happen.
     """
+    assert run.turn is not None, "watch a turn that was asked"
+    turn = run.turn
     loop = asyncio.get_running_loop()
     activity = _Activity(loop.time())
-    consumer = asyncio.create_task(_consume(run.turn, streamer, shown, activity, show_thoughts, adapter))
+    consumer = asyncio.create_task(_consume(turn, streamer, shown, activity, show_thoughts, adapter))
     stopper = asyncio.create_task(run.stop.wait())
     try:
         while True:
@@ -94,7 +96,7 @@ async def watch(
             await asyncio.wait({consumer})
             if not consumer.cancelled() and consumer.exception() is None:
                 return consumer.result(), "done"  # it finished in the meantime
-            return run.turn.end_now(), ending
+            return turn.end_now(), ending
     finally:
         stopper.cancel()
         consumer.cancel()
