@@ -260,28 +260,30 @@ def _host(bot: Bot, store: SessionStore, routes: Routes | None) -> Host:
 
 
 async def _supervise(bot: Bot, host: Host, stopping: asyncio.Event, grace_s: float) -> bool:
-    """Run one adapter; on its end or on stop, let its replies finish. True when the adapter crashed."""
+    """Run one adapter; when the bridge stops (or the adapter's input ends), let its replies finish —
+    or mark them interrupted after ``grace_s`` — while it is still connected, then disconnect it.
+    True when the adapter crashed."""
     name = bot.adapter.name
     run = asyncio.create_task(bot.adapter.run(host), name=f"adapter {name}")
     stop = asyncio.create_task(stopping.wait())
     crashed = False
     try:
         await asyncio.wait({run, stop}, return_when=asyncio.FIRST_COMPLETED)
+        if run.done() and not run.cancelled() and run.exception() is not None:
+            log.error("adapter crashed; stopping the bridge", adapter=name, error=repr(run.exception()))
+            crashed = True
+            stopping.set()
+        drain = asyncio.create_task(bot.router.drain())
+        await asyncio.wait({drain, stop}, return_when=asyncio.FIRST_COMPLETED)  # input ended: no limit
+        if not (await asyncio.wait({drain}, timeout=grace_s))[0]:
+            log.warning("replies still running at shutdown are cancelled", adapter=name)
+            await bot.router.cancel()
+            await asyncio.wait({drain})
     finally:
         stop.cancel()
         if not run.done():
             run.cancel()
-        await asyncio.wait({run})  # never raises: the adapter's error is read below
-    if not run.cancelled() and run.exception() is not None:
-        log.error("adapter crashed; stopping the bridge", adapter=name, error=repr(run.exception()))
-        crashed = True
-        stopping.set()
-    try:
-        async with asyncio.timeout(grace_s if stopping.is_set() else None):
-            await bot.router.drain()
-    except TimeoutError:
-        log.warning("replies still running at shutdown are cancelled", adapter=name)
-        await bot.router.cancel()
+        await asyncio.wait({run})  # never raises: a crash was read above
     return crashed
 
 

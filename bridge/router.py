@@ -109,6 +109,7 @@ class Router:
         self._in_flight: dict[str, int] = defaultdict(int)
         self._recent: dict[str, deque[float]] = defaultdict(deque)
         self._side_tasks: set[asyncio.Task[None]] = set()
+        self._uncounted: set[int] = set()  # resumed messages (by object id) outside the limits
 
     async def deliver(self, msg: Incoming) -> None:
         """Take one message from an adapter; returns at once."""
@@ -139,8 +140,12 @@ class Router:
         self._enqueue(msg)
 
     def resume(self, msg: Incoming) -> None:
-        """Queue a message an earlier run recorded and did not answer (rules and limits were checked)."""
-        self._in_flight[f"{msg.key.adapter}:{msg.author.id}"] += 1
+        """Queue a message an earlier run recorded and did not answer (rules and limits were checked).
+
+        It does not count toward its author's limits: the backlog a restart left is the bridge's
+        doing, and the author's new messages must not be refused because of it.
+        """
+        self._uncounted.add(id(msg))
         self._enqueue(msg)
 
     def _enqueue(self, msg: Incoming) -> None:
@@ -178,7 +183,10 @@ class Router:
                     log.exception("handling a message failed", conversation=str(key))
                 finally:
                     conv.queue.popleft()
-                    self._release(f"{msg.key.adapter}:{msg.author.id}")
+                    if id(msg) in self._uncounted:
+                        self._uncounted.discard(id(msg))
+                    else:
+                        self._release(f"{msg.key.adapter}:{msg.author.id}")
         finally:
             conv.worker = None
             if not conv.queue:

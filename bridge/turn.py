@@ -43,7 +43,7 @@ from bridge.spaces import SpaceHandle
 from bridge.streamer import Streamer
 from bridge.turnwatch import Ending, Running, Shown, watch
 
-_FINISH_TIMEOUT_S = 30.0
+_FINISH_TIMEOUT_S = 10.0  # to mark a reply interrupted at shutdown (it stays in a durable inbox)
 _ENDINGS = {"stopped": render.STOPPED, "idle": render.IDLE, "deadline": render.TOO_LONG}
 log = structlog.get_logger(__name__)
 T = TypeVar("T")

@@ -204,7 +204,7 @@ class DiscordAdapter:
 
     def _out(self) -> Outbox:
         if self._outbox is None:
-            raise PlatformError("the Discord bot is not running")
+            raise PlatformError("the Discord bot is not running", permanent=True)
         return self._outbox
 
 

@@ -276,7 +276,7 @@ class TelegramAdapter:
 
     def _require_bot(self) -> Bot:
         if self._bot is None:
-            raise PlatformError("the Telegram bot is not running")
+            raise PlatformError("the Telegram bot is not running", permanent=True)
         return self._bot
 
     @staticmethod
