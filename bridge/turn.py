@@ -28,10 +28,11 @@ import structlog
 
 from bridge import conversation, render
 from bridge.adapter import Adapter
+from bridge.attachments import fetch_attachments
 from bridge.control import StopRelay
 from bridge.conversation import ConversationState
 from bridge.delivery import send_text
-from bridge.errors import AppUnreachable, BridgeError, FileTooLarge, PlatformError
+from bridge.errors import AppUnreachable, BridgeError, PlatformError
 from bridge.gradio.chat import ChatTurn, TurnDone
 from bridge.inbox import FinalAnswer, Journal
 from bridge.metrics import TURN_SECONDS, TURNS, TURNS_RUNNING
@@ -146,7 +147,7 @@ class TurnRunner:
                 wait_s=self.settings.store_wait_s,
                 on_wait=lambda: streamer.status(render.STORE_WAIT),
             )
-            attachments = await self._attachments(msg)
+            attachments = await fetch_attachments(self.adapter, msg, self.settings)
             if isinstance(attachments, str):
                 await self._deliver(streamer, msg, attachments)
                 return
@@ -270,28 +271,6 @@ class TurnRunner:
             refs=journal.refs,
             on_ref=journal.note_refs,
         )
-
-    async def _attachments(self, msg: Incoming) -> list[Attachment] | str:
-        """The message's files, checked against the limits and fetched; or what to tell the user."""
-        problem = self._check_attachments(msg)
-        if problem:
-            return problem
-        try:
-            return [a if a.fetched else await self.adapter.fetch(a) for a in msg.attachments]
-        except BridgeError as exc:
-            return f"📎 Your file could not be fetched: {exc}"
-
-    def _check_attachments(self, msg: Incoming) -> str | None:
-        s = self.settings
-        if len(msg.attachments) > s.max_attachments:
-            return f"📎 Please send at most {s.max_attachments} files at once."
-        limit = min(
-            s.max_attachment_bytes, self.adapter.capabilities.max_incoming_bytes or s.max_attachment_bytes
-        )
-        for att in msg.attachments:
-            if att.size > limit:
-                return render.error_reply(FileTooLarge(att.name, limit, att.size))
-        return None
 
     def _final_text(self, done: TurnDone, ending: Ending) -> str:
         text = render.reply_markdown(done.reply, self.settings.show_thoughts)

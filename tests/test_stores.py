@@ -363,7 +363,7 @@ async def test_sqlite_file_format(tmp_path: Path, clock: FakeClock) -> None:
     await store.close()
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2  # the inbox since version 2
         row = conn.execute("SELECT key, value, expires_at, updated_at FROM kv").fetchone()
     conn.close()
     assert row == ("k", json.dumps({"v": 1}, separators=(",", ":")), START + 5, START)

@@ -14,10 +14,12 @@ backend as its values, and every inbox passes the same contract tests:
 - ``begin`` counts one more attempt at handling an entry; ``update`` replaces its ``progress``
   (a JSON dict: what handling has done so far); both do nothing for an entry that is not pending.
 - ``finish`` forgets the entry (the id stays refused for ``dedup_ttl``); finishing twice, or an
-  unknown id, is not an error.
-- An entry is a JSON dict like any stored value: over ``max_value_bytes`` it is refused with
-  :class:`~bridge.sessions.store.ValueTooLarge` and nothing is recorded; after ``close`` every
-  operation raises :class:`~bridge.sessions.store.StoreError`.
+  unknown id, is not an error (and starts no window).
+- An entry is a JSON dict like any stored value (``message`` and ``progress`` are copied as JSON;
+  a non-dict or non-JSON one raises :class:`~bridge.sessions.store.StoreError`): an ``add``,
+  ``begin`` or ``update`` that would make its JSON, seq and attempts included, longer than
+  ``max_value_bytes`` is refused with :class:`~bridge.sessions.store.ValueTooLarge` and changes
+  nothing; after ``close`` every operation raises :class:`~bridge.sessions.store.StoreError`.
 
 Several processes may add to one inbox; consuming it from several processes (leases, takeover)
 builds on these operations.
@@ -25,7 +27,7 @@ builds on these operations.
 
 from __future__ import annotations
 
-import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -99,6 +101,17 @@ class Inbox(Protocol):
         ...
 
 
+def check_dedup_ttl(dedup_ttl: float) -> None:
+    """Raise ValueError unless ``dedup_ttl`` is a positive, finite number of seconds."""
+    if not 0 < dedup_ttl < math.inf:  # `not` also rejects NaN
+        raise ValueError(f"dedup_ttl must be a positive, finite number of seconds, got {dedup_ttl!r}")
+
+
+def json_text(id: str, value: dict[str, Any], max_value_bytes: int) -> str:
+    """A message or progress dict as compact JSON, or StoreError/ValueTooLarge (named after the entry)."""
+    return encode(f"inbox {id}", value, max_value_bytes)
+
+
 def entry_text(entry: InboxEntry, max_value_bytes: int) -> str:
     """The entry as compact JSON, or ValueTooLarge/StoreError (see :func:`~bridge.sessions.store.encode`)."""
     return encode(f"inbox {entry.id}", entry.to_dict(), max_value_bytes)
@@ -109,7 +122,12 @@ def entry_from_text(text: str) -> InboxEntry:
     try:
         return InboxEntry.from_dict(decode(text))
     except (KeyError, TypeError, ValueError) as exc:
-        raise StoreError(f"an inbox entry in the state store is damaged ({type(exc).__name__})") from exc
+        raise damaged(exc) from exc
+
+
+def damaged(exc: BaseException) -> StoreError:
+    """The error for an entry the store cannot read back."""
+    return StoreError(f"an inbox entry in the state store is damaged ({type(exc).__name__})")
 
 
 class MemoryInbox:
@@ -123,6 +141,7 @@ class MemoryInbox:
         dedup_ttl: float = DEDUP_TTL,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        check_dedup_ttl(dedup_ttl)
         self._check_open = is_open
         self.max_value_bytes = max_value_bytes
         self.dedup_ttl = dedup_ttl
@@ -134,14 +153,15 @@ class MemoryInbox:
     async def add(self, id: str, conversation: str, message: dict[str, Any]) -> InboxEntry | None:
         """See :meth:`Inbox.add`."""
         self._check_open()
+        json_text(id, message, self.max_value_bytes)  # a dict of JSON, or StoreError
         now = self._clock()
         self._expire(now)
-        if id in self._entries or id in self._finished:
+        if id in self._entries or self._finished.get(id, -math.inf) > now:  # (a clock that stepped back)
             return None
-        entry = InboxEntry(id, conversation, self._seq + 1, message, now)
-        self._entries[id] = entry_text(entry, self.max_value_bytes)
+        text = entry_text(InboxEntry(id, conversation, self._seq + 1, message, now), self.max_value_bytes)
+        self._entries[id] = text
         self._seq += 1
-        return entry
+        return entry_from_text(text)  # a copy with JSON's types, as a store would give
 
     async def pending(self, prefix: str = "") -> list[InboxEntry]:
         """See :meth:`Inbox.pending`."""
@@ -162,15 +182,17 @@ class MemoryInbox:
     async def update(self, id: str, progress: dict[str, Any]) -> None:
         """See :meth:`Inbox.update`."""
         self._check_open()
+        progress = decode(json_text(id, progress, self.max_value_bytes))  # a JSON copy, or StoreError
         text = self._entries.get(id)
         if text is not None:
-            entry = _with(entry_from_text(text), progress=json.loads(json.dumps(progress)))
+            entry = _with(entry_from_text(text), progress=progress)
             self._entries[id] = entry_text(entry, self.max_value_bytes)
 
     async def finish(self, id: str) -> None:
         """See :meth:`Inbox.finish`."""
         self._check_open()
         if self._entries.pop(id, None) is not None:
+            self._finished.pop(id, None)  # so the order stays oldest first
             self._finished[id] = self._clock() + self.dedup_ttl
 
     def _expire(self, now: float) -> None:

@@ -36,14 +36,9 @@ class MemoryStore:
         self._data: OrderedDict[str, tuple[str, float | None]] = OrderedDict()
         self._writes = 0
         self._closed = False
-        self._inbox = MemoryInbox(
+        self.inbox: Inbox = MemoryInbox(
             is_open=self._check_open, max_value_bytes=max_value_bytes, dedup_ttl=dedup_ttl, clock=clock
         )
-
-    @property
-    def inbox(self) -> Inbox:
-        """The durable inbox (in memory too: it lasts as long as the process)."""
-        return self._inbox
 
     def _check_open(self) -> None:
         if self._closed:

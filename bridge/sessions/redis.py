@@ -11,7 +11,7 @@ bridges can share one Redis. With ``P`` the prefix::
     P by-expiry   zset     KEY → expires_at, only for values that expire
     P by-name     zset     KEY → 0 (ordered by name, so ``keys(prefix)`` reads one range)
     P seq         counter  the write sequence, shared by every process on this prefix
-    P inbox:…     the durable inbox (:mod:`bridge.sessions.redis_inbox`)
+    P inbox:…              the inbox, ``store.inbox`` (see :mod:`bridge.sessions.redis_inbox`)
 
 Writes from all processes share one write order and one bound. A ``put``, a ``delete`` and a
 ``keys`` each run as one Lua script (atomic, one round trip); a ``get`` is one GET.
@@ -50,8 +50,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bridge.sessions.inbox import DEDUP_TTL, Inbox
-from bridge.sessions.redis_inbox import RedisInbox
-from bridge.sessions.redis_url import parse
+from bridge.sessions.redis_url import parse_url
 from bridge.sessions.store import StoreError, check_options, encode, expiry, is_live
 
 T = TypeVar("T")
@@ -149,10 +148,12 @@ class RedisStore:
         max_connections: int = 50,
         dedup_ttl: float = DEDUP_TTL,
     ) -> None:
+        from bridge.sessions.redis_inbox import RedisInbox  # it uses this module's constants
+
         check_options(default_ttl, max_entries, max_value_bytes)
         if not expiry_grace >= 0:
             raise ValueError(f"expiry_grace must be 0 or more seconds, got {expiry_grace!r}")
-        client_url, ours, self.url, self._secrets = parse(url)
+        client_url, ours, self.url, self._secrets = parse_url(url)
         self.prefix = prefix if prefix is not None else ours["prefix"]
         if not self.prefix:
             raise ValueError("the Redis key prefix must not be empty (it keeps bridges apart)")
@@ -183,19 +184,15 @@ class RedisStore:
         self._put = self._client.register_script(_PUT)
         self._delete = self._client.register_script(_DELETE)
         self._keys = self._client.register_script(_KEYS)
-        self._inbox = RedisInbox(
+        self.inbox: Inbox = RedisInbox(
             self._client,
-            self.prefix,
             self._run,
+            self.prefix,
             max_value_bytes=max_value_bytes,
             dedup_ttl=dedup_ttl,
+            expiry_grace=expiry_grace,
             clock=clock,
         )
-
-    @property
-    def inbox(self) -> Inbox:
-        """The durable inbox under this store's prefix (:mod:`bridge.sessions.redis_inbox`)."""
-        return self._inbox
 
     def __repr__(self) -> str:
         return f"RedisStore({self.url!r}, prefix={self.prefix!r})"

@@ -1,4 +1,4 @@
-"""The ``redis://`` state URL: what goes to redis-py, what is the bridge's own, what may be shown."""
+"""The ``redis://`` state URL: the parts the bridge reads itself, and what goes on to redis-py."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from urllib.parse import unquote, urlsplit
 DEFAULT_PREFIX = "bridge:"
 
 
-def parse(url: str) -> tuple[str, dict[str, str], str, list[str]]:
+def parse_url(url: str) -> tuple[str, dict[str, str], str, list[str]]:
     """``url`` → (URL for redis-py without our parameters, our parameters, display URL, secrets to hide).
 
     Our parameters are ``prefix`` and ``password``, the value of the variable ``password_env`` names.

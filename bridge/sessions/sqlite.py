@@ -5,15 +5,16 @@ operations are serialised and the event loop never waits on disk. The file uses 
 ``synchronous=NORMAL``: a crash of the process loses nothing committed, a power cut may lose the
 last writes. The file is meant for one bridge process at a time (use a shared store for replicas).
 
-Schema (``PRAGMA user_version`` = 2; a version-1 file gains the inbox table when it opens)::
+Schema (``PRAGMA user_version`` = 2; a file of an older version is migrated as it opens)::
 
     kv(key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at REAL, updated_at REAL NOT NULL,
        seq INTEGER NOT NULL)
-    inbox(...)   the durable inbox, see :mod:`bridge.sessions.sqlite_inbox`
+    inbox(…), inbox_done(…)  the inbox, since version 2 (see :mod:`bridge.sessions.sqlite_inbox`)
 
 ``seq`` is a write counter that orders eviction: it keeps write order exact when the clock stands
 still (tests) or steps back (NTP), which ``updated_at`` alone would not. Expired rows are invisible
-at once and deleted every ``PURGE_EVERY`` writes, when the bound is crossed, and on open.
+at once and deleted every ``PURGE_EVERY`` writes, when the bound is crossed, and on open (finished
+inbox ids whose dedup window has ended too).
 """
 
 from __future__ import annotations
@@ -29,21 +30,27 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bridge.sessions.inbox import DEDUP_TTL, Inbox
-from bridge.sessions.sqlite_inbox import SCHEMA as INBOX_SCHEMA
-from bridge.sessions.sqlite_inbox import SqliteInbox
-from bridge.sessions.sqlite_inbox import purge as purge_inbox
 from bridge.sessions.store import PURGE_EVERY, StoreError, check_options, decode, encode, expiry
 
 T = TypeVar("T")
 
 SCHEMA_VERSION = 2
-_SCHEMA = (
-    "CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at REAL, "
-    "updated_at REAL NOT NULL, seq INTEGER NOT NULL)",
-    "CREATE INDEX kv_seq ON kv (seq)",
-    "CREATE INDEX kv_expires_at ON kv (expires_at) WHERE expires_at IS NOT NULL",
-)
-_MIGRATIONS = {0: _SCHEMA + INBOX_SCHEMA, 1: INBOX_SCHEMA}  # from version → statements to the current
+# The statements that bring a file of version N - 1 to version N.
+_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        "CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at REAL, "
+        "updated_at REAL NOT NULL, seq INTEGER NOT NULL)",
+        "CREATE INDEX kv_seq ON kv (seq)",
+        "CREATE INDEX kv_expires_at ON kv (expires_at) WHERE expires_at IS NOT NULL",
+    ),
+    2: (
+        "CREATE TABLE inbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, "
+        "conversation TEXT NOT NULL, message TEXT NOT NULL, received_at REAL NOT NULL, "
+        "progress TEXT NOT NULL, attempts INTEGER NOT NULL)",
+        "CREATE TABLE inbox_done (id TEXT PRIMARY KEY, until REAL NOT NULL)",
+        "CREATE INDEX inbox_done_until ON inbox_done (until)",
+    ),
+}
 _UPSERT = (
     "INSERT INTO kv (key, value, expires_at, updated_at, seq) VALUES (?, ?, ?, ?, ?) "
     "ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at, "
@@ -53,7 +60,8 @@ _LIVE = "(expires_at IS NULL OR expires_at > ?)"
 
 
 @contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+def transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction (``BEGIN IMMEDIATE``), rolled back on any exception, committed otherwise."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield
@@ -83,6 +91,8 @@ class SqliteStore:
         clock: Callable[[], float] = time.time,
         dedup_ttl: float = DEDUP_TTL,
     ) -> None:
+        from bridge.sessions.sqlite_inbox import SqliteInbox  # it uses this module's transaction
+
         check_options(default_ttl, max_entries, max_value_bytes)
         self.path = Path(path)
         self.default_ttl = default_ttl
@@ -97,15 +107,10 @@ class SqliteStore:
         self._seq = 0
         self._writes = 0
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bridge-sqlite")
-        self._executor.submit(self._open, clock())
-        self._inbox = SqliteInbox(
-            self._run, _transaction, max_value_bytes=max_value_bytes, dedup_ttl=dedup_ttl, clock=clock
+        self.inbox: Inbox = SqliteInbox(
+            self._run, max_value_bytes=max_value_bytes, dedup_ttl=dedup_ttl, clock=clock
         )
-
-    @property
-    def inbox(self) -> Inbox:
-        """The durable inbox, in this file (:mod:`bridge.sessions.sqlite_inbox`)."""
-        return self._inbox
+        self._executor.submit(self._open, clock())
 
     async def get(self, key: str) -> dict[str, Any] | None:
         """The live value under ``key`` (a fresh copy), or None."""
@@ -178,18 +183,16 @@ class SqliteStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
         try:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise StoreError(
-                    f"the session store {self.path} was written by a newer bridge (schema {version}, "
-                    f"this one knows {SCHEMA_VERSION}); upgrade the bridge or point [bridge].state elsewhere"
-                )
+            version = self._version(conn)
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             if version < SCHEMA_VERSION:
-                with _transaction(conn):
-                    for statement in _MIGRATIONS[version]:
-                        conn.execute(statement)
+                with transaction(conn):
+                    # Read again inside the transaction: another opener may have migrated meanwhile.
+                    version = self._version(conn)
+                    for step in range(version + 1, SCHEMA_VERSION + 1):
+                        for statement in _MIGRATIONS[step]:
+                            conn.execute(statement)
                     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             self._seq = conn.execute("SELECT coalesce(max(seq), 0) FROM kv").fetchone()[0]
             self._purge(conn, now)
@@ -197,6 +200,16 @@ class SqliteStore:
             conn.close()
             raise
         return conn
+
+    def _version(self, conn: sqlite3.Connection) -> int:
+        """The file's schema version; StoreError when a newer bridge wrote it."""
+        version: int = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"the session store {self.path} was written by a newer bridge (schema {version}, "
+                f"this one knows {SCHEMA_VERSION}); upgrade the bridge or point [bridge].state elsewhere"
+            )
+        return version
 
     def _close(self) -> None:
         if self._conn is None:
@@ -210,7 +223,7 @@ class SqliteStore:
     def _put(
         self, conn: sqlite3.Connection, key: str, text: str, expires_at: float | None, now: float
     ) -> None:
-        with _transaction(conn):
+        with transaction(conn):
             existed = conn.execute("SELECT 1 FROM kv WHERE key = ?", (key,)).fetchone() is not None
             conn.execute(_UPSERT, (key, text, expires_at, now, self._seq + 1))
             count = self._count + (not existed)
@@ -251,6 +264,11 @@ class SqliteStore:
         return count
 
     def _purge(self, conn: sqlite3.Connection, now: float) -> None:
-        with _transaction(conn):
+        with transaction(conn):
             self._count = self._sweep(conn, now)
-            purge_inbox(conn, now)
+            expire_finished(conn, now)
+
+
+def expire_finished(conn: sqlite3.Connection, now: float) -> None:
+    """Forget finished inbox ids whose dedup window has ended by ``now`` (an index range)."""
+    conn.execute("DELETE FROM inbox_done WHERE until <= ?", (now,))
