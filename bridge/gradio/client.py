@@ -7,14 +7,20 @@ Contract:
   mints the ``session_hash`` and must run one turn at a time per session.
 - :meth:`run` runs a dep to completion (``/run/predict`` for unqueued deps, the queue otherwise).
 - The heartbeat stream is never opened (PROTOCOL.md §8: a closed heartbeat drops history in 1 h).
-- Joins are never retried once they may have reached the app; GETs are retried on transient errors.
+- Transport failures are retried with jittered back-off (``bridge.gradio.http``): requests that
+  are safe to repeat after any failure but a timeout, joins and event streams only when the
+  server provably never saw them. A failure that ends the retries raises AppUnreachable, whose
+  message tells "the app is gone" (refused, DNS) from "the connection broke".
 - A 401 triggers one re-login (tokens die when the app restarts) and one retry.
+- :meth:`cancel` never raises and gives up after ``options.cancel_timeout``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,6 +30,7 @@ from bridge.errors import (
     AppError,
     AppUnreachable,
     AuthError,
+    BridgeError,
     DiscoveryError,
     ProtocolError,
     QueueFull,
@@ -34,18 +41,21 @@ from bridge.gradio.appinfo import AppInfo, ChatEndpoint
 from bridge.gradio.discovery import discover
 from bridge.gradio.events import Completed, Failed, JobEvent
 from bridge.gradio.http import (
+    Attempt,
     ClientOptions,
     json_object,
     make_http,
+    may_resend,
+    never_processed,
     placeholder_app,
-    unanswered,
+    unreachable,
     validation_message,
 )
 from bridge.gradio.streams import Job, SessionStream
 from bridge.gradio.wire import unquote_error
 from bridge.model import Attachment, FilePart
 
-_GET_RETRIES = 3
+log = logging.getLogger(__name__)
 
 
 class GradioClient:
@@ -167,7 +177,7 @@ class GradioClient:
                 self.app.api_url("/queue/data"),
                 session_hash,
                 self._idle,
-                timeout=self.options.stream_read_timeout,
+                self.options,
             )
             self._streams[session_hash] = stream
         stream.add(job)
@@ -182,11 +192,19 @@ class GradioClient:
         return await job.wait()
 
     async def cancel(self, job: Job) -> None:
-        """Cancel a running job (``/cancel`` then ``/reset``, as the browser does)."""
+        """Cancel a running job (``/cancel`` then ``/reset``, as the browser does).
+
+        Never raises, and returns within ``options.cancel_timeout``: a stop must neither fail nor
+        hang because the app is unreachable or a stuck worker holds ``/cancel``. The job then runs
+        on, and its stream still ends it.
+        """
         body = {"fn_index": job.fn_index, "session_hash": job.session_hash, "event_id": job.event_id}
-        with contextlib.suppress(httpx.HTTPError):
-            await self._post(self.app.api_url("/cancel"), json=body)
-            await self._post(self.app.api_url("/reset"), json={"event_id": job.event_id})
+        try:
+            async with asyncio.timeout(self.options.cancel_timeout):
+                await self._post(self.app.api_url("/cancel"), json=body, idempotent=True)
+                await self._post(self.app.api_url("/reset"), json={"event_id": job.event_id}, idempotent=True)
+        except (BridgeError, httpx.HTTPError, TimeoutError, OSError) as exc:
+            log.debug("giving up cancelling event %s: %s", job.event_id, exc or type(exc).__name__)
 
     # -- files -----------------------------------------------------------------------------
     async def upload(
@@ -194,11 +212,12 @@ class GradioClient:
     ) -> list[dict[str, Any]]:
         """Upload attachments (checked against ``limit`` and the app's max_file_size) → FileData dicts."""
         files.check_upload_sizes(attachments, self.app, limit)
-        return await files.upload(self.http, self.app, attachments)
+        # An upload only stores files, so it is safe to send again.
+        return await files.upload(functools.partial(self._send, idempotent=True), self.app, attachments)
 
     async def download(self, part: FilePart, dest_dir: Any, max_bytes: int) -> files.Downloaded:
         """Download a reply file from the app into ``dest_dir`` (a Path), at most ``max_bytes``."""
-        return await files.download(self.http, self.app, part, dest_dir, max_bytes)
+        return await files.download(self.http, self.app, part, dest_dir, max_bytes, self.options)
 
     # -- transport -------------------------------------------------------------------------
     def _idle(self, stream: SessionStream) -> None:
@@ -220,28 +239,22 @@ class GradioClient:
 
     async def _get(self, url: str, **kw: Any) -> httpx.Response:
         """A GET, retried on transport errors (in ``_request``) and on gateway errors (a proxy in
-        front of a restarting app, such as a Space's)."""
-        for attempt in range(_GET_RETRIES + 1):
+        front of a restarting app, such as a Space's), with longer pauses for the latter."""
+        retries = self.options.retries
+        for retry in range(retries + 1):
             resp = await self._send("GET", url, **kw)
-            if resp.status_code not in (502, 503, 504) or attempt == _GET_RETRIES:
+            if resp.status_code not in (502, 503, 504) or retry == retries:
                 return resp
-            await asyncio.sleep(0.5 * 2**attempt)
+            await asyncio.sleep(self.options.pause(retry + 2))
         raise AssertionError("unreachable")
 
     async def _post(self, url: str, *, idempotent: bool = False, **kw: Any) -> httpx.Response:
         return await self._send("POST", url, idempotent=idempotent, **kw)
 
     async def _send(self, method: str, url: str, *, idempotent: bool = False, **kw: Any) -> httpx.Response:
+        """A request (``idempotent``: safe to repeat; GETs always are); a 401 logs in again once."""
         for attempt in (0, 1):
-            try:
-                resp = await self._request(method, url, idempotent or method == "GET", **kw)
-            except httpx.HTTPError as exc:
-                why = (
-                    "no connection; is it running?"
-                    if isinstance(exc, httpx.ConnectError)
-                    else type(exc).__name__
-                )
-                raise AppUnreachable(f"cannot reach the app at {self.app.root} ({why})") from exc
+            resp = await self._request(method, url, idempotent or method == "GET", **kw)
             if resp.status_code != 401 or self._auth is None or attempt == 1:
                 if resp.status_code == 401:
                     raise AuthError(
@@ -253,32 +266,37 @@ class GradioClient:
         raise AssertionError("unreachable")
 
     async def _request(self, method: str, url: str, idempotent: bool, **kw: Any) -> httpx.Response:
-        """One request. Sent again when the server provably never saw it (see ``unanswered``) or,
-        for requests that are safe to repeat, after any transport failure but a timeout."""
-        for attempt in range(3):
+        """One request, sent again as ``http.may_resend`` allows (at most ``options.retries`` times,
+        with jittered back-off); raises AppUnreachable when it fails for good."""
+        opts = self.options
+        for retry in range(opts.retries + 1):
+            attempt = Attempt()
             try:
-                return await self.http.request(method, url, **kw)
+                return await self.http.request(method, url, extensions={"trace": attempt}, **kw)
             except httpx.HTTPError as exc:
-                again = unanswered(exc) or (
-                    idempotent
-                    and isinstance(exc, httpx.TransportError)
-                    and not isinstance(exc, httpx.TimeoutException)
+                what = f"{method} {httpx.URL(url).path}"
+                if retry == opts.retries or not may_resend(exc, attempt, idempotent):
+                    held_back = not idempotent and not never_processed(exc, attempt)
+                    raise unreachable(exc, self.app.root, what, retry + 1, held_back) from exc
+                log.info(
+                    "sending %s again (retry %d of %d) after %s on a %s connection",
+                    what,
+                    retry + 1,
+                    opts.retries,
+                    type(exc).__name__,
+                    "new" if attempt.new_connection else "pooled",
                 )
-                if attempt == 2 or not again:
-                    raise
-                await asyncio.sleep(0.05 * (attempt + 1))
+                await asyncio.sleep(opts.pause(retry))
         raise AssertionError("unreachable")
 
     async def _login(self) -> None:
         assert self._auth is not None
         async with self._login_lock:
             user, password = self._auth
-            try:
-                resp = await self.http.post(
-                    f"{self.app.root}/login", data={"username": user, "password": password}
-                )
-            except httpx.HTTPError as exc:
-                raise AppUnreachable(f"cannot reach the app to log in: {type(exc).__name__}") from exc
+            # A second login only mints a second token, so it is safe to repeat.
+            resp = await self._request(
+                "POST", f"{self.app.root}/login", True, data={"username": user, "password": password}
+            )
             if resp.status_code != 200:
                 raise AuthError(
                     f"the app at {self.app.root} rejected the login for user {user!r} (check auth_env)"

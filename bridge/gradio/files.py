@@ -1,16 +1,20 @@
 """Files in and out of a Gradio app: uploads as FileData, size-limited streamed downloads.
 
-Downloads only go to the app's own origin (a reply cannot make the bridge fetch arbitrary URLs)
-and are streamed to disk; the limit is enforced from ``Content-Length`` and again while reading,
-so no more than the limit (plus one chunk) is ever received.
+Downloads only go to the app's own origin (a reply cannot make the bridge fetch arbitrary URLs):
+the file's URL and every redirect on the way (at most :data:`MAX_REDIRECTS`, followed here, not by
+httpx) must be on it, or the download is refused before anything is asked of another origin.
+They are streamed to disk; the limit is enforced from ``Content-Length`` and again while reading,
+so no more than the limit (plus one chunk) is ever received. A download that breaks is started
+again (a GET is safe to repeat), with the client's back-off.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -18,11 +22,16 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
 
-from bridge.errors import AppUnreachable, FileTooLarge, ProtocolError, UpstreamError
+from bridge.errors import FileTooLarge, ProtocolError, UpstreamError
 from bridge.gradio.appinfo import AppInfo
+from bridge.gradio.http import ClientOptions, may_resend, unreachable
 from bridge.model import Attachment, FilePart
 
 FILEDATA_META = {"_type": "gradio.FileData"}
+MAX_REDIRECTS = 5
+
+Send = Callable[..., Awaitable[httpx.Response]]
+"""``send(method, url, **httpx_kwargs)``: the client's request with its retries and login."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +55,11 @@ def check_upload_sizes(files: Sequence[Attachment], app: AppInfo, limit: int | N
             raise FileTooLarge(f.name, smallest, f.size)
 
 
-async def upload(http: httpx.AsyncClient, app: AppInfo, files: Sequence[Attachment]) -> list[dict[str, Any]]:
-    """Upload ``files`` with one multipart request; return their FileData dicts, in order."""
+async def upload(send: Send, app: AppInfo, files: Sequence[Attachment]) -> list[dict[str, Any]]:
+    """Upload ``files`` with one multipart request; return their FileData dicts, in order.
+
+    ``send`` may send the request again: httpx rewinds the open files for each attempt.
+    """
     if not files:
         return []
     with contextlib.ExitStack() as stack:
@@ -60,10 +72,7 @@ async def upload(http: httpx.AsyncClient, app: AppInfo, files: Sequence[Attachme
                 assert f.path is not None
                 body = stack.enter_context(open(f.path, "rb"))
             parts.append(("files", (f.name, body, f.mime_type or "application/octet-stream")))
-        try:
-            resp = await http.post(app.api_url("/upload"), files=parts)
-        except httpx.HTTPError as exc:
-            raise AppUnreachable(f"uploading to the app failed: {type(exc).__name__}") from exc
+        resp = await send("POST", app.api_url("/upload"), files=parts)
     if resp.status_code == 413:
         raise FileTooLarge(", ".join(f.name for f in files), app.max_file_size or 0)
     if resp.status_code != 200:
@@ -98,30 +107,36 @@ def same_origin(url: str, root: str) -> bool:
 
 
 async def download(
-    http: httpx.AsyncClient, app: AppInfo, part: FilePart, dest_dir: Path, max_bytes: int
+    http: httpx.AsyncClient,
+    app: AppInfo,
+    part: FilePart,
+    dest_dir: Path,
+    max_bytes: int,
+    options: ClientOptions | None = None,
 ) -> Downloaded:
-    """Stream ``part`` into ``dest_dir``; raise FileTooLarge past ``max_bytes``."""
+    """Stream ``part`` into ``dest_dir``; raise FileTooLarge past ``max_bytes``, UpstreamError for a
+    file or redirect off the app's origin, AppUnreachable when the app cannot be reached."""
+    opts = options or ClientOptions()
     if not same_origin(part.url, app.root):
         raise UpstreamError(f"refusing to download {part.name}: it is not served by the app itself")
     if part.size is not None and part.size > max_bytes:
         raise FileTooLarge(part.name, max_bytes, part.size)
     dest_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dest_dir, prefix=".part-")
-    size = 0
     try:
         with os.fdopen(fd, "wb") as out:
-            async with http.stream("GET", part.url) as resp:
-                if resp.status_code != 200:
-                    raise UpstreamError(f"the app refused to serve {part.name} (HTTP {resp.status_code})")
-                declared = resp.headers.get("content-length")
-                if declared and declared.isdigit() and int(declared) > max_bytes:
-                    raise FileTooLarge(part.name, max_bytes, int(declared))
-                mime = resp.headers.get("content-type", "").split(";")[0] or part.mime_type
-                async for chunk in resp.aiter_bytes():
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise FileTooLarge(part.name, max_bytes)
-                    out.write(chunk)
+            for retry in range(opts.retries + 1):
+                try:
+                    mime, size = await _fetch(http, app, part, out, max_bytes)
+                    break
+                except httpx.HTTPError as exc:
+                    if retry == opts.retries or not may_resend(exc, None, idempotent=True):
+                        raise unreachable(
+                            exc, app.root, f"the download of {part.name}", retry + 1, False
+                        ) from exc
+                out.seek(0)
+                out.truncate()
+                await asyncio.sleep(opts.pause(retry))
         final = _unique(dest_dir / _safe_name(part.name))
         os.replace(tmp, final)
     except BaseException:
@@ -129,6 +144,47 @@ async def download(
             os.unlink(tmp)
         raise
     return Downloaded(path=final, name=final.name, mime_type=mime, size=size)
+
+
+async def _fetch(
+    http: httpx.AsyncClient, app: AppInfo, part: FilePart, out: IO[bytes], max_bytes: int
+) -> tuple[str | None, int]:
+    """One download into ``out`` → (mime type, size)."""
+    resp = await _open(http, app, part)
+    try:
+        if resp.status_code != 200:
+            raise UpstreamError(f"the app refused to serve {part.name} (HTTP {resp.status_code})")
+        declared = resp.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > max_bytes:
+            raise FileTooLarge(part.name, max_bytes, int(declared))
+        mime = resp.headers.get("content-type", "").split(";")[0] or part.mime_type
+        size = 0
+        async for chunk in resp.aiter_bytes():
+            size += len(chunk)
+            if size > max_bytes:
+                raise FileTooLarge(part.name, max_bytes)
+            out.write(chunk)
+        return mime, size
+    finally:
+        await resp.aclose()
+
+
+async def _open(http: httpx.AsyncClient, app: AppInfo, part: FilePart) -> httpx.Response:
+    """GET the file as a stream, following redirects that stay on the app's origin."""
+    request = http.build_request("GET", part.url)
+    for _ in range(MAX_REDIRECTS + 1):
+        resp = await http.send(request, stream=True, follow_redirects=False)
+        target = resp.next_request
+        if target is None:
+            return resp
+        await resp.aclose()
+        if not same_origin(str(target.url), app.root):
+            away = f"{target.url.scheme}://{target.url.netloc.decode('ascii', 'replace')}"
+            raise UpstreamError(
+                f"refusing to download {part.name}: the app redirected it away from the app (to {away})"
+            )
+        request = target
+    raise UpstreamError(f"refusing to download {part.name}: more than {MAX_REDIRECTS} redirects")
 
 
 def _safe_name(name: str) -> str:

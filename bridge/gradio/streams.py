@@ -3,6 +3,11 @@
 A :class:`Job` is one submitted event: iterate it for typed events; it ends on its own terminal
 event, never waiting for ``close_stream`` (§3.5). The stream for a session is opened after a join,
 reopened when the server closes it while jobs are still pending, and never opened twice at once.
+
+A request for the stream that failed is sent again only when the server provably never saw it
+(``http.never_processed``): once the server has the request, a dropped connection cancels the
+session's jobs server-side (PROTOCOL.md §3.5), and a reopened stream would then wait on
+heartbeats forever. Those failures end the pending jobs with AppUnreachable instead.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import httpx
 
 from bridge.errors import AppUnreachable, ProtocolError
 from bridge.gradio.events import Cancelled, Completed, Failed, JobEvent
+from bridge.gradio.http import Attempt, ClientOptions, never_processed, unreachable
 from bridge.gradio.wire import EventDecoder, iter_sse
 
 _CLOSE_GRACE_S = 2.0
@@ -92,12 +98,6 @@ class Job:
         return last
 
 
-def _retryable(exc: httpx.HTTPError) -> bool:
-    return isinstance(exc, httpx.TransportError) and not isinstance(
-        exc, httpx.ReadTimeout | httpx.PoolTimeout
-    )
-
-
 class SessionStream:
     """The one ``queue/data`` reader of a session_hash, dispatching messages to its jobs by event id."""
 
@@ -107,7 +107,7 @@ class SessionStream:
         url: str,
         session_hash: str,
         on_idle: Callable[[SessionStream], None],
-        timeout: float = 120.0,
+        options: ClientOptions | None = None,
     ) -> None:
         self.session_hash = session_hash
         self.jobs: dict[str, Job] = {}
@@ -115,10 +115,10 @@ class SessionStream:
         self._http = http
         self._url = url
         self._on_idle = on_idle
-        self._timeout = timeout
+        self._options = options or ClientOptions()
         self._task: asyncio.Task[None] | None = None
         self._deadline: asyncio.Timeout | None = None
-        self._opened = False  # the current request got a response
+        self._attempt = Attempt()  # httpcore's account of the current request
 
     def add(self, job: Job) -> None:
         """Register a joined job and make sure the stream is being read."""
@@ -164,19 +164,29 @@ class SessionStream:
                     await self._read_once()
                     failures = 0
                 except httpx.HTTPError as exc:
-                    # Reopening is safe when the request got no response at all (a pooled connection
-                    # the server had closed): the server keeps the session's messages queued until a
-                    # reader takes them. Once a response started, a drop cancels the session's jobs
-                    # server-side (PROTOCOL.md §3.5), so it is reported instead.
-                    failures += 1
-                    if self._opened or failures > 2 or not _retryable(exc):
+                    # Reopening is safe when the server never saw the request (module docstring):
+                    # it keeps the session's messages queued until a reader takes them.
+                    if failures == self._options.retries or not never_processed(exc, self._attempt):
                         raise
-                    await asyncio.sleep(0.05 * failures)
+                    await asyncio.sleep(self._options.pause(failures))
+                    failures += 1
         except asyncio.CancelledError:
             raise
         except AppUnreachable as exc:
             self._fail_all(exc)
-        except (httpx.HTTPError, ProtocolError) as exc:
+        except httpx.HTTPError as exc:
+            if never_processed(exc, self._attempt):  # the retries ran out: the app is gone
+                origin = f"{httpx.URL(self._url).scheme}://{httpx.URL(self._url).netloc.decode()}"
+                self._fail_all(unreachable(exc, origin, "GET /queue/data", failures + 1, False))
+            else:
+                why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                self._fail_all(
+                    AppUnreachable(
+                        f"the stream from the app broke ({why}); the app cancels a session's running "
+                        "jobs when it loses their stream"
+                    )
+                )
+        except ProtocolError as exc:
             self._fail_all(AppUnreachable(f"the stream from the app broke: {type(exc).__name__}: {exc}"))
         except Exception as exc:  # never leave jobs waiting on a reader that died
             self._fail_all(ProtocolError(f"reading the app's stream failed: {type(exc).__name__}: {exc}"))
@@ -186,14 +196,16 @@ class SessionStream:
 
     async def _read_once(self) -> None:
         params = {"session_hash": self.session_hash}
-        self._opened = False
+        self._attempt = Attempt()
+        timeout = self._options.stream_read_timeout
         try:
             async with (
                 asyncio.timeout(None) as deadline,
-                self._http.stream("GET", self._url, params=params, timeout=self._timeout) as resp,
+                self._http.stream(
+                    "GET", self._url, params=params, timeout=timeout, extensions={"trace": self._attempt}
+                ) as resp,
             ):
                 self._deadline = deadline
-                self._opened = True
                 if resp.status_code != 200:
                     await resp.aread()
                     raise AppUnreachable(f"the app refused the event stream (HTTP {resp.status_code})")
