@@ -126,6 +126,7 @@ class ConversationLocks:
         self.ttl_ms = int(ttl_s * 1000)
         self._release = client.register_script(_RELEASE)
         self._extend = client.register_script(_EXTEND)
+        self._unavailable = False  # logged once per outage
 
     @contextlib.asynccontextmanager
     async def hold(self, key: ConversationKey) -> AsyncIterator[None]:
@@ -133,9 +134,12 @@ class ConversationLocks:
         try:
             await self._acquire(name, token)
         except Exception as exc:
-            log.warning("conversation lock unavailable; going on unlocked", error=type(exc).__name__)
+            if not self._unavailable:
+                log.warning("conversation locks unavailable; going on unlocked", error=type(exc).__name__)
+            self._unavailable = True
             yield
             return
+        self._unavailable = False
         renew = asyncio.create_task(self._renew(name, token))
         try:
             yield

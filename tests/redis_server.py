@@ -44,13 +44,17 @@ def free_port() -> int:
         return port
 
 
-def start_server(directory: Path, port: int | None = None) -> tuple[subprocess.Popen[bytes], int] | None:
-    """A throwaway ``redis-server`` (no snapshots, no AOF) on ``port`` or a free one; None if none starts."""
+def start_server(
+    directory: Path, port: int | None = None, *, persist: bool = False
+) -> tuple[subprocess.Popen[bytes], int] | None:
+    """A throwaway ``redis-server`` on ``port`` or a free one; None if none starts. Without snapshots;
+    ``persist`` keeps an append-only file in ``directory``, so a restart finds the data again."""
     binary = shutil.which("redis-server")
     if binary is None:
         return None
     port = port or free_port()
-    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    aof = ["--appendonly", "yes", "--appendfsync", "always"] if persist else ["--appendonly", "no"]
+    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", *aof]
     proc = subprocess.Popen(
         [*args, "--dir", str(directory)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )

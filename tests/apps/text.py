@@ -4,7 +4,9 @@ Proves: additional inputs reach the fn with the values sent (the reply echoes th
 history per session (`turn`/`n` in the reply); word-by-word streaming (append diffs); gr.Error before
 the first yield (`boom`) and mid-stream (`mid`); a plain exception (`crash`); a long stream that can be
 cancelled (`slow`); progress/info/warning log messages (`progress`); a long Markdown reply with fenced
-code blocks streamed in chunks (`long`); text that must not be mangled (`mention`).
+code blocks streamed in chunks (`long`); text that must not be mangled (`mention`); a worker that
+gets stuck after its first chunk (`hang`: it sleeps for HANG_S in the worker thread, which no
+cancel can interrupt — serve it from a server of its own, as it blocks a worker that long).
 Multimodal message dicts are accepted too (their "text" is used).
 """
 
@@ -22,6 +24,7 @@ WORD_DELAY = 0.02
 SLOW_DELAY = 0.3
 SLOW_STEPS = 30
 LONG_CHUNK = 500
+HANG_S = 600
 
 
 def long_markdown() -> str:
@@ -70,6 +73,11 @@ def stream_fn(
         yield "partial answer"
         yield "partial answer 2"
         raise gr.Error("mid-fail")
+    if "hang" in text:
+        yield "partial before the hang"
+        time.sleep(HANG_S)
+        yield "never shown"
+        return
     if "slow" in text:
         words: list[str] = []
         for i in range(SLOW_STEPS):

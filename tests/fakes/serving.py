@@ -16,13 +16,14 @@ def one_bot_config(
     adapters: Mapping[str, Mapping[str, Any]],
     env: Mapping[str, str],
     bridge: Mapping[str, Any] | None = None,
+    space: Mapping[str, Any] | None = None,
 ) -> Config:
-    """A config with Space ``app`` at ``app_url`` and ``adapters`` (NAME → table, ``space`` filled in),
-    memory state and quiet logs unless ``bridge`` says otherwise."""
+    """A config with Space ``app`` at ``app_url`` (more keys in ``space``) and ``adapters`` (NAME →
+    table, ``space`` filled in), memory state and quiet logs unless ``bridge`` says otherwise."""
     return parse_config(
         {
             "bridge": {"state": "memory://", "log_level": "warning", **(bridge or {})},
-            "spaces": {"app": {"src": app_url}},
+            "spaces": {"app": {"src": app_url, **(space or {})}},
             "adapters": {name: {"space": "app", **table} for name, table in adapters.items()},
         },
         env=dict(env),

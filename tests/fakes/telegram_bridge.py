@@ -27,6 +27,7 @@ def config_for(
     app_url: str,
     *,
     bridge: dict[str, Any] | None = None,
+    space: dict[str, Any] | None = None,
     token: str | None = None,
     **adapter: Any,
 ) -> Config:
@@ -40,15 +41,21 @@ def config_for(
         **adapter,
     }
     env = {"TG_TOKEN": token or fake.token, "TG_HOOK_SECRET": WEBHOOK_SECRET}
-    return one_bot_config(app_url, {"tg": table}, env, bridge)
+    return one_bot_config(app_url, {"tg": table}, env, bridge, space)
 
 
 @contextlib.asynccontextmanager
 async def running(
-    fake: FakeTelegram, url: str, app_url: str, *, bridge: dict[str, Any] | None = None, **adapter: Any
+    fake: FakeTelegram,
+    url: str,
+    app_url: str,
+    *,
+    bridge: dict[str, Any] | None = None,
+    space: dict[str, Any] | None = None,
+    **adapter: Any,
 ) -> AsyncIterator[None]:
     """``bridge serve`` while the block runs."""
-    async with serving(config_for(fake, url, app_url, bridge=bridge, **adapter)):
+    async with serving(config_for(fake, url, app_url, bridge=bridge, space=space, **adapter)):
         yield
 
 

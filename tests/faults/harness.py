@@ -221,11 +221,12 @@ def app_server(port: int) -> AppServer:
 
 @contextlib.contextmanager
 def stopping(*things: Any) -> Iterator[None]:
-    """Stop every child process given (``BridgeProcess``, ``AppServer``, ``Popen``) at the end."""
+    """Stop every child process given (``BridgeProcess``, ``AppServer``, ``Popen``, or a list of them,
+    read at the end so that processes started later count) when the block ends."""
     try:
         yield
     finally:
-        for thing in things:
+        for thing in [t for x in things for t in (x if isinstance(x, list) else [x])]:
             with contextlib.suppress(Exception):
                 if isinstance(thing, subprocess.Popen):
                     thing.terminate()

@@ -1,0 +1,72 @@
+"""The state store fails under load: Redis stopped for 30 s while users keep writing.
+
+The bridge stays up and says so (``/healthz`` degraded), keeps what arrives in memory, waits for the
+store to answer the turns that need it, and afterwards every message has exactly one answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.fakes.telegram import FakeTelegram, serve_telegram
+from tests.fakes.telegram_bridge import free_port, running
+from tests.faults.harness import stopping, unanswered, wait_answered
+from tests.redis_server import start_server
+
+OUTAGE_S = 30.0
+CHATS = range(3001, 3021)  # twenty private chats
+
+
+def answered(text: str, reply: str) -> bool:
+    return f"echo: {text}" in reply
+
+
+async def health(port: int) -> dict[str, object]:
+    async with httpx.AsyncClient(trust_env=False, timeout=5) as client:
+        resp = await client.get(f"http://127.0.0.1:{port}/healthz")
+        assert resp.status_code == 200
+        return dict(resp.json())
+
+
+def redis_on(tmp: Path, port: int) -> object:
+    started = start_server(tmp, port, persist=True)
+    if started is None:
+        reason = "redis-server is needed for the store outage scenario"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return started[0]
+
+
+async def test_redis_stopped_for_30_s_under_load(tmp_path: Path, current_apps: dict[str, str]) -> None:
+    redis_port, http_port = free_port(), free_port()
+    servers = [redis_on(tmp_path, redis_port)]
+    fake = FakeTelegram()
+    bridge = {"state": f"redis://127.0.0.1:{redis_port}/0", "http": f"127.0.0.1:{http_port}"}
+    with stopping(servers):
+        async with (
+            serve_telegram(fake) as url,
+            running(fake, url, current_apps["text"], bridge=bridge, max_in_flight_per_user=8),
+        ):
+            for chat in CHATS:
+                fake.push_text(chat, f"before {chat}")
+            await wait_answered(fake, answered, timeout=90, what="before the outage")
+            servers[0].terminate()  # type: ignore[attr-defined]
+            await asyncio.to_thread(servers[0].wait, 10)  # type: ignore[attr-defined]
+            for round_ in range(2):
+                for chat in CHATS:
+                    fake.push_text(chat, f"during {round_} {chat}")
+                await asyncio.sleep(OUTAGE_S / 2)
+            assert (await health(http_port))["status"] == "degraded"
+            servers.append(redis_on(tmp_path, redis_port))
+            for chat in CHATS:
+                fake.push_text(chat, f"after {chat}")
+            await wait_answered(fake, answered, timeout=180, what=f"after {OUTAGE_S:.0f} s without Redis")
+            await asyncio.sleep(2)
+            assert not unanswered(fake, answered), "never a second answer"
+            assert (await health(http_port))["status"] == "ok"
