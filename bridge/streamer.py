@@ -60,7 +60,8 @@ class StreamPolicy:
     ) -> None:
         if not placeholder.strip():
             raise ValueError("the placeholder must be visible text, such as '…'")
-        self._caps, self._placeholder, self._length = caps, placeholder, length
+        self._caps, self._placeholder = caps, placeholder
+        self._length = caps.text_length if length is len else length  # by default, the adapter's measure
         self._interval, self._max_attempts = caps.min_edit_interval_s, max_attempts
         self._status: str | None = None
         self._text = ""

@@ -11,6 +11,7 @@ import pytest
 from bridge.splitting import Piece, split_markdown, split_pieces
 
 FENCE_LINE = re.compile(r" {0,3}(```|~~~)")
+CONTAINER = re.compile(r"(?: *(?:[-+*]|\d+[.)])\n)*(?: *(?:[-+*]|\d+[.)]) )?|(?: {0,3}> ?)*")
 
 
 def utf16(text: str) -> int:
@@ -38,9 +39,13 @@ def check(text: str, max_len: int, measure: Callable[[str], int] = len) -> list[
         assert piece.text.removeprefix(piece.head).removesuffix(piece.tail) == piece.body
         if i < len(pieces) - 1:
             assert open_fence_after(piece.text) is None, f"chunk {i} leaves a code block open: {piece.text!r}"
-        # A chunk starting inside a code block reopens it with the same fence line.
+        # A chunk starting inside a code block reopens it with the same fence line; one starting
+        # inside a list item continues it with the item's marker.
         inside = open_fence_after("".join(p.body for p in pieces[:i]))
-        assert piece.head == (f"{inside}\n" if inside else "")
+        if inside:
+            assert piece.head == f"{inside}\n"
+        else:
+            assert CONTAINER.fullmatch(piece.head), piece.head
         if piece.tail:
             assert piece.tail in ("```", "\n```")
     return pieces

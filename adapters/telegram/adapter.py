@@ -34,7 +34,7 @@ from adapters.telegram.config import TelegramConfig
 from adapters.telegram.incoming import STOP_DATA, UpdateReader, fetch_file
 from adapters.telegram.intake import poll, retry_seconds, serve_webhook, start_bot
 from adapters.telegram.pacing import Pacer
-from adapters.telegram.render import render_chunks
+from adapters.telegram.render import MAX_LEN, message, text_length, utf16_len
 from bridge import (
     COMMANDS,
     Attachment,
@@ -66,10 +66,10 @@ class TelegramAdapter:
         self.config = config
         self._token = secret(config.token_env)
         self._webhook_secret = secret(config.webhook_secret_env) if config.webhook_secret_env else ""
-        # 4096 is the limit after rendering; Markdown is rarely shorter than its rendering, and the
-        # margin covers UTF-16 growth. send/edit split again on the rendered text if needed.
+        # The core splits replies by the length of the rendered text in UTF-16 units, Telegram's unit.
         self.capabilities = Capabilities(
-            max_text_len=3800,
+            max_text_len=MAX_LEN,
+            text_length=text_length,
             min_edit_interval_s=1.0,
             can_edit=True,
             can_stream_draft=config.drafts,
@@ -279,10 +279,13 @@ class TelegramAdapter:
 
     @staticmethod
     def _render(text: str) -> tuple[str, list[MessageEntity]]:
-        chunks = render_chunks(text or "…")
-        body, entities = chunks[0] if chunks else ("…", [])
-        if len(chunks) > 1:  # only when rendering grew past the limit: keep the message valid
-            body = body.rstrip() + " …"
+        body, entities = message(text)
+        if (size := utf16_len(body)) > MAX_LEN:  # the core splits by text_length: a bug if it happens
+            raise PlatformError(
+                f"a reply chunk rendered to {size} UTF-16 units, over Telegram's {MAX_LEN}; this is a bug "
+                "in the bridge's splitting, please report it",
+                permanent=True,
+            )
         return body, [
             MessageEntity(e.type, e.offset, e.length, url=e.url, language=e.language) for e in entities
         ]

@@ -1,8 +1,12 @@
-"""The app's Markdown as Telegram plain text plus message entities, split to Telegram's length limit.
+"""The app's Markdown as Telegram plain text plus message entities, and how long a message it makes.
 
 Telegram gets ``text`` and an ``entities`` list, never a ``parse_mode``: nothing is escaped, so no text
 (partial while streaming, unbalanced, hostile) can fail to parse. This module is pure; the adapter turns
 each :class:`Entity` into a ``telegram.MessageEntity`` with :meth:`Entity.to_dict`.
+
+Long replies are split by the core before rendering, measured with :func:`text_length` (the UTF-16
+length of what :func:`message` makes of a chunk), so every chunk renders within :data:`MAX_LEN`.
+:func:`split_rendered` splits text that is already rendered.
 
 Contract of the entity lists returned here: offsets and lengths count UTF-16 code units (as the Bot API
 does); every entity is non-empty and inside the text; any two are disjoint or one contains the other;
@@ -12,6 +16,7 @@ underline/strikethrough/spoiler; at most :data:`MAX_ENTITIES` per message; sorte
 
 from __future__ import annotations
 
+import functools
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
@@ -24,6 +29,10 @@ from bridge import splits_cluster
 
 MAX_LEN = 4096  # UTF-16 code units of text per message
 MAX_ENTITIES = 100  # Telegram ignores entities beyond about 100 per message
+BLANK = "…"  # what a chunk of only whitespace shows: Telegram refuses blank text
+# Renders remembered: the core's splitter measures the same chunk prefixes on every streamed update of
+# a long reply. Each entry holds a chunk (at most about MAX_LEN characters).
+_RENDERS = 512
 _FORMAT = frozenset({"bold", "italic", "underline", "strikethrough", "spoiler"})
 _QUOTES = frozenset({"blockquote", "expandable_blockquote"})
 _LEAVES = frozenset({"code", "pre"})
@@ -83,6 +92,26 @@ def render(markdown: str) -> tuple[str, list[Entity]]:
     return text, entities[:MAX_ENTITIES]
 
 
+def message(markdown: str) -> tuple[str, list[Entity]]:
+    """The text and entities of the message showing one chunk of a reply: :func:`render`, never blank.
+
+    Whitespace only (or nothing) shows as :data:`BLANK`. Pure; recent results are cached.
+    """
+    text, entities = _message(markdown)
+    return text, list(entities)
+
+
+def text_length(markdown: str) -> int:
+    """How long the message :func:`message` makes of ``markdown`` is, in UTF-16 code units."""
+    return utf16_len(_message(markdown)[0])
+
+
+@functools.lru_cache(maxsize=_RENDERS)
+def _message(markdown: str) -> tuple[str, tuple[Entity, ...]]:
+    text, entities = render(markdown)
+    return (text, tuple(entities)) if text.strip() else (BLANK, ())
+
+
 def render_chunks(markdown: str, limit: int = MAX_LEN) -> list[tuple[str, list[Entity]]]:
     """:func:`render` then :func:`split_rendered`; the entity cap applies to each message."""
     return split_rendered(*_render(markdown), limit=limit)
@@ -93,7 +122,8 @@ def split_rendered(text: str, entities: list[Entity], limit: int = MAX_LEN) -> l
 
     A cut goes at the last paragraph boundary (blank line) in the second half of the room, else the last
     line, else word boundary there, else the last line or word boundary anywhere, else as late as
-    possible without splitting a surrogate pair or a common grapheme cluster. An entity crossing a cut
+    possible between two grapheme clusters (:func:`bridge.splits_cluster`; a cluster longer than
+    ``limit`` is cut, at least one character per part). An entity crossing a cut
     is clipped into both parts (a ``pre`` keeps its language); offsets are rebased per part; each part
     keeps at most :data:`MAX_ENTITIES` (the latest, innermost dropped). No part is empty.
 
@@ -150,7 +180,8 @@ def _cut(text: str, start: int, room: int) -> int:
         last = -1
         for match in pattern.finditer(text, start, room + (pattern is _WORD)):
             cut = match.end() if pattern is not _WORD else match.start() + 1
-            if floor <= cut <= room and cut > lead:
+            # A space may carry a combining mark: cutting after it would split the pair.
+            if floor <= cut <= room and cut > lead and not splits_cluster(text, cut):
                 last = cut
         if last > 0:
             return last
