@@ -6,8 +6,8 @@ of an inline code span as Markdown. :class:`Blocks` finds fenced code (at top le
 quotes, CommonMark rules), quote markers, list items and inline code spans, and says what a chunk
 starting at an offset must begin with (:meth:`Blocks.head`) to be read as the text is there.
 
-What it says about an offset depends only on the text before it (and the character after it), so
-it stays true as a streamed text grows.
+What it says about an offset depends only on the text before it (and, at a line's start, on that
+line's first characters), so it stays true as a streamed text grows.
 """
 
 from __future__ import annotations
@@ -86,8 +86,8 @@ class Blocks:
             return "".join(" " * i + marker + "\n" for i, marker in outer) if indent >= 4 else ""
         if not items:
             return ""
-        *outer, (indent, marker) = items
-        lines = "".join(" " * i + m + "\n" for i, m in outer) if indent >= 4 else ""
+        indent, marker = items[-1]
+        lines = "".join(" " * i + m + "\n" for i, m in items[:-1]) if indent >= 4 else ""
         return lines + " " * indent + marker + " "
 
 

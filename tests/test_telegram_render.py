@@ -15,11 +15,10 @@ from adapters.telegram.render import (
     Entity,
     message,
     render,
-    render_chunks,
-    split_rendered,
     text_length,
     utf16_len,
 )
+from adapters.telegram.split import render_chunks, split_rendered
 from bridge import PlatformError, ThoughtPart, split_markdown
 from bridge.render import thought_markdown
 

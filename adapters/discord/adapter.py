@@ -20,10 +20,10 @@ import yarl
 
 from adapters.discord.commands import CommandSet, command_payloads
 from adapters.discord.config import DiscordConfig
+from adapters.discord.content import content_length
 from adapters.discord.inbox import Inbox
 from adapters.discord.outbox import Outbox
 from adapters.discord.pacing import GlobalPacer, pace
-from adapters.discord.render import content_length
 from bridge import (
     AppInputs,
     Attachment,

@@ -25,8 +25,8 @@ from typing import Any, TypeVar
 
 import discord
 
+from adapters.discord.content import message_content
 from adapters.discord.pacing import GlobalPacer
-from adapters.discord.render import message_content
 from bridge import (
     Attachment,
     ConversationKey,

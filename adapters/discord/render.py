@@ -14,14 +14,11 @@ outside the spoilers, where Discord can show them; ``||`` inside gets a zero-wid
 
 Mentions are left as they are: the adapter neutralises pings with ``allowed_mentions``.
 
-A message carries :func:`message_content`: the rendering, or visible text when it shows nothing
-(Discord refuses empty content). The core splits long replies by :func:`content_length`, so every
-chunk's content fits Discord's 2,000 characters (code points: Discord's API is Python and counts them).
+What a message carries (never blank) and how long it is: :mod:`adapters.discord.content`.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 import unicodedata
 from dataclasses import dataclass, replace
@@ -32,11 +29,6 @@ from typing import Literal
 # dropped, alignment first, when they would add more; the others never lengthen the text.
 MAX_GROWTH = 100
 _PASSES = 4  # real replies settle in one or two; the cap only bounds contrived input
-BLANK = "…"  # what a chunk of only whitespace shows
-# Contents remembered: the core's splitter measures the same chunk prefixes on every streamed update of
-# a long reply. Each entry holds a chunk (at most about 2,000 characters).
-_CONTENTS = 512
-_MARKUP = re.compile(r"[!-/:-@\[-`{-~]")  # ASCII punctuation: Discord shows any of it escaped as itself
 
 _QUOTE = re.compile(r"(?: {0,3}> ?)+")
 _ONE_QUOTE = re.compile(r" {0,3}> ?")
@@ -86,33 +78,6 @@ def to_discord(markdown: str, thoughts: Literal["quote", "spoiler"] = "quote") -
         if len(text) <= limit:
             return text
     return markdown
-
-
-def message_content(markdown: str, thoughts: Literal["quote", "spoiler"] = "quote") -> str:
-    """The content of the message showing one chunk of a reply: never blank.
-
-    :func:`to_discord` without trailing whitespace (Discord drops it); when that shows nothing (``#``,
-    an empty heading) the chunk's own Markdown with its markup escaped, so the user sees what the app
-    wrote; :data:`BLANK` for whitespace only. Pure; recent results are cached.
-    """
-    return _content(markdown, thoughts)
-
-
-def content_length(markdown: str, thoughts: Literal["quote", "spoiler"] = "quote") -> int:
-    """The length of :func:`message_content` in Discord's unit (code points)."""
-    return len(_content(markdown, thoughts))
-
-
-@functools.lru_cache(maxsize=_CONTENTS)
-def _content(markdown: str, thoughts: Literal["quote", "spoiler"]) -> str:
-    content = to_discord(markdown, thoughts).rstrip()
-    if not _shows_text(content):
-        content = _MARKUP.sub(r"\\\g<0>", markdown.replace("\r", "")).strip()
-    return content if _shows_text(content) else BLANK
-
-
-def _shows_text(content: str) -> bool:
-    return any(not c.isspace() and unicodedata.category(c) != "Cf" for c in content)
 
 
 def _settle(markdown: str, options: _Options) -> str:
