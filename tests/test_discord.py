@@ -116,8 +116,9 @@ async def test_long_reply_splits_with_fences_closed_and_reopened(
     whole = "\n".join(parts)
     for i in range(1, sections + 1):
         assert whole.count(f"def section_{i}(values") == 1, i
+        assert whole.count(f"Paragraph {i}: the bridge relays every token") == 1, i
     for text in parts:
-        assert len(text) <= 2000
+        assert 0 < len(text) <= 2000 and text.strip()
         assert text.count("```") % 2 == 0, text[-200:]  # every piece closes the fences it opens
     assert fake.errors == [] or all(e.status == 429 for e in fake.errors)
 

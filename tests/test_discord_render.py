@@ -7,8 +7,9 @@ import re
 
 import pytest
 
+from adapters.discord.content import BLANK, content_length, message_content
 from adapters.discord.render import MAX_GROWTH, to_discord
-from bridge import ThoughtPart
+from bridge import ThoughtPart, split_markdown
 from bridge.render import thought_markdown
 
 MODES = ("quote", "spoiler")
@@ -185,3 +186,53 @@ def test_random_markdown_soup(seed: int) -> None:
             assert len(out) <= len(text) + MAX_GROWTH
             assert to_discord(out, mode) == out, (text, out)
             assert to_discord(f"```\n{code}\n```\n\n{text}", mode).startswith(f"```\n{code}\n```\n")
+
+
+# -- message content: what a message carries for each chunk the core split by content_length ------------
+
+
+@pytest.mark.parametrize(
+    ("source", "shown"), [("#", "\\#"), ("# #", "\\# \\#"), ("##\n\n###", "\\#\\#\n\n\\#\\#\\#")]
+)
+def test_a_chunk_that_renders_to_nothing_shows_its_markdown_escaped(source: str, shown: str) -> None:
+    assert to_discord(source).strip() == ""
+    for mode in MODES:
+        assert message_content(source, mode) == shown
+
+
+def test_content_is_never_blank_and_drops_trailing_whitespace() -> None:
+    assert message_content("") == BLANK and message_content(" \n\n") == BLANK
+    assert message_content("**bold**\n\n\n") == "**bold**"
+    assert message_content("> 💭 **T**\n> why", "spoiler") == to_discord("> 💭 **T**\n> why", "spoiler")
+
+
+def test_content_length_counts_code_points_of_the_content() -> None:
+    assert content_length("😀 **x**") == 7  # Discord's API is Python: len(), not UTF-16
+    assert content_length("#") == 2
+    assert content_length("```py\nx") == len("```py\nx\n```")  # the fence closed by to_discord
+
+
+def long_markdown() -> str:
+    """About 7,500 characters: sections of prose, lists, tables and python blocks."""
+    parts = []
+    for n in range(1, 25):
+        parts.append(
+            f"## Section {n}\n\nParagraph {n} has *emphasis*, `code` and a [link](https://x.org/{n})."
+        )
+        parts.append("| a | b |\n|---|---|\n| 1 | 2 |" if n % 5 == 0 else "- one\n- two\n  - nested")
+        parts.append(
+            "```python\n" + "\n".join(f"def f_{n}_{i}(x):\n    return x + {i}" for i in range(6)) + "\n```"
+        )
+    return "\n\n".join(parts)
+
+
+def test_a_long_reply_split_by_the_core_fits_and_keeps_its_words() -> None:
+    source = long_markdown() + "\n\n" + "👍🏽 " * 1500 + "\n\n# \n\n#"
+    chunks = split_markdown(source, 2000, content_length)
+    contents = [message_content(chunk) for chunk in chunks]
+    assert all(0 < len(content) <= 2000 and content.strip() for content in contents)
+    assert all(content.count("```") % 2 == 0 for content in contents)
+    words = re.findall(r"\w+", to_discord(source))
+    shown = iter(w for content in contents for w in re.findall(r"\w+", content))
+    assert all(any(w == s for s in shown) for w in words), "a word was lost"
+    assert sum(content.count("👍🏽") for content in contents) == 1500

@@ -8,9 +8,10 @@ from collections.abc import Callable
 
 import pytest
 
-from bridge.splitting import Piece, split_markdown, split_pieces
+from bridge.splitting import Piece, split_markdown, split_pieces, splits_cluster
 
 FENCE_LINE = re.compile(r" {0,3}(```|~~~)")
+CONTAINER = re.compile(r"(?: *(?:[-+*]|\d+[.)])\n)*(?: *(?:[-+*]|\d+[.)]) )?|(?: {0,3}> ?)*")
 
 
 def utf16(text: str) -> int:
@@ -38,9 +39,13 @@ def check(text: str, max_len: int, measure: Callable[[str], int] = len) -> list[
         assert piece.text.removeprefix(piece.head).removesuffix(piece.tail) == piece.body
         if i < len(pieces) - 1:
             assert open_fence_after(piece.text) is None, f"chunk {i} leaves a code block open: {piece.text!r}"
-        # A chunk starting inside a code block reopens it with the same fence line.
+        # A chunk starting inside a code block reopens it with the same fence line; one starting
+        # inside a list item continues it with the item's marker.
         inside = open_fence_after("".join(p.body for p in pieces[:i]))
-        assert piece.head == (f"{inside}\n" if inside else "")
+        if inside:
+            assert piece.head == f"{inside}\n"
+        else:
+            assert CONTAINER.fullmatch(piece.head), piece.head
         if piece.tail:
             assert piece.tail in ("```", "\n```")
     return pieces
@@ -169,3 +174,69 @@ def test_ten_thousand_characters_with_several_code_blocks() -> None:
     pieces = check(text, 2000)
     assert len(pieces) >= 5
     assert any(p.head == "```python\n" for p in pieces)
+
+
+def test_hard_cuts_keep_grapheme_clusters_whole() -> None:
+    for cluster in ["👨\u200d👩\u200d👧\u200d👦", "👍🏽", "🇫🇷", "e\u0301\u0302", "\u1100\u1161\u11a8", "क्षि"]:
+        text = cluster * 40
+        for max_len in (len(cluster), len(cluster) + 3, 3 * len(cluster) - 1):
+            assert all(
+                chunk == cluster * (len(chunk) // len(cluster)) for chunk in split_markdown(text, max_len)
+            )
+    # A space carrying a combining mark is not a word boundary.
+    assert split_markdown("aaaa \u0301bbb", 5) == ["aaaa", " \u0301bbb"]
+    assert splits_cluster("🇫🇷🇯🇵", 1) and not splits_cluster("🇫🇷🇯🇵", 2) and splits_cluster("🇫🇷🇯🇵", 3)
+    assert splits_cluster("a\r\nb", 2) and not splits_cluster("a\r\nb", 3)
+    assert not splits_cluster("ab", 0) and not splits_cluster("ab", 2)
+    # A cluster longer than the limit is cut inside: the only way to make progress.
+    assert split_markdown("e" + "\u0301" * 9, 4) == ["e\u0301\u0301\u0301", "\u0301" * 4, "\u0301" * 2]
+
+
+def test_a_chunk_continues_the_quote_or_list_item_its_line_was_cut_in() -> None:
+    quote = "> " + "word " * 20
+    pieces = check(quote, 60)
+    assert all(p.head == "> " for p in pieces[1:]) and all(p.text.startswith("> ") for p in pieces)
+    items = "- first item\n  - " + "nested words " * 8 + "\n      - deeper"
+    pieces = check(items, 70)
+    # The rest of the nested item continues as an item; a line indented as code inside a list
+    # starts its chunk after the items it sits in (as empty items), so it stays a list item.
+    assert [p.head for p in pieces] == ["", "  - ", "-\n  -\n"]
+    assert pieces[2].text == "-\n  -\n      - deeper"
+
+
+def test_a_fenced_block_inside_a_quote_is_closed_and_reopened_in_the_quote() -> None:
+    text = (
+        "> 💭 **Thinking**\n> ```python\n" + "".join(f"> x_{i} = {i}\n" for i in range(12)) + "> ```\n> done"
+    )
+    pieces = split_pieces(text, 80)
+    assert "".join(p.body for p in pieces) == text
+    assert pieces[0].tail == "> ```"
+    assert all(p.head == "> ```python\n" for p in pieces[1:-1])
+
+
+def test_cuts_inside_inline_code_or_after_a_backslash_come_last() -> None:
+    text = "see " + "`" + "code " * 20 + "`" + " and more words after it"
+    chunks = split_markdown(text, 70)
+    assert chunks[0] == "see "  # not inside the code span, though a later space would fit
+    assert split_markdown("abc\\" + "*" * 3 + " x", 4)[0] == "abc"  # never between \ and what it escapes
+
+
+def test_a_costly_measure_is_called_a_handful_of_times_per_chunk() -> None:
+    calls = 0
+
+    def measure(text: str) -> int:  # as if rendering: markup does not count
+        nonlocal calls
+        calls += 1
+        return len(text.replace("**", ""))
+
+    text = " ".join(f"**w{i}**" for i in range(2000))  # about 14,000 characters
+    pieces = check(text, 1000, measure)
+    assert calls <= 12 * len(pieces), calls
+    assert all(len(p.text) <= 1000 for p in pieces)  # every character is taken to count at least 1
+
+
+def test_trailing_whitespace_stays_with_the_last_chunk_when_it_fits() -> None:
+    def rendered(text: str) -> int:
+        return len(text.rstrip())
+
+    assert split_markdown("x" * 10 + "\n\n\n", 10, rendered) == ["x" * 10 + "\n\n\n"]

@@ -576,3 +576,22 @@ async def test_cancelling_the_finish_caller_does_not_stop_the_delivery() -> None
     assert await finished(streamer, "final, interrupted") == [MessageRef("chat-1", "0")]
     assert sink.ops()[2:] == [(2.0, "edit", "0", "final, interrupted")]
     await streamer.aclose()
+
+
+def test_the_policy_splits_by_the_adapters_measure() -> None:
+    def units(text: str) -> int:  # UTF-16 code units, as Telegram counts them
+        return len(text.encode("utf-16-le")) // 2
+
+    policy = StreamPolicy(Capabilities(max_text_len=10, min_edit_interval_s=1.0, text_length=units))
+    policy.finish("😀" * 8)  # 8 characters, 16 units
+    first = policy.next_action(0.0)
+    assert isinstance(first, Action) and first.text == "😀" * 5
+    policy.succeeded(first, MessageRef("c", "0"))
+    second = policy.next_action(0.0)
+    assert isinstance(second, Action) and second.text == "😀" * 3
+    # A measure given to the policy wins over the adapter's.
+    caps = Capabilities(max_text_len=10, min_edit_interval_s=1.0, text_length=units)
+    explicit = StreamPolicy(caps, length=lambda text: sum(1 for _ in text))  # code points
+    explicit.finish("😀" * 8)
+    action = explicit.next_action(0.0)
+    assert isinstance(action, Action) and action.text == "😀" * 8

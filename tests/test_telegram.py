@@ -122,6 +122,8 @@ async def test_long_reply_splits_cleanly(fake: FakeTelegram, current_apps: dict[
     assert len(doc) > 10_000 and len(parts) >= 3
     for i in range(1, sections + 1):
         assert whole.count(f"def section_{i}(values") == 1, i
+        assert whole.count(f"Paragraph {i}: the bridge relays every token") == 1, i
+    assert not any((m.text or "").endswith(" …") for m in parts), "no message is cut short"
     for m in parts:  # every code line sits inside a pre entity of its own message: fences never broke
         utf16 = (m.text or "").encode("utf-16-le")
         pre = [(e["offset"], e["offset"] + e["length"]) for e in m.entities if e["type"] == "pre"]

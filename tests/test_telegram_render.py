@@ -7,15 +7,19 @@ import random
 
 import pytest
 
+from adapters.telegram.adapter import TelegramAdapter
 from adapters.telegram.render import (
+    BLANK,
     MAX_ENTITIES,
+    MAX_LEN,
     Entity,
+    message,
     render,
-    render_chunks,
-    split_rendered,
+    text_length,
     utf16_len,
 )
-from bridge import ThoughtPart
+from adapters.telegram.split import render_chunks, split_rendered
+from bridge import PlatformError, ThoughtPart, split_markdown
 from bridge.render import thought_markdown
 
 FORMAT = {"bold", "italic", "underline", "strikethrough", "spoiler"}
@@ -352,6 +356,8 @@ def test_split_counts_utf16_and_never_splits_a_pair() -> None:
     # Grapheme clusters (ZWJ family, skin tone) are not cut when a later cut point exists.
     family = "👨‍👩‍👧"  # 8 units
     assert [t for t, _ in split_rendered(family * 3, [], 12)] == [family, family, family]
+    # A space carrying a combining mark is not a word boundary.
+    assert [t for t, _ in split_rendered("abcd \u0301efg", [], 5)] == ["abcd", " \u0301efg"]
 
 
 def test_split_edge_cases() -> None:
@@ -376,3 +382,45 @@ def test_entity_to_dict_has_the_bot_api_shape() -> None:
     }
     link = E("text_link", 0, 1, url="https://x.org").to_dict()
     assert link == {"type": "text_link", "offset": 0, "length": 1, "url": "https://x.org"}
+
+
+# -- messages: what the adapter sends for each chunk the core split by text_length -----------------------
+
+
+def test_a_message_is_the_rendering_and_never_blank() -> None:
+    assert message("**hi** there") == render("**hi** there")
+    assert message("#") == ("#", [])  # renders to nothing: the Markdown itself
+    assert message("") == (BLANK, []) and message(" \n\n ") == (BLANK, [])
+
+
+def test_text_length_counts_the_rendered_text_in_utf16_units() -> None:
+    assert text_length("**😀** [link](https://example.com)") == utf16_len("😀 link") == 7
+    assert text_length("```python\nx = 1\n```") == 5
+    assert text_length("") == 1  # "…"
+
+
+def test_a_long_reply_split_by_the_core_fits_and_keeps_every_visible_character() -> None:
+    source = long_reply() + "\n\n" + "👨‍👩‍👧‍👦 " * 900  # ends with 9,900 UTF-16 units of emoji
+    chunks = split_markdown(source, MAX_LEN, text_length)
+    messages = [message(chunk) for chunk in chunks]
+    for text, entities in messages:
+        assert_valid(text, entities, MAX_LEN)
+        assert not text.endswith(" …")
+    visible = [c for c in render(source)[0] if not c.isspace()]
+    shown = iter(c for text, _ in messages for c in text if not c.isspace())
+    assert all(any(c == s for s in shown) for c in visible), "a visible character was lost"
+    assert sum(text.count("👨‍👩‍👧‍👦") for text, _ in messages) == 900
+    for text, entities in messages:  # code lines stay in python pre entities
+        pres = [(e.offset, e.offset + e.length) for e in entities if e.type == "pre"]
+        for line in text.split("\n"):
+            if is_code(line):
+                at = utf16_len(text[: text.index(line)])
+                assert any(a <= at < b for a, b in pres), line
+
+
+def test_the_adapter_refuses_a_chunk_over_the_limit_rather_than_cut_it() -> None:
+    with pytest.raises(PlatformError, match="bug") as caught:
+        TelegramAdapter._render("😀" * 2049)  # 4,098 units: the core never hands this over
+    assert caught.value.permanent
+    body, _ = TelegramAdapter._render("😀" * 2048)
+    assert utf16_len(body) == MAX_LEN

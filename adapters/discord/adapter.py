@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
@@ -19,6 +20,7 @@ import yarl
 
 from adapters.discord.commands import CommandSet, command_payloads
 from adapters.discord.config import DiscordConfig
+from adapters.discord.content import content_length
 from adapters.discord.inbox import Inbox
 from adapters.discord.outbox import Outbox
 from adapters.discord.pacing import GlobalPacer, pace
@@ -49,9 +51,10 @@ class DiscordAdapter:
         self.name = name
         self.config = config
         self._token = secret(config.token_env)
-        # 2000 is Discord's limit; the margin covers what rendering adds (see render.MAX_GROWTH).
+        # 2000 is Discord's limit, in code points; the core splits by the length of the content sent.
         self.capabilities = Capabilities(
-            max_text_len=1890,
+            max_text_len=2000,
+            text_length=functools.partial(content_length, thoughts=config.thoughts),
             min_edit_interval_s=1.2,  # Discord allows about 5 edits per 5 s per message
             can_edit=True,
             max_files=10,

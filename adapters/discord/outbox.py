@@ -25,8 +25,8 @@ from typing import Any, TypeVar
 
 import discord
 
+from adapters.discord.content import message_content
 from adapters.discord.pacing import GlobalPacer
-from adapters.discord.render import to_discord
 from bridge import (
     Attachment,
     ConversationKey,
@@ -110,7 +110,7 @@ class Outbox:
     async def send(
         self, to: ConversationKey, text: str, reply_to: MessageRef | None, stage: Stage
     ) -> MessageRef:
-        content = to_discord(text, self.thoughts)  # type: ignore[arg-type]
+        content = message_content(text, self.thoughts)  # type: ignore[arg-type]
         view = self._view(stage)
         pending = self._pending(reply_to)
         if pending is not None:
@@ -138,7 +138,7 @@ class Outbox:
         return MessageRef(to.chat, str(msg.id), to.thread)
 
     async def edit(self, ref: MessageRef, text: str, stage: Stage) -> MessageRef | None:
-        content = to_discord(text, self.thoughts)  # type: ignore[arg-type]
+        content = message_content(text, self.thoughts)  # type: ignore[arg-type]
         view = self._view(stage)
         data = dict(ref.data)
         message_id = self._moved.get(ref.id, int(ref.id))

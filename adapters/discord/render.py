@@ -13,6 +13,8 @@ quotes, or become the title line and their text in spoilers, a paragraph per spo
 outside the spoilers, where Discord can show them; ``||`` inside gets a zero-width space).
 
 Mentions are left as they are: the adapter neutralises pings with ``allowed_mentions``.
+
+What a message carries (never blank) and how long it is: :mod:`adapters.discord.content`.
 """
 
 from __future__ import annotations

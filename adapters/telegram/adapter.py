@@ -28,13 +28,14 @@ from typing import Any, BinaryIO
 import structlog
 from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity, Update
 from telegram.constants import ChatAction
-from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter, TelegramError
+from telegram.error import BadRequest, TelegramError
 
 from adapters.telegram.config import TelegramConfig
+from adapters.telegram.errors import call
 from adapters.telegram.incoming import STOP_DATA, UpdateReader, fetch_file
-from adapters.telegram.intake import poll, retry_seconds, serve_webhook, start_bot
+from adapters.telegram.intake import poll, serve_webhook, start_bot
 from adapters.telegram.pacing import Pacer
-from adapters.telegram.render import render_chunks
+from adapters.telegram.render import MAX_LEN, message, text_length, utf16_len
 from bridge import (
     COMMANDS,
     Attachment,
@@ -43,7 +44,6 @@ from bridge import (
     ConversationKey,
     Host,
     LocalFile,
-    MessageGone,
     MessageRef,
     PlatformError,
     RateLimited,
@@ -67,10 +67,10 @@ class TelegramAdapter:
         self.config = config
         self._token = secret(config.token_env)
         self._webhook_secret = secret(config.webhook_secret_env) if config.webhook_secret_env else ""
-        # 4096 is the limit after rendering; Markdown is rarely shorter than its rendering, and the
-        # margin covers UTF-16 growth. send/edit split again on the rendered text if needed.
+        # The core splits replies by the length of the rendered text in UTF-16 units, Telegram's unit.
         self.capabilities = Capabilities(
-            max_text_len=3800,
+            max_text_len=MAX_LEN,
+            text_length=text_length,
             min_edit_interval_s=1.0,
             can_edit=True,
             can_stream_draft=config.drafts,
@@ -188,7 +188,7 @@ class TelegramAdapter:
     async def fetch(self, attachment: Attachment) -> Attachment:
         """Download a file a user sent (getFile, then the file itself)."""
         async with self._slots:
-            fetched: Attachment = await self._call(fetch_file(self._require_bot(), attachment))
+            fetched: Attachment = await call(fetch_file(self._require_bot(), attachment))
         return fetched
 
     @contextlib.asynccontextmanager
@@ -219,7 +219,7 @@ class TelegramAdapter:
             raise RateLimited(wait, "Telegram budget for drafts in this chat")
         try:
             async with self._slots:
-                await self._call(
+                await call(
                     self._require_bot().send_message_draft(
                         chat_id=chat_id,
                         draft_id=draft_id,
@@ -269,7 +269,7 @@ class TelegramAdapter:
             async with self._slots:
                 wait = self._pacer.reserve(chat_id, final=stage == "final")
                 if wait == 0:
-                    return await self._call(make_call())
+                    return await call(make_call())
             if stage != "final":
                 raise RateLimited(wait, "Telegram budget for this chat")
             await asyncio.sleep(wait)
@@ -281,32 +281,16 @@ class TelegramAdapter:
 
     @staticmethod
     def _render(text: str) -> tuple[str, list[MessageEntity]]:
-        chunks = render_chunks(text or "…")
-        body, entities = chunks[0] if chunks else ("…", [])
-        if len(chunks) > 1:  # only when rendering grew past the limit: keep the message valid
-            body = body.rstrip() + " …"
+        body, entities = message(text)
+        if (size := utf16_len(body)) > MAX_LEN:  # the core splits by text_length: a bug if it happens
+            raise PlatformError(
+                f"a reply chunk rendered to {size} UTF-16 units, over Telegram's {MAX_LEN}; this is a bug "
+                "in the bridge's splitting, please report it",
+                permanent=True,
+            )
         return body, [
             MessageEntity(e.type, e.offset, e.length, url=e.url, language=e.language) for e in entities
         ]
-
-    @staticmethod
-    async def _call(coro: Any) -> Any:
-        """PTB's errors as the bridge's: waits, permanent refusals, and failures worth retrying."""
-        try:
-            return await coro
-        except RetryAfter as exc:
-            raise RateLimited(retry_seconds(exc), "Telegram flood control") from exc
-        except BadRequest as exc:
-            text = exc.message.lower()
-            if "not modified" in text:
-                return None
-            if "message to edit not found" in text or "message can't be edited" in text:
-                raise MessageGone(f"Telegram: {exc.message}") from exc
-            raise PlatformError(f"Telegram refused the request: {exc.message}", permanent=True) from exc
-        except (Forbidden, InvalidToken, ChatMigrated) as exc:
-            raise PlatformError(f"Telegram refused the request: {exc.message}", permanent=True) from exc
-        except TelegramError as exc:  # NetworkError, TimedOut, 5xx: Telegram may answer later
-            raise PlatformError(f"Telegram request failed: {exc}") from exc
 
 
 def _upload(bot: Bot, chat: int, f: LocalFile, fh: BinaryIO, extra: dict[str, Any]) -> Awaitable[Any]:

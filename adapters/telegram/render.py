@@ -1,8 +1,12 @@
-"""The app's Markdown as Telegram plain text plus message entities, split to Telegram's length limit.
+"""The app's Markdown as Telegram plain text plus message entities, and how long a message it makes.
 
 Telegram gets ``text`` and an ``entities`` list, never a ``parse_mode``: nothing is escaped, so no text
 (partial while streaming, unbalanced, hostile) can fail to parse. This module is pure; the adapter turns
 each :class:`Entity` into a ``telegram.MessageEntity`` with :meth:`Entity.to_dict`.
+
+Long replies are split by the core before rendering, measured with :func:`text_length` (the UTF-16
+length of what :func:`message` makes of a chunk), so every chunk renders within :data:`MAX_LEN`.
+(:mod:`adapters.telegram.split` splits text that is already rendered.)
 
 Contract of the entity lists returned here: offsets and lengths count UTF-16 code units (as the Bot API
 does); every entity is non-empty and inside the text; any two are disjoint or one contains the other;
@@ -12,18 +16,20 @@ underline/strikethrough/spoiler; at most :data:`MAX_ENTITIES` per message; sorte
 
 from __future__ import annotations
 
+import functools
 import re
-from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from itertools import accumulate
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from bridge import splits_cluster
-
 MAX_LEN = 4096  # UTF-16 code units of text per message
 MAX_ENTITIES = 100  # Telegram ignores entities beyond about 100 per message
+BLANK = "…"  # what a chunk of only whitespace shows: Telegram refuses blank text
+# Renders remembered: the core's splitter measures the same chunk prefixes on every streamed update of
+# a long reply. Each entry holds a chunk (at most about MAX_LEN characters).
+_RENDERS = 512
 _FORMAT = frozenset({"bold", "italic", "underline", "strikethrough", "spoiler"})
 _QUOTES = frozenset({"blockquote", "expandable_blockquote"})
 _LEAVES = frozenset({"code", "pre"})
@@ -35,12 +41,11 @@ _URL = re.compile(
     r"https?://[a-z0-9-]+(?:\.[a-z0-9-]+)+\.?(?::\d{1,5})?(?:[/?#]\S*)?|tg://[a-z0-9_]+(?:[/?#]\S*)?",
     re.IGNORECASE,
 )
-_PARA, _LINE, _WORD = re.compile(r"\n\n+"), re.compile(r"\n"), re.compile(r"[ \t]\S")
 # CommonMark as LLMs write it, plus ~~strikethrough~~; raw HTML stays literal text.
 _MD = MarkdownIt("commonmark", {"html": False}).enable("strikethrough")
 
 # A span in code points: (start, -end, order opened, type, language, url); sorts outer first.
-_Span = tuple[int, int, int, str, str | None, str | None]
+Span = tuple[int, int, int, str, str | None, str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,88 +84,43 @@ def render(markdown: str) -> tuple[str, list[Entity]]:
     Anything else, including unbalanced markup and HTML, is kept as literal text (CommonMark rules).
     Non-empty input never gives an empty (or blank) text: the raw input is returned without entities.
     """
-    text, entities = _render(markdown)
+    text, entities = render_all(markdown)
     return text, entities[:MAX_ENTITIES]
 
 
-def render_chunks(markdown: str, limit: int = MAX_LEN) -> list[tuple[str, list[Entity]]]:
-    """:func:`render` then :func:`split_rendered`; the entity cap applies to each message."""
-    return split_rendered(*_render(markdown), limit=limit)
+def message(markdown: str) -> tuple[str, list[Entity]]:
+    """The text and entities of the message showing one chunk of a reply: :func:`render`, never blank.
 
-
-def split_rendered(text: str, entities: list[Entity], limit: int = MAX_LEN) -> list[tuple[str, list[Entity]]]:
-    """``text`` cut into parts of at most ``limit`` UTF-16 units, with the entities of each part.
-
-    A cut goes at the last paragraph boundary (blank line) in the second half of the room, else the last
-    line, else word boundary there, else the last line or word boundary anywhere, else as late as
-    possible without splitting a surrogate pair or a common grapheme cluster. An entity crossing a cut
-    is clipped into both parts (a ``pre`` keeps its language); offsets are rebased per part; each part
-    keeps at most :data:`MAX_ENTITIES` (the latest, innermost dropped). No part is empty.
-
-    Joining the parts gives ``text`` minus the whitespace at each cut: a part loses the spaces, tabs and
-    newlines it would end with, the next part loses the newlines it would start with (never spaces, which
-    may be code indentation), and a stretch of only whitespace longer than ``limit`` is dropped whole.
-    Nothing else is dropped or added.
+    Whitespace only (or nothing) shows as :data:`BLANK`. Pure; recent results are cached.
     """
-    if limit < 2:
-        raise ValueError(f"limit must be at least 2 UTF-16 units (one emoji), not {limit}")
-    units = _units(text)
-    spans = sorted(
-        (bisect_left(units, e.offset), -bisect_left(units, e.offset + e.length), i, e.type, e.language, e.url)
-        for i, e in enumerate(entities)
-    )
-    parts: list[tuple[str, list[Entity]]] = []
-    start, size = 0, len(text)
-    while start < size:
-        if units[size] - units[start] <= limit:
-            cut = end = size
-        else:
-            cut = _cut(text, start, bisect_right(units, units[start] + limit) - 1)
-            end = len(text[start:cut].rstrip(" \t\n")) + start
-        if end > start:
-            parts.append((text[start:end], _clip(spans, units, start, end)[:MAX_ENTITIES]))
-        start = cut
-        while start < size and text[start] == "\n":
-            start += 1
-    return parts
+    text, entities = _message(markdown)
+    return text, list(entities)
 
 
-def _units(text: str) -> list[int]:
+def text_length(markdown: str) -> int:
+    """How long the message :func:`message` makes of ``markdown`` is, in UTF-16 code units."""
+    return utf16_len(_message(markdown)[0])
+
+
+@functools.lru_cache(maxsize=_RENDERS)
+def _message(markdown: str) -> tuple[str, tuple[Entity, ...]]:
+    text, entities = render(markdown)
+    return (text, tuple(entities)) if text.strip() else (BLANK, ())
+
+
+def utf16_offsets(text: str) -> list[int]:
     """UTF-16 offset of each code point index of ``text`` (one more entry than characters)."""
     return list(accumulate((2 if ord(c) > 0xFFFF else 1 for c in text), initial=0))
 
 
-def _entities(spans: list[_Span], units: list[int], base: int = 0) -> list[Entity]:
+def entities_at(spans: list[Span], units: list[int], base: int = 0) -> list[Entity]:
+    """Spans (code point offsets) as entities (UTF-16 offsets, relative to ``base``)."""
     return [
         Entity(k, units[s] - units[base], units[-e] - units[s], lang, url) for s, e, _, k, lang, url in spans
     ]
 
 
-def _clip(spans: list[_Span], units: list[int], start: int, end: int) -> list[Entity]:
-    """The spans intersecting ``[start, end)``, clipped to it, as entities relative to ``start``."""
-    clipped = [(max(s, start), -min(-e, end), n, k, lang, url) for s, e, n, k, lang, url in spans]
-    return _entities(sorted(c for c in clipped if -c[1] > c[0]), units, start)
-
-
-def _cut(text: str, start: int, room: int) -> int:
-    """Where to end a part that starts at ``start`` and may end at ``room`` at the latest."""
-    half = start + (room - start) // 2
-    lead = room - len(text[start:room].lstrip())  # a part must hold more than whitespace
-    for pattern, floor in ((_PARA, half), (_LINE, half), (_WORD, half), (_LINE, start), (_WORD, start)):
-        last = -1
-        for match in pattern.finditer(text, start, room + (pattern is _WORD)):
-            cut = match.end() if pattern is not _WORD else match.start() + 1
-            if floor <= cut <= room and cut > lead:
-                last = cut
-        if last > 0:
-            return last
-    cut = room
-    while cut - 1 > start and splits_cluster(text, cut):
-        cut -= 1
-    return max(cut, start + 1)
-
-
-def _render(markdown: str) -> tuple[str, list[Entity]]:
+def render_all(markdown: str) -> tuple[str, list[Entity]]:
     """Text and all entities, uncapped; the raw input when rendering gives nothing (or fails)."""
     # Lone surrogates (from bad JSON upstream) would fail the request's UTF-8 encoding; pairs are joined.
     markdown = markdown.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
@@ -183,7 +143,7 @@ def _render(markdown: str) -> tuple[str, list[Entity]]:
         )
         for s, e, n, k, lang, url in renderer.spans
     )
-    return text, _entities(spans, _units(text))
+    return text, entities_at(spans, utf16_offsets(text))
 
 
 def _fits(child: str, parents: list[str]) -> bool:
@@ -214,7 +174,7 @@ class _Renderer:
         self.out: list[str] = []
         self.pos = 0  # code points written
         self.sep = ""  # what goes before the next text, if any text precedes it
-        self.spans: list[_Span] = []
+        self.spans: list[Span] = []
         self.stack: list[tuple[str | None, int, int, str | None, str | None]] = []  # None: refused
         self.lists: list[bool] = []  # tightness of the enclosing lists
         self.opened = 0
