@@ -115,12 +115,14 @@ class DiscordAdapter:
                 except discord.LoginFailure:
                     raise PlatformError(
                         f"Discord rejected the bot token of adapter '{self.name}' "
-                        f"(from ${self.config.token_env})"
+                        f"(from ${self.config.token_env})",
+                        permanent=True,
                     ) from None
                 except discord.PrivilegedIntentsRequired:
                     raise PlatformError(
                         f"adapter '{self.name}': enable the Message Content intent for the bot in the "
-                        "Discord Developer Portal, or set message_content_intent = false"
+                        "Discord Developer Portal, or set message_content_intent = false",
+                        permanent=True,
                     ) from None
         finally:
             self._client = self._outbox = None
