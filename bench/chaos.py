@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -261,6 +262,11 @@ def report(args: argparse.Namespace, run: Run, fake: FakeTelegram) -> str:
         + " | ".join(str(counts.get(c, 0)) for c in cols)
         + f" | {late} | {p50:.1f} / {p99:.1f} | {fake.count_429} |",
     ]
+    odd = [(s, verdict(fake, s, args.tokens)) for s in run.sent]
+    odd = [(s, v) for s, v in odd if v not in ("answered",)]
+    if odd:
+        lines += ["", "Not answered with the app's reply (first 15):", ""]
+        lines += [f"- {v}: chat {s.chat} {s.text!r} → {replies(fake, s)!r}"[:400] for s, v in odd[:15]]
     return "\n".join(lines) + "\n"
 
 
@@ -276,10 +282,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drain", type=float, default=240.0, help="seconds to wait for the last answers")
     parser.add_argument("--late", type=float, default=60.0)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--keep", action="store_true", help="keep the logs (the folder is printed)")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="bridge-chaos-") as tmp:
-        run, fake = asyncio.run(chaos(args, Path(tmp)))
+    tmp = Path(tempfile.mkdtemp(prefix="bridge-chaos-"))
+    try:
+        run, fake = asyncio.run(chaos(args, tmp))
         text = report(args, run, fake)
+    finally:
+        if args.keep:
+            print(f"logs kept in {tmp}", file=sys.stderr)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
     print(text)
     if args.out:
         args.out.write_text(text)

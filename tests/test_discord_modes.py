@@ -4,13 +4,30 @@ interaction replies, access lists, shards."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 from typing import Any
 
 import discord
 import pytest
 
+from adapters.discord.adapter import DiscordAdapter
+from adapters.discord.config import DiscordConfig
+from adapters.discord.outbox import Outbox
+from adapters.discord.pacing import GlobalPacer
+from bridge import (
+    AdapterState,
+    AppInputs,
+    ConversationKey,
+    Host,
+    Incoming,
+    MessageGone,
+    PlatformError,
+    RateLimited,
+)
 from bridge.app import serve
+from bridge.sessions import MemoryStore
 from tests.fakes.discord import FakeDiscord, serve_discord, shard_of
 from tests.fakes.discord_bridge import bot_texts, bridge_on, config_for, running
 from tests.fakes.serving import one_bot_config, serving
@@ -176,3 +193,77 @@ async def test_a_refused_message_content_intent_says_where_to_enable_it(
             assert await serve(config, install_signals=False) == 1
     out, err = capfd.readouterr()
     assert "Message Content intent" in out + err and "Developer Portal" in out + err
+
+
+@contextlib.asynccontextmanager
+async def logged_in(fake: FakeDiscord, monkeypatch: MP) -> AsyncIterator[tuple[Outbox, discord.Client]]:
+    """An outbox on a discord.py client set up like the adapter's, logged in to the fake over REST."""
+    monkeypatch.setattr(discord.http.Route, "BASE", f"{fake.url}/api/v10")
+    client = discord.Client(intents=discord.Intents.default(), max_ratelimit_timeout=30.0)
+    await client.login(fake.token)
+    try:
+        yield Outbox(client, "quote", GlobalPacer()), client
+    finally:
+        await client.close()
+
+
+async def refused(call: Awaitable[object]) -> PlatformError:
+    with pytest.raises(PlatformError) as caught:
+        await call
+    return caught.value
+
+
+async def test_discord_errors_become_permanent_or_transient_bridge_errors(monkeypatch: MP) -> None:
+    fake = FakeDiscord(message_creates=None)  # discord.py would wait out the window of 5 per 5 s
+    key = ConversationKey("dc", fake.channel_id)
+    async with contextlib.AsyncExitStack() as client:
+        async with serve_discord(fake):
+            outbox, _ = await client.enter_async_context(logged_in(fake, monkeypatch))
+            ref = await outbox.send(key, "hello", None, "final")
+            fake.fail_next("create_message", 403, code=50013, message="Missing Permissions")
+            error = await refused(outbox.send(key, "x", None, "final"))
+            assert error.permanent and "Missing Permissions" in str(error)
+            fake.fail_next("create_message", 400, code=50035, message="Invalid Form Body")
+            assert (await refused(outbox.send(key, "x", None, "final"))).permanent
+            fake.fail_next("create_message", 401, message="401: Unauthorized")
+            assert (await refused(outbox.send(key, "x", None, "final"))).permanent
+            fake.fail_next("create_message", 503)  # discord.py retries 500/502/504/524 only
+            error = await refused(outbox.send(key, "x", None, "final"))
+            assert not error.permanent and not isinstance(error, RateLimited)
+            fake.fail_next("create_message", 429, retry_after=31)  # over max_ratelimit_timeout (30 s)
+            error = await refused(outbox.send(key, "x", None, "final"))
+            assert isinstance(error, RateLimited) and error.retry_after == 31 and not error.permanent
+            fake.fail_next("create_message", 429, body="<html>banned</html>")  # Cloudflare: no JSON
+            assert isinstance(await refused(outbox.send(key, "x", None, "final")), RateLimited)
+            fake.messages[ref.id].deleted = True
+            assert isinstance(await refused(outbox.edit(ref, "new text", "final")), MessageGone)
+            error = await refused(outbox.send(ConversationKey("dc", "1234"), "x", None, "final"))
+            assert error.permanent and "Unknown Channel" in str(error) and not isinstance(error, MessageGone)
+            fake.deny_bot(fake.channel2_id)
+            error = await refused(outbox.send(ConversationKey("dc", fake.channel2_id), "x", None, "final"))
+            assert error.permanent and "Missing Access" in str(error)
+            assert [m.content for m in fake.sent()] == ["hello"]
+        # The fake has stopped: the REST API refuses connections, which may work later.
+        error = await refused(outbox.send(key, "x", None, "final"))
+        assert not error.permanent and "could not be reached" in str(error)
+
+
+async def test_a_rejected_token_or_intent_is_permanent(current_apps: dict[str, str]) -> None:
+    for fake, token in ((FakeDiscord(), "wrong-token"), (FakeDiscord(allowed_intents=0), None)):
+        secret = token or fake.token
+        async with serve_discord(fake) as url:
+            table = config_for(fake, url, current_apps["text"]).adapters["dc"]
+            assert isinstance(table, DiscordConfig)
+            adapter = DiscordAdapter("dc", table, lambda _, secret=secret: secret)
+            host = Host(deliver=_ignore, state=AdapterState(MemoryStore(), "dc"), inputs=_no_inputs)
+            async with asyncio.timeout(30):
+                error = await refused(adapter.run(host))
+        assert error.permanent and ("token" in str(error) or "intent" in str(error))
+
+
+async def _ignore(_: Incoming) -> None:
+    return None
+
+
+async def _no_inputs() -> AppInputs:
+    return AppInputs()

@@ -26,7 +26,16 @@ import pytest
 import yarl
 from discord import app_commands
 
-from tests.fakes.discord import ApiError, Budgets, FakeDiscord, ShiftClock, pings, serve_discord, shard_of
+from tests.fakes.discord import (
+    READ_MESSAGE_HISTORY,
+    ApiError,
+    Budgets,
+    FakeDiscord,
+    ShiftClock,
+    pings,
+    serve_discord,
+    shard_of,
+)
 
 TIMEOUT = 10.0
 
@@ -759,3 +768,79 @@ async def test_shutdown_closes_open_sockets_promptly(fake: FakeDiscord) -> None:
         msg = await ws.receive()
         assert (msg.type, msg.data) == (aiohttp.WSMsgType.CLOSE, 1001)
         await ws.close()
+
+
+@guarded
+async def test_history_pages_like_discord(fake: FakeDiscord, bots: Bots) -> None:
+    ids = [int((await fake.push_message(content=f"m{i}"))["id"]) for i in range(130)]
+    fake.messages[str(ids[5])].deleted = True
+    client = await bots.start(bots.client())
+    channel = client.get_channel(int(fake.channel_id))
+    after = [m async for m in channel.history(after=discord.Object(ids[1]), limit=None, oldest_first=True)]
+    assert [m.id for m in after] == [i for i in ids[2:] if i != ids[5]]  # every page, in order
+    pages = [q for _, q in fake.history_queries]
+    # after= asks for the messages right after the id; the next page starts at the newest of the last
+    assert pages[0] == {"limit": "100", "after": str(ids[1])} and pages[1]["after"] == str(ids[102])
+    newest = [m.content async for m in channel.history(limit=3)]
+    assert newest == ["m129", "m128", "m127"]  # newest first by default
+    before = [m.content async for m in channel.history(before=discord.Object(ids[10]), limit=3)]
+    assert before == ["m9", "m8", "m7"]
+    around = sorted([m.id async for m in channel.history(around=discord.Object(ids[50]), limit=5)])
+    assert around == ids[48:53]
+    raw = await client.http.logs_from(channel.id, 2, before=ids[3], after=ids[0])
+    assert [m["content"] for m in raw] == ["m2", "m1"]  # one anchor is used, newest first
+    assert len(await client.http.request(discord.http.Route("GET", f"/channels/{channel.id}/messages"))) == 50
+
+
+@guarded
+async def test_history_errors_are_discords(fake: FakeDiscord, bots: Bots) -> None:
+    client = await bots.start(bots.client())
+    with pytest.raises(discord.HTTPException) as info:
+        await client.http.logs_from(fake.channel_id, 101)
+    assert (info.value.status, info.value.code) == (400, 50035)
+    assert "In limit: int value should be less than or equal to 100." in info.value.text
+    with pytest.raises(discord.HTTPException, match="greater than or equal to 1"):
+        await client.http.logs_from(fake.channel_id, 0)
+    with pytest.raises(discord.NotFound) as gone:
+        await client.http.logs_from(1234, 10)
+    assert gone.value.code == 10003 and gone.value.text == "Unknown Channel"
+    await fake.push_message(fake.channel2_id, content="hidden")
+    fake.deny_bot(fake.channel2_id, READ_MESSAGE_HISTORY)
+    channel2 = client.get_channel(int(fake.channel2_id))
+    assert [m async for m in channel2.history()] == []  # documented: no history, no error
+    fake.deny_bot(fake.channel2_id)  # no VIEW_CHANNEL: every channel route is refused
+    with pytest.raises(discord.Forbidden) as refused:
+        _ = [m async for m in channel2.history()]
+    assert (refused.value.code, refused.value.text) == (50001, "Missing Access")
+    with pytest.raises(discord.Forbidden):
+        await client.fetch_channel(int(fake.channel2_id))
+    await fake.delete_channel(fake.channel2_id)
+    await fake.wait_for(lambda: client.get_channel(int(fake.channel2_id)) is None)
+    with pytest.raises(discord.NotFound):
+        await client.fetch_channel(int(fake.channel2_id))
+    member = await client.get_guild(int(fake.guild_id)).fetch_member(int(fake.user_id))
+    assert member.name == "alice" and [r.id for r in member.roles[1:]] == [int(fake.member_role_id)]
+    with pytest.raises(discord.NotFound, match="Unknown Member"):
+        await client.get_guild(int(fake.guild_id)).fetch_member(1234)
+
+
+@guarded
+async def test_messages_sent_while_no_session_is_open_are_only_in_the_history(
+    fake: FakeDiscord, bots: Bots
+) -> None:
+    first = await bots.start(bots.client())
+    await first.close()
+    await fake.wait_for(lambda: not fake.connections)
+    # discord.py on aiohttp 3.14 closes with 4000 here, so the old session stays resumable; the
+    # message is kept for a RESUME that never comes: a new process IDENTIFYs.
+    missed = await fake.push_message(content="while you were away")
+    got: list[discord.Message] = []
+    second = bots.client()
+    second.event(_collector(got))
+    await bots.start(second)
+    await fake.push_message(content="live")
+    await fake.wait_for(lambda: got)
+    assert [m.content for m in got] == ["live"]  # a new session replays nothing
+    channel = second.get_channel(int(fake.channel_id))
+    history = [m async for m in channel.history(after=discord.Object(int(missed["id"]) - 1))]
+    assert [m.content for m in history] == ["while you were away", "live"]

@@ -1,9 +1,11 @@
 """The Discord adapter: discord.py's ``Client`` ↔ the bridge's adapter contract.
 
-Receiving is :mod:`adapters.discord.inbox`, sending :mod:`adapters.discord.outbox`; this module
-connects the client (REST base and gateway from the config, shards), and registers the slash
-commands, generated from the app's inputs, only when their definition changed: the hash of the
-last registered set is kept in the bridge's state (Discord allows 200 command creates a day).
+Receiving is :mod:`adapters.discord.inbox`, sending :mod:`adapters.discord.outbox`, catching up
+after a restart :mod:`adapters.discord.catchup`; this module connects the client (REST base and
+gateway from the config, shards), and registers the slash commands, generated from the app's
+inputs, only when their definition changed: the hash of the last registered set is kept in the
+bridge's state (Discord allows 200 command creates a day). The background work of the first
+``on_ready`` (commands, catching up) never holds up the gateway's event handlers.
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from typing import Any
 
 import discord
 import structlog
 import yarl
 
+from adapters.discord.catchup import CatchUp, Recent, state_key
 from adapters.discord.commands import CommandSet, command_payloads
 from adapters.discord.config import DiscordConfig
 from adapters.discord.content import content_length
@@ -69,41 +72,39 @@ class DiscordAdapter:
     async def run(self, host: Host) -> None:
         """Connect and receive until cancelled."""
         _point_at(self.config)
-        intents = discord.Intents.default()
-        intents.message_content = self.config.message_content_intent
-        options: dict[str, Any] = {
-            "intents": intents,
-            "allowed_mentions": discord.AllowedMentions.none(),
-            "max_ratelimit_timeout": 30.0,
-            "chunk_guilds_at_startup": False,
-        }
-        if self.config.shard_count is not None:
-            shards: dict[str, Any] = {"shard_ids": self.config.shard_ids} if self.config.shard_ids else {}
-            client: discord.Client = discord.AutoShardedClient(
-                shard_count=self.config.shard_count, **shards, **options
-            )
-        else:
-            client = discord.Client(**options)
+        client = _new_client(self.config)
         pacer = GlobalPacer()
         pace(client.http, pacer)
         outbox = Outbox(client, self.config.thoughts, pacer)
-        inbox = Inbox(self.name, self.config, client, outbox)
-        synced = asyncio.Event()
+        cfg = self.config
+        recent = (
+            Recent(host.state, state_key(cfg), cfg.catch_up_channels, cfg.catch_up_max_age_h * 3600)
+            if cfg.catch_up
+            else None
+        )
+        inbox = Inbox(self.name, cfg, client, outbox, recent.handled if recent else None)
+        catchup = CatchUp(cfg, inbox, outbox, recent)
+        await catchup.prepare()
+        started = asyncio.Event()
         background: set[asyncio.Task[None]] = set()
+
+        def spawn(work: Coroutine[Any, Any, None], name: str) -> None:
+            task = asyncio.create_task(work, name=f"{self.name} {name}")
+            background.add(task)
+            task.add_done_callback(background.discard)
 
         @client.event
         async def on_ready() -> None:
             host.ready()
-            if not synced.is_set():
-                synced.set()
-                task = asyncio.create_task(
-                    self._sync_commands(client, host, inbox), name=f"{self.name} commands"
-                )
-                background.add(task)
-                task.add_done_callback(background.discard)
+            if not started.is_set():  # on_ready comes again after each new session
+                started.set()
+                spawn(self._sync_commands(client, host, inbox), "commands")
+                spawn(catchup.run(host.deliver), "catch-up")
 
         @client.event
         async def on_message(message: discord.Message) -> None:
+            if not message.author.bot:
+                await catchup.settled(str(message.channel.id))  # missed messages go first
             await inbox.message(message, host.deliver)
 
         @client.event
@@ -118,14 +119,22 @@ class DiscordAdapter:
                 except discord.LoginFailure:
                     raise PlatformError(
                         f"Discord rejected the bot token of adapter '{self.name}' "
-                        f"(from ${self.config.token_env})"
+                        f"(from ${self.config.token_env})",
+                        permanent=True,
                     ) from None
                 except discord.PrivilegedIntentsRequired:
                     raise PlatformError(
                         f"adapter '{self.name}': enable the Message Content intent for the bot in the "
-                        "Discord Developer Portal, or set message_content_intent = false"
+                        "Discord Developer Portal, or set message_content_intent = false",
+                        permanent=True,
                     ) from None
         finally:
+            for task in background:
+                task.cancel()
+            if background:
+                await asyncio.wait(list(background))
+            if recent is not None:
+                await asyncio.shield(recent.close())
             self._client = self._outbox = None
 
     async def _sync_commands(self, client: discord.Client, host: Host, inbox: Inbox) -> None:
@@ -209,6 +218,22 @@ class DiscordAdapter:
         if self._outbox is None:
             raise PlatformError("the Discord bot is not running", permanent=True)
         return self._outbox
+
+
+def _new_client(config: DiscordConfig) -> discord.Client:
+    """discord.py's client: one connection, or the configured shards."""
+    intents = discord.Intents.default()
+    intents.message_content = config.message_content_intent
+    options: dict[str, Any] = {
+        "intents": intents,
+        "allowed_mentions": discord.AllowedMentions.none(),
+        "max_ratelimit_timeout": 30.0,
+        "chunk_guilds_at_startup": False,
+    }
+    if config.shard_count is None:
+        return discord.Client(**options)
+    shards: dict[str, Any] = {"shard_ids": config.shard_ids} if config.shard_ids else {}
+    return discord.AutoShardedClient(shard_count=config.shard_count, **shards, **options)
 
 
 def _point_at(config: DiscordConfig) -> None:

@@ -7,9 +7,9 @@ users, channels) are strings; TOML integers are converted, as for the common key
 from __future__ import annotations
 
 import re
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import NonNegativeInt, PositiveInt, field_validator, model_validator
+from pydantic import Field, NonNegativeInt, PositiveInt, field_validator, model_validator
 
 from bridge import AdapterConfig, string_ids
 
@@ -45,6 +45,14 @@ class DiscordConfig(AdapterConfig):
     # The privileged intent (enable it in the Developer Portal too). Without it, guild messages arrive
     # without text unless they mention the bot; DMs and slash commands work either way.
     message_content_intent: bool = True
+    # After a restart, answer what was said while the bot was down in the conversations that were
+    # active (threads, DMs, channels where it was mentioned): at most catch_up_messages per channel
+    # (the most recent), in the catch_up_channels most recently active, active in the last
+    # catch_up_max_age_h hours.
+    catch_up: bool = True
+    catch_up_messages: Annotated[int, Field(ge=1, le=100)] = 20
+    catch_up_channels: Annotated[int, Field(ge=1, le=1000)] = 100
+    catch_up_max_age_h: Annotated[float, Field(gt=0, le=24 * 14)] = 24.0
 
     @field_validator(
         "allow_guilds", "block_guilds", "allow_roles", "block_roles", "command_guilds", mode="before"

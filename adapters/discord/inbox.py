@@ -13,12 +13,17 @@
 
 Conversation keys: a thread is a conversation of its own (``chat`` = parent channel, ``thread`` =
 the thread); elsewhere the adapter's ``scope`` decides.
+
+A message is delivered at most once however it arrives (live from the gateway, or read from the
+history when catching up, :mod:`adapters.discord.catchup`); ``delivered(channel id, message id)``
+is told each one, and each thread ``/chat`` opens (with the thread's id).
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -40,45 +45,75 @@ from bridge import Attachment, Author, ConversationKey, Incoming, MessageRef
 REFUSAL = "Sorry, you are not allowed to use this bot here."
 log = structlog.get_logger(__name__)
 Deliver = Callable[[Incoming], Awaitable[None]]
+Delivered = Callable[[str, int], None]
+_REMEMBER = 10_000  # message ids kept to deliver each once
 
 
 class Inbox:
     """One bot's incoming side."""
 
-    def __init__(self, adapter: str, config: DiscordConfig, client: discord.Client, outbox: Outbox) -> None:
+    def __init__(
+        self,
+        adapter: str,
+        config: DiscordConfig,
+        client: discord.Client,
+        outbox: Outbox,
+        delivered: Delivered | None = None,
+    ) -> None:
         self.adapter = adapter
         self.config = config
         self.client = client
         self.outbox = outbox
         self.commands: CommandSet | None = None
+        self.delivered = delivered
+        self._seen: OrderedDict[int, None] = OrderedDict()
 
     # -- messages --------------------------------------------------------------------------
     async def message(self, msg: discord.Message, deliver: Deliver) -> None:
         """Deliver ``msg`` when it is for the bot."""
+        incoming = self.incoming(msg)
+        if incoming is not None:
+            await self.deliver_once(msg, incoming, deliver)
+
+    def incoming(self, msg: discord.Message) -> Incoming | None:
+        """What ``msg`` says to the bot; None when it is not for the bot (or not allowed to be)."""
         me = self.client.user
         if (
             me is None
             or msg.author.bot
             or msg.type not in (discord.MessageType.default, discord.MessageType.reply)
         ):
-            return
+            return None
         if not self._triggered(msg, me) or not self._admitted(msg.guild, msg.author):
-            return
+            return None
         chat, thread = place(msg.channel)
         text = re.sub(rf"<@!?{me.id}>", "", msg.content).strip()
-        await deliver(
-            Incoming(
-                key=self._key(chat, str(msg.author.id), thread),
-                author=_author(msg.author),
-                text=text,
-                attachments=tuple(
-                    _attachment(a.filename, a.size, a.content_type, a.url) for a in msg.attachments
-                ),
-                reply_to=MessageRef(chat=chat, id=str(msg.id), thread=thread),
-                shared=msg.guild is not None,
-                id=str(msg.id),
-            )
+        return Incoming(
+            key=self._key(chat, str(msg.author.id), thread),
+            author=_author(msg.author),
+            text=text,
+            attachments=tuple(
+                _attachment(a.filename, a.size, a.content_type, a.url) for a in msg.attachments
+            ),
+            reply_to=MessageRef(chat=chat, id=str(msg.id), thread=thread),
+            shared=msg.guild is not None,
+            id=str(msg.id),
         )
+
+    def seen(self, message_id: int) -> bool:
+        """Whether the message was delivered already (by this process)."""
+        return message_id in self._seen
+
+    async def deliver_once(self, msg: discord.Message, incoming: Incoming, deliver: Deliver) -> None:
+        """Deliver ``incoming`` (from ``msg``) unless that message was delivered already."""
+        if msg.id in self._seen:
+            return
+        self._seen[msg.id] = None  # before the await: a second arrival meanwhile is dropped too
+        while len(self._seen) > _REMEMBER:
+            self._seen.popitem(last=False)
+        await deliver(incoming)
+        if self.delivered is not None:
+            self.delivered(str(msg.channel.id), msg.id)
 
     def _triggered(self, msg: discord.Message, me: discord.ClientUser) -> bool:
         channel = msg.channel
@@ -138,10 +173,14 @@ class Inbox:
             else:
                 key = self._key(str(channel.id), str(user.id), str(thread.id))
                 reply_to = None
+                if self.delivered is not None:  # the conversation goes on in the thread
+                    self.delivered(str(thread.id), thread.id)
         else:
             await interaction.response.defer(thinking=True)
             reply_to = self.outbox.track(interaction)
             key = self._key(reply_to.chat, str(user.id), reply_to.thread)
+            if interaction.guild is None and self.delivered is not None and interaction.channel_id:
+                self.delivered(str(interaction.channel_id), interaction.id)  # a DM goes on
         attachments = tuple(_resolved_files(data_of(interaction), options))
         await deliver(
             Incoming(

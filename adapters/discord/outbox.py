@@ -11,7 +11,9 @@ Where a reply goes:
 Every send and every edit carries ``allowed_mentions`` that ping nobody: Discord re-parses mentions
 on edits with default allowances unless told otherwise, and an app may well print ``@everyone``.
 While a reply streams, its message carries a ⏹ Stop button (custom id :data:`STOP_ID`); the final
-edit removes it. discord.py errors become ``bridge`` errors: a long 429 → ``RateLimited``.
+edit removes it. discord.py errors become ``bridge`` errors (:mod:`adapters.discord.errors`):
+permanent refusals, transient failures, a long 429 → ``RateLimited``, a deleted message →
+``MessageGone``.
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ from __future__ import annotations
 import contextlib
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import discord
 
 from adapters.discord.content import message_content
+from adapters.discord.errors import call
 from adapters.discord.pacing import GlobalPacer
 from bridge import (
     Attachment,
@@ -33,7 +36,6 @@ from bridge import (
     LocalFile,
     MessageRef,
     PlatformError,
-    RateLimited,
     Stage,
     repeating,
 )
@@ -43,7 +45,6 @@ NO_PINGS = discord.AllowedMentions.none()
 TOKEN_LIFETIME_S = 15 * 60 - 45  # the interaction token lasts 15 min; stop using it a little before
 DM_UPLOAD_LIMIT = 10 * 1024 * 1024
 _REMEMBER = 10_000
-T = TypeVar("T")
 Channel = (
     discord.TextChannel | discord.Thread | discord.DMChannel | discord.VoiceChannel | discord.StageChannel
 )
@@ -116,7 +117,7 @@ class Outbox:
         if pending is not None:
             iid = str(pending.interaction.id)
             if not pending.original_used:
-                msg = await _call(
+                msg = await call(
                     pending.interaction.edit_original_response(
                         content=content, view=view, allowed_mentions=NO_PINGS
                     )
@@ -124,7 +125,7 @@ class Outbox:
                 pending.original_used = True
                 return MessageRef(to.chat, str(msg.id), to.thread, data=(("i", iid), ("original", "1")))
             extra: dict[str, Any] = {"view": view} if view is not None else {}
-            sent = await _call(
+            sent = await call(
                 pending.interaction.followup.send(content, wait=True, allowed_mentions=NO_PINGS, **extra)
             )
             return MessageRef(to.chat, str(sent.id), to.thread, data=(("i", iid),))
@@ -134,7 +135,7 @@ class Outbox:
             reference = discord.MessageReference(
                 message_id=int(reply_to.id), channel_id=channel.id, fail_if_not_exists=False
             )
-        msg = await _call(channel.send(content, view=view, allowed_mentions=NO_PINGS, reference=reference))  # type: ignore[arg-type]
+        msg = await call(channel.send(content, view=view, allowed_mentions=NO_PINGS, reference=reference))  # type: ignore[arg-type]
         return MessageRef(to.chat, str(msg.id), to.thread)
 
     async def edit(self, ref: MessageRef, text: str, stage: Stage) -> MessageRef | None:
@@ -146,35 +147,43 @@ class Outbox:
         if ref.id not in self._moved and "i" in data:
             if pending is not None and pending.fresh(self.clock()):
                 if data.get("original"):
-                    await _call(
+                    await call(
                         pending.interaction.edit_original_response(
                             content=content, view=view, allowed_mentions=NO_PINGS
-                        )
+                        ),
+                        what="the reply's edit",
+                        edit=True,
                     )
                 else:
-                    await _call(
+                    await call(
                         pending.interaction.followup.edit_message(
                             int(ref.id), content=content, view=view, allowed_mentions=NO_PINGS
-                        )
+                        ),
+                        what="the reply's edit",
+                        edit=True,
                     )
                 return None
             # The token has expired (or this process never had it: a reply resumed after a restart),
             # and a bot cannot edit an interaction's message otherwise: the reply goes on as an
             # ordinary channel message, whose handle the streamer uses from now on.
             channel = await self.channel(ref.thread or ref.chat)
-            msg = await _call(channel.send(content, view=view, allowed_mentions=NO_PINGS))  # type: ignore[arg-type]
+            msg = await call(channel.send(content, view=view, allowed_mentions=NO_PINGS))  # type: ignore[arg-type]
             self._moved[ref.id] = msg.id
             _trim(self._moved)
             return MessageRef(ref.chat, str(msg.id), ref.thread)
         channel = await self.channel(ref.thread or ref.chat)
         partial = channel.get_partial_message(message_id)
-        await _call(partial.edit(content=content, view=view, allowed_mentions=NO_PINGS))
+        await call(
+            partial.edit(content=content, view=view, allowed_mentions=NO_PINGS),
+            what="the reply's edit",
+            edit=True,
+        )
         return None
 
     # -- files and typing ------------------------------------------------------------------
     async def fetch(self, attachment: Attachment) -> Attachment:
         """The bytes of a user's file (its CDN URL is in ``source``)."""
-        data = await _call(self.client.http.get_from_cdn(dict(attachment.source)["url"]))
+        data = await call(self.client.http.get_from_cdn(dict(attachment.source)["url"]))
         return Attachment(name=attachment.name, data=data, mime_type=attachment.mime_type)
 
     async def send_files(
@@ -197,11 +206,11 @@ class Outbox:
             uploads = [discord.File(f.path, filename=f.name) for f in batch]
             try:
                 if pending is not None:
-                    await _call(
+                    await call(
                         pending.interaction.followup.send(files=uploads, allowed_mentions=NO_PINGS, wait=True)
                     )
                 else:
-                    await _call(channel.send(files=uploads, allowed_mentions=NO_PINGS))
+                    await call(channel.send(files=uploads, allowed_mentions=NO_PINGS))
             finally:
                 for u in uploads:
                     u.close()
@@ -214,8 +223,8 @@ class Outbox:
         async def show() -> None:
             if self.pacer.busy:  # "typing…" gives way to replies when the budget runs low
                 return
-            with contextlib.suppress(PlatformError, discord.HTTPException):
-                await (await self.channel(to.thread or to.chat)).typing()
+            with contextlib.suppress(PlatformError):
+                await call((await self.channel(to.thread or to.chat)).typing())
 
         async with repeating(show, 8):
             yield
@@ -225,12 +234,9 @@ class Outbox:
         """The channel, thread or DM with this id (from the cache, else fetched)."""
         found = self.client.get_channel(int(channel_id))
         if found is None:
-            try:
-                found = await self.client.fetch_channel(int(channel_id))
-            except discord.HTTPException as exc:
-                raise PlatformError(f"Discord channel {channel_id} is not reachable: {exc.text}") from exc
+            found = await call(self.client.fetch_channel(int(channel_id)), what=f"channel {channel_id}")
         if not isinstance(found, _CHANNELS):
-            raise PlatformError(f"Discord channel {channel_id} cannot hold messages")
+            raise PlatformError(f"Discord channel {channel_id} cannot hold messages", permanent=True)
         return found
 
     def _pending(self, ref: MessageRef | None) -> Pending | None:
@@ -264,26 +270,3 @@ def _batches(files: Sequence[LocalFile], limit: int) -> list[list[LocalFile]]:
 def _trim(mapping: OrderedDict[str, Any]) -> None:
     while len(mapping) > _REMEMBER:
         mapping.popitem(last=False)
-
-
-def _retry_after(exc: discord.HTTPException) -> float:
-    """The wait a 429 asked for (its ``Retry-After`` header), 1 s when it gave none."""
-    headers = getattr(exc.response, "headers", None) or {}
-    try:
-        return max(0.1, float(headers.get("Retry-After", 1.0)))
-    except (TypeError, ValueError):
-        return 1.0
-
-
-async def _call(awaitable: Awaitable[T]) -> T:
-    try:
-        return await awaitable
-    except discord.RateLimited as exc:
-        raise RateLimited(exc.retry_after, "Discord rate limit") from exc
-    except discord.HTTPException as exc:
-        if exc.status == 429:
-            raise RateLimited(_retry_after(exc), "Discord rate limit") from exc
-        what = "missing permissions" if isinstance(exc, discord.Forbidden) else exc.text or str(exc.status)
-        raise PlatformError(f"Discord refused the request: {what}") from exc
-    except (discord.DiscordException, OSError) as exc:
-        raise PlatformError(f"Discord request failed: {type(exc).__name__}") from exc

@@ -12,7 +12,8 @@ Modules: :mod:`~tests.fakes.discord_model` (stored records, snowflakes), :mod:`~
 (users, guilds, channels, payloads), :mod:`~tests.fakes.discord_rules` (errors, clock, budgets),
 :mod:`~tests.fakes.discord_checks` (body checks, pings), :mod:`~tests.fakes.discord_gateway`,
 :mod:`~tests.fakes.discord_rest` (transport, small routes), :mod:`~tests.fakes.discord_messages`
-(messages, threads), :mod:`~tests.fakes.discord_interactions` (callbacks, @original, follow-ups),
+(messages, threads), :mod:`~tests.fakes.discord_reads` (channel history, members, permission overwrites),
+:mod:`~tests.fakes.discord_interactions` (callbacks, @original, follow-ups),
 :mod:`~tests.fakes.discord_commands` (application commands), :mod:`~tests.fakes.discord_push` (pushes).
 The bot's own non-ephemeral messages are dispatched back (MESSAGE_CREATE/UPDATE/DELETE), as on Discord.
 
@@ -31,13 +32,16 @@ Test helpers (on :class:`FakeDiscord`):
   *, code=0, message=None, body=None, retry_after=0.05, is_global=False, count=1)``;
   ``await dispatch(event, data, *, guild_id=None, intent=None)``; ``await reconnect(shard_id=None)``
   (op 7); ``await drop_connection(shard_id=None, *, code=4000)`` (``None``: abort → 1006);
-  ``forget_sessions()``; ``accept_connections`` (an Event: clear it to hold new gateway connections).
+  ``forget_sessions()``; ``accept_connections`` (an Event: clear it to hold new gateway connections);
+  ``deny_bot(channel_id, permission=VIEW_CHANNEL)`` (``READ_MESSAGE_HISTORY`` too);
+  ``await delete_channel(channel_id)``. A message pushed while no session is open (the bot is down)
+  is only stored: a new session does not get it, but the channel's history (``GET …/messages``) does.
 Inspect: ``messages`` (id → :class:`StoredMessage`, with ``writes``/``edits``), ``channel_messages(id)``,
 ``sent(channel_id=None)``, ``would_ping(message_id=None)``, ``pinging_writes(message_id=None)``,
 ``threads`` (id → thread channel), ``calls`` (:class:`Call` = (method, route template, JSON body)),
 ``calls_to(pattern)``, ``command_writes``, ``commands`` (scope → id → command),
 ``find_command(name, guild_id)``, ``count_429``, ``callbacks`` (:class:`Callback`), ``interactions``,
-``typing_calls`` (channel ids),
+``typing_calls`` (channel ids), ``history_queries`` ((channel id, query) of each history read),
 ``files`` (bot uploads, :class:`StoredFile`), ``attachments``, ``errors`` (:class:`ErrorReply`),
 ``gateway_log`` (:class:`Received`), ``identifies``, ``resumes``, ``sessions``.
 Knobs: ``clock`` (inject a :class:`ShiftClock` and ``advance()`` it to expire interactions),
@@ -71,9 +75,18 @@ from tests.fakes.discord_model import (
     shard_of,
 )
 from tests.fakes.discord_push import Pushes
-from tests.fakes.discord_rules import MB, ApiError, Budgets, ShiftClock
+from tests.fakes.discord_rules import (
+    MB,
+    READ_MESSAGE_HISTORY,
+    VIEW_CHANNEL,
+    ApiError,
+    Budgets,
+    ShiftClock,
+)
 
 __all__ = [
+    "READ_MESSAGE_HISTORY",
+    "VIEW_CHANNEL",
     "ApiError",
     "Budgets",
     "Call",
@@ -125,6 +138,7 @@ class FakeDiscord(Pushes):
         self.clock, self.response_window, self.token_ttl = clock, response_window, token_ttl
         self.strict_commands = strict_commands
         self.callbacks: list[Callback] = []
+        self.history_queries: list[tuple[str, dict[str, str]]] = []
 
     # ------------------------------------------------------------------------------------ waiting
     def _notify(self) -> None:

@@ -15,8 +15,8 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from tests.fakes.discord_checks import WEBHOOK_PARSE
-from tests.fakes.discord_messages import Messages
 from tests.fakes.discord_model import StoredInteraction, StoredMessage
+from tests.fakes.discord_reads import Reads
 from tests.fakes.discord_rest import Handler, Req
 from tests.fakes.discord_rules import (
     ACKNOWLEDGED,
@@ -39,7 +39,7 @@ class Callback(NamedTuple):
     data: Any
 
 
-class Interactions(Messages):
+class Interactions(Reads):
     """Interaction routes; ``response_window``, ``token_ttl`` and ``callbacks`` are set by
     ``FakeDiscord.__init__``."""
 

@@ -20,6 +20,7 @@ _UNKNOWN = {
     "channel": 10003,
     "guild": 10004,
     "message": 10008,
+    "member": 10007,
     "user": 10013,
     "webhook": 10015,
     "interaction": 10062,
@@ -83,6 +84,24 @@ TOO_LARGE = (413, 40005, "Request entity too large")
 NOT_AUTHOR = (403, 50005, "Cannot edit a message authored by another user")
 THREAD_EXISTS = (400, 160004, "A thread has already been created for this message")
 MISSING_ACCESS = (403, 50001, "Missing Access")
+VIEW_CHANNEL, READ_MESSAGE_HISTORY = 1 << 10, 1 << 16
+
+
+def denied(channel: dict[str, Any], parent: dict[str, Any] | None, user_id: str, permission: int) -> bool:
+    """Whether ``user_id`` lacks ``permission`` in a guild channel (a thread: its parent's), from the
+    channel's ``permission_overwrites``: the member's own overwrite decides, else @everyone's (the role
+    whose id is the guild's). Every other permission comes from @everyone's role, which grants
+    viewing and reading history; DMs deny nothing."""
+    source = parent if channel.get("type") in (10, 11, 12) and parent is not None else channel
+    guild_id = channel.get("guild_id")
+    if not guild_id:
+        return False
+    overwrites = {str(o["id"]): o for o in source.get("permission_overwrites") or []}
+    for target in (user_id, guild_id):
+        o = overwrites.get(str(target))
+        if o is not None and (int(o.get("allow", 0)) | int(o.get("deny", 0))) & permission:
+            return bool(int(o.get("deny", 0)) & permission)
+    return False
 
 
 def error(spec: tuple[int, int, str]) -> ApiError:

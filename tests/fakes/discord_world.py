@@ -16,6 +16,7 @@ from tests.fakes.discord_model import (
     now_iso,
     shard_of,
 )
+from tests.fakes.discord_rules import VIEW_CHANNEL, denied
 
 EVERYONE_PERMS = "1071698660929"  # view channels, send messages, read history, use commands, ...
 BOT_PERMS = "2248473465835073"  # EVERYONE_PERMS plus manage messages/threads, attach files, embed links
@@ -172,7 +173,8 @@ class World:
             if c.get("guild_id") == guild_id
             and c["type"] in (10, 11, 12)
             and not c["thread_metadata"]["archived"]
-        ]
+            and not denied(c, self.channels.get(str(c.get("parent_id"))), self.bot_id, VIEW_CHANNEL)
+        ]  # "all active threads in the guild that current user has permission to view"
         return {
             **{k: v for k, v in g.items() if k != "channel_ids"},
             "icon": None,
