@@ -14,7 +14,7 @@ after the previous answer (or after 60 s without one).
 
 Faults, drawn with ``--seed`` over ``--duration`` seconds (``--faults`` picks kinds):
 
-- ``429``: bursts of 429 (``retry_after`` 1–3 s) on sendMessage and editMessageText;
+- ``429``: bursts of 429 (``retry_after`` 1-3 s) on sendMessage and editMessageText;
 - ``5xx``: bursts of 502 on the same methods;
 - ``outage``: the Bot API unreachable for 20 s (connections refused);
 - ``app``: the app SIGKILLed mid-stream, restarted on the same port 3 s later;
@@ -37,6 +37,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -112,6 +113,19 @@ def verdict(fake: FakeTelegram, s: Sent, tokens: int) -> str:
     return "told" if any(n in found[0] for n in NOTES) else "partial"
 
 
+async def poll_until(done: Callable[[], bool], within: float, every: float) -> bool:
+    """Check ``done`` every ``every`` seconds until it holds (True) or ``within`` seconds pass (False).
+
+    The state polled is the fake's record of what the bot sent, which has no event to wait on.
+    """
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if done():
+            return True
+        await asyncio.sleep(every)
+    return done()
+
+
 async def chat_loop(
     fake: FakeTelegram, chat: int, turns: int, run: Run, tokens: int, rng: random.Random
 ) -> None:
@@ -123,9 +137,7 @@ async def chat_loop(
         )
         s = Sent(chat, pushed["message"]["message_id"], text, time.monotonic())
         run.sent.append(s)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and verdict(fake, s, tokens) not in ("answered", "told"):
-            await asyncio.sleep(0.25)
+        await poll_until(lambda s=s: verdict(fake, s, tokens) in ("answered", "told"), 60, 0.25)
         await asyncio.sleep(rng.uniform(1, 5))
 
 
@@ -221,9 +233,7 @@ async def chaos(args: argparse.Namespace, tmp: Path) -> tuple[Run, FakeTelegram]
         injector = asyncio.create_task(faults())
         await asyncio.wait(loops, timeout=args.duration + args.drain)
         await injector
-        deadline = time.monotonic() + args.drain
-        while time.monotonic() < deadline and any(s.answered_at is None for s in run.sent):
-            await asyncio.sleep(1)
+        await poll_until(lambda: all(s.answered_at is not None for s in run.sent), args.drain, 1)
         await asyncio.sleep(3)  # a second answer would come by now
         watcher.cancel()
         for task in loops:
@@ -252,7 +262,7 @@ def report(args: argparse.Namespace, run: Run, fake: FakeTelegram) -> str:
     faults = ", ".join(f"{kind}@{at:.0f}s" for at, kind in run.faults)
     cols = ("answered", "told", "lost", "duplicated", "partial")
     lines = [
-        f"Chaos run: {args.chats} chats × {args.turns} messages, seed {args.seed}, faults: {faults}",
+        f"Chaos run: {args.chats} chats x {args.turns} messages, seed {args.seed}, faults: {faults}",
         "",
         "| messages | "
         + " | ".join(cols)

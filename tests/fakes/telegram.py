@@ -30,7 +30,7 @@ import httpx
 import uvicorn
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -222,6 +222,8 @@ class FakeTelegram(ChatStore):
             self.errors.append((name, exc.status, exc.description))
             self.count_429 += exc.status == 429
             return JSONResponse(exc.body(), status_code=exc.status)
+        except ClientDisconnect:  # the client went away mid-request (an outage, a killed bridge)
+            return Response(status_code=499)
         finally:
             self._notify()
         return JSONResponse({"ok": True, "result": result})
