@@ -22,7 +22,10 @@ from bridge.model import Attachment, ConversationKey, Incoming, LocalFile, Messa
 if TYPE_CHECKING:
     from bridge.host import Host
 
-Deliver = Callable[[Incoming], Awaitable[None]]
+Deliver = Callable[[Incoming], Awaitable[bool]]
+"""``host.deliver``: True once the message is durable (recorded in the store, refused, or not for
+the bot); False while it is only held in memory during a store outage — a platform that redelivers
+unconfirmed messages (Telegram) must then not confirm it yet, and deliver it again later."""
 Stage = Literal["status", "partial", "final"]
 """What a sent or edited text is: a status line before the reply, a partial reply, or final text.
 

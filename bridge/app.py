@@ -68,12 +68,16 @@ class Bot:
             for msg in self.intake.take_resumable():
                 self.router.resume(msg)
 
-    async def deliver(self, msg: Incoming) -> None:
-        """The adapter's ``host.deliver``: returns once the message is recorded (or refused)."""
+    async def deliver(self, msg: Incoming) -> bool:
+        """The adapter's ``host.deliver``: returns once the message is recorded (or refused); False
+        when it is only held in memory (the store is down), so the platform must not confirm it."""
         self.ready()
         if msg.id is None:  # the platform gave no id: every delivery counts as new
             msg = dataclasses.replace(msg, id=uuid.uuid4().hex)
+        elif self.intake.redelivered(msg):  # a redelivery: dropped before the rules and the user's limits
+            return not self.intake.held(msg)
         await self.router.deliver(msg)
+        return not self.intake.held(msg)
 
 
 def build_spaces(config: Config) -> dict[str, SpaceHandle]:
@@ -155,6 +159,7 @@ def assemble(
         notify,
         health or StoreHealth(),
         durable=not isinstance(store, MemoryStore),
+        hold_s=runner.settings.store_wait_s,
     )
     locks = locks_for(store)
     router = Router(

@@ -11,10 +11,12 @@
   handler cancelled by a shutdown leaves its entry, so the next start resumes it.
 - :meth:`Intake.load` reads what an earlier run left unanswered; :meth:`Intake.take_resumable`
   gives those messages back (oldest first) for the router to queue before new ones.
-- While the store cannot be reached, messages are kept in memory (at most ``buffer_max``; beyond
-  that a message is refused with a note) and handled at once; :class:`StoreHealth` says so, and a
-  background task writes them to the store when it is back. A process killed during a store
-  outage loses what only it held (the logs and ``/healthz`` say when that risk exists).
+- While the store cannot be reached, messages are held in memory (at most ``buffer_max``; beyond
+  that a message is refused with a note); :class:`StoreHealth` says so, and a background task
+  writes them to the store when it is back. A held message is not handled until it is written (at
+  most ``hold_s``; then it is handled from memory), so nothing is posted for it that a restart
+  could not find again; and :meth:`held` tells the adapter not to confirm it to the platform yet,
+  so a process killed during the outage gets it again from a platform that redelivers (Telegram).
 
 A :class:`Journal` records what handling has done, so a resumed message is answered once: the
 messages the reply posted (to edit rather than post again) and, once the app's answer is complete,
@@ -66,6 +68,7 @@ class Intake:
         *,
         durable: bool = True,
         buffer_max: int = 1000,
+        hold_s: float = 120.0,
     ) -> None:
         self._inbox = store.inbox
         self._store = store
@@ -75,10 +78,12 @@ class Intake:
         self.health = health
         self.durable = durable
         self.buffer_max = buffer_max
+        self.hold_s = hold_s
         self._order = asyncio.Lock()
         self._journals: dict[str, Journal] = {}
         self._recent: OrderedDict[str, None] = OrderedDict()  # ids recorded by this process
         self._unsaved: dict[str, tuple[str, dict[str, Any]]] = {}  # id → (conversation, message)
+        self._written: dict[str, asyncio.Event] = {}  # held id → set once it is in the store
         self._unfinished: set[str] = set()  # finished while the store was down
         self._resumable: list[InboxEntry] = []
         self._flusher: asyncio.Task[None] | None = None
@@ -124,9 +129,27 @@ class Intake:
                 self._remember(entry_id)
             return added
 
+    def redelivered(self, msg: Incoming) -> bool:
+        """True (and counted) when this process has taken ``msg`` in already: drop it."""
+        if self.entry_id(msg) not in self._recent:
+            return False
+        INBOX.inc(self.adapter, "duplicate")
+        return True
+
+    def held(self, msg: Incoming) -> bool:
+        """True while ``msg`` was taken in but is only in memory (the store is down)."""
+        return self.entry_id(msg) in self._unsaved
+
     async def handle(self, msg: Incoming) -> None:
-        """Run the handler with the message's journal; finish the entry unless cancelled."""
+        """Run the handler with the message's journal; finish the entry unless cancelled.
+
+        A held message waits (at most ``hold_s``) until it is written to the store."""
         entry_id = self.entry_id(msg)
+        written = self._written.get(entry_id)
+        if written is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.hold_s):
+                    await written.wait()
         journal = self._journals.pop(entry_id, None)
         if journal is None:  # not recorded (a stop command): nothing to finish
             await self._handler(msg, Journal())
@@ -165,6 +188,7 @@ class Intake:
             return BUSY
         INBOX.inc(self.adapter, "buffered")
         self._unsaved[entry_id] = (conversation, data)
+        self._written[entry_id] = asyncio.Event()
         self._journals[entry_id] = Journal(entry_id, durable=False, _writer=self.update)
         self._start_flusher()
         return True
@@ -227,6 +251,7 @@ class Intake:
                 for entry_id, (conversation, data) in list(self._unsaved.items()):
                     entry = await self._op(self._add_whole(entry_id, conversation, data))
                     del self._unsaved[entry_id]
+                    self._release(entry_id)
                     journal = self._journals.get(entry_id)
                     if entry is not None and journal is not None:  # still running: it is durable now
                         journal.durable = self.durable
@@ -240,6 +265,8 @@ class Intake:
                 delay = min(5.0, delay * 2)
             except BridgeError as exc:  # a value the store refuses for good: keep going without it
                 log.error("an inbox entry could not be written", error=str(exc))
+                for entry_id in list(self._unsaved):
+                    self._release(entry_id)
                 self._unsaved.clear()
         log.info("inbox entries kept in memory are written to the store", adapter=self.adapter)
 
@@ -252,6 +279,11 @@ class Intake:
                 log.error(
                     "messages kept in memory during a store outage were not written", count=len(self._unsaved)
                 )
+
+    def _release(self, entry_id: str) -> None:
+        written = self._written.pop(entry_id, None)
+        if written is not None:
+            written.set()
 
     def _remember(self, entry_id: str) -> None:
         self._recent[entry_id] = None

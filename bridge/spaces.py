@@ -61,16 +61,25 @@ class SpaceHandle:
                 )
             return self._client
 
-    async def invalidate(self) -> None:
-        """Forget the connection (after the app became unreachable); the next use reconnects."""
+    async def invalidate(self, failed: GradioClient) -> None:
+        """Forget ``failed`` (a turn found the app unreachable through it); the next use reconnects.
+
+        Many turns share one connection and notice its failure one after another: once a
+        reconnect has replaced ``failed``, a late report changes nothing, so the new connection
+        (and every turn already running on it) is left alone.
+        """
+        async with self._lock:
+            if self._client is not failed:
+                return
+            self._client = None
+        await failed.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection."""
         async with self._lock:
             client, self._client = self._client, None
         if client is not None:
             await client.aclose()
-
-    async def aclose(self) -> None:
-        """Close the connection."""
-        await self.invalidate()
 
 
 def _ignore(_: SpaceStatus) -> None:

@@ -155,8 +155,8 @@ class TurnRunner:
         except BridgeError as exc:
             log.info("turn failed", conversation=str(msg.key), error=type(exc).__name__)
             TURNS.inc(name, "failed")
-            if isinstance(exc, AppUnreachable):
-                await self.space.invalidate()
+            if isinstance(exc, AppUnreachable) and run.turn is not None:
+                await self.space.invalidate(run.turn.client)
             note = _join(shown.text, render.error_reply(exc))
             if state is not None:
                 state.last_text = text
@@ -240,7 +240,7 @@ class TurnRunner:
                 log.info(
                     "connection to the app broke; asking again", conversation=str(msg.key), error=str(exc)
                 )
-                await self.space.invalidate()
+                await self.space.invalidate(client)
                 shown.text = ""
                 streamer.update("")
                 streamer.status(render.RETRYING)

@@ -8,6 +8,7 @@ import pytest
 
 from bridge.errors import AuthError, SpaceBroken, SpaceNotReady
 from bridge.gradio import ChatSession, ClientOptions, GradioClient, SpaceStatus
+from bridge.spaces import SpaceHandle, SpaceSettings
 from tests.fakes.hub import FakeHub, FakeSpace, serve_hub
 from tests.helpers import chat
 
@@ -63,3 +64,20 @@ async def test_missing_and_private_spaces(hub: FakeHub, text_url: str) -> None:
     assert "hf_wrong" not in str(err.value)
     async with await GradioClient.connect("alice/private", hf_token="hf_secret", options=FAST) as client:
         assert client.chat.kind == "chain"
+
+
+async def test_a_late_invalidate_leaves_the_new_connection_open(text_url: str) -> None:
+    """Many turns fail on one broken connection; the last to notice must not close the
+    connection an earlier one has opened since (that would break every turn now running on it)."""
+    handle = SpaceHandle(SpaceSettings(name="text", src=text_url))
+    try:
+        old = await handle.client()
+        await handle.invalidate(old)  # the first failing turn drops the broken connection
+        new = await handle.client()  # a retry reconnects
+        assert new is not old
+        await handle.invalidate(old)  # a second turn that failed on the old one reports it late
+        assert await handle.client() is new
+        _, done = await chat(new, ChatSession(), "still there?")
+        assert "turn=1" in done.reply.text
+    finally:
+        await handle.aclose()

@@ -44,7 +44,7 @@ from bridge import Attachment, Author, ConversationKey, Incoming, MessageRef
 
 REFUSAL = "Sorry, you are not allowed to use this bot here."
 log = structlog.get_logger(__name__)
-Deliver = Callable[[Incoming], Awaitable[None]]
+Deliver = Callable[[Incoming], Awaitable[object]]  # the gateway cannot redeliver: no ack
 Delivered = Callable[[str, int], None]
 _REMEMBER = 10_000  # message ids kept to deliver each once
 

@@ -100,10 +100,9 @@ class TelegramAdapter:
             )
             host.ready()
 
-            async def handle(update: Update) -> None:
+            async def handle(update: Update) -> bool:
                 incoming = await reader.read(update)
-                if incoming is not None:
-                    await host.deliver(incoming)
+                return await host.deliver(incoming) if incoming is not None else True
 
             try:
                 if self.config.mode == "polling":

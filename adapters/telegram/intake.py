@@ -6,14 +6,19 @@ past it recorded and confirmed to Telegram, so a restart never skips an accepted
 update delivered again is recognised by its ``update_id`` and answered once. The offset is
 written by one background writer that always writes the newest offset (a slow disk must not slow
 intake to one update per write), and flushed when polling stops; a hard kill before a write only
-makes Telegram deliver those updates again, and the inbox drops them. Transient failures
+makes Telegram deliver those updates again, and the inbox drops them. While the bridge's store is
+down, an update is only held in memory (``host.deliver`` returns False): the offset stays before it
+and ``getUpdates`` is asked again every :data:`HELD_POLL_S` (it returns the held updates again, which
+the inbox drops as already taken, plus new ones), so a process killed before the store is back
+loses nothing — Telegram still has the update. Transient failures
 (network, 5xx, 409 while another process polls) are retried with back-off; a rejected token stops
 the adapter with a clear error.
 
 Webhook: ``setWebhook(url, secret_token)`` at start, and a ``POST`` route on the bridge's HTTP
 listener that answers 403 unless ``X-Telegram-Bot-Api-Secret-Token`` matches (compared in constant
 time). Telegram redelivers an update until it gets a 200, so the handler answers 200 only once the
-update is recorded in the durable inbox; a redelivered ``update_id`` is answered once.
+update is recorded in the durable inbox (503 while it is only held in memory, so Telegram sends
+it again); a redelivered ``update_id`` is answered once.
 """
 
 from __future__ import annotations
@@ -30,10 +35,12 @@ from telegram.error import Conflict, Forbidden, InvalidToken, RetryAfter, Telegr
 from bridge import AdapterState, BridgeError, HttpRequest, HttpResponse, PlatformError, Routes
 
 log = structlog.get_logger(__name__)
-Handle = Callable[[Update], Awaitable[None]]
+Handle = Callable[[Update], Awaitable[bool]]
+"""Hand one update over; True once it is durable (see the module docstring)."""
 ALLOWED_UPDATES = ["message", "callback_query"]
 OFFSET_KEY = "offset"
 SECRET_HEADER = "x-telegram-bot-api-secret-token"
+HELD_POLL_S = 1.0  # while updates are held in memory, getUpdates returns at once: pace it
 
 
 async def start_bot(bot: Bot, adapter: str, token_env: str) -> None:
@@ -98,10 +105,15 @@ async def _poll_loop(
             log.warning("getUpdates failed; retrying", adapter=adapter, reason=what, retry_in_s=delay)
             await asyncio.sleep(delay)
             continue
+        held = False
         for update in updates:
-            await _handle_one(handle, update, adapter)
-            offset = update.update_id + 1
-            saver.save(offset)
+            durable = await _handle_one(handle, update, adapter)
+            held = held or not durable
+            if not held:  # never confirm past an update only memory holds
+                offset = update.update_id + 1
+                saver.save(offset)
+        if held:
+            await asyncio.sleep(HELD_POLL_S)
 
 
 class _OffsetSaver:
@@ -152,7 +164,8 @@ async def serve_webhook(
         except (ValueError, TypeError, KeyError) as exc:
             log.warning("webhook body is not an update", adapter=adapter, error=type(exc).__name__)
             return HttpResponse(400, {"error": "not an update"})
-        await _handle_one(handle, update, adapter)
+        if not await _handle_one(handle, update, adapter):
+            return HttpResponse(503, {"error": "the bridge cannot store the update yet; send it again"})
         return HttpResponse(200, {})
 
     routes.add("POST", path, receive)
@@ -163,13 +176,14 @@ async def serve_webhook(
         routes.remove("POST", path)
 
 
-async def _handle_one(handle: Handle, update: Update, adapter: str) -> None:
-    """Hand one update over; a failure is logged and the update counts as handled (never retried
-    forever: a poisoned update must not block the bot)."""
+async def _handle_one(handle: Handle, update: Update, adapter: str) -> bool:
+    """Hand one update over; whether it is durable. A failure is logged and the update counts as
+    handled (never retried forever: a poisoned update must not block the bot)."""
     try:
-        await handle(update)
+        return await handle(update)
     except Exception:
         log.exception("handling a Telegram update failed", adapter=adapter, update_id=update.update_id)
+        return True
 
 
 def rejected_token(adapter: str, token_env: str) -> PlatformError:

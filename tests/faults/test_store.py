@@ -1,7 +1,8 @@
 """The state store fails under load: Redis stopped for 30 s while users keep writing.
 
 The bridge stays up and says so (``/healthz`` degraded), keeps what arrives in memory, waits for the
-store to answer the turns that need it, and afterwards every message has exactly one answer.
+store to answer the turns that need it, and afterwards every message has exactly one answer — even
+when the bridge itself is killed before the store is back (Telegram was never told it had them).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest
 
 from tests.fakes.telegram import FakeTelegram, serve_telegram
 from tests.fakes.telegram_bridge import free_port, running
-from tests.faults.harness import stopping, unanswered, wait_answered
+from tests.faults.harness import BridgeProcess, stopping, telegram, unanswered, wait_answered
 from tests.redis_server import start_server
 
 OUTAGE_S = 30.0
@@ -23,7 +24,7 @@ CHATS = range(3001, 3021)  # twenty private chats
 
 
 def answered(text: str, reply: str) -> bool:
-    return f"echo: {text}" in reply
+    return f"echo: {text.removeprefix('@fake_bot ')}" in reply
 
 
 async def health(port: int) -> dict[str, object]:
@@ -70,3 +71,38 @@ async def test_redis_stopped_for_30_s_under_load(tmp_path: Path, current_apps: d
             await asyncio.sleep(2)
             assert not unanswered(fake, answered), "never a second answer"
             assert (await health(http_port))["status"] == "ok"
+
+
+async def test_bridge_killed_during_a_redis_outage_answers_once_after_restart(
+    tmp_path: Path, current_apps: dict[str, str]
+) -> None:
+    """Messages that arrive while Redis is down live only in the bridge's memory; a SIGKILL then
+    must not lose them: they stay unconfirmed to Telegram until recorded, so the restarted bridge
+    receives them again and answers each once (no orphaned placeholder, no second answer)."""
+    redis_port = free_port()
+    servers = [redis_on(tmp_path, redis_port)]
+    fake = FakeTelegram()
+    group = -100700
+    async with telegram(fake) as api:
+        state = f"redis://127.0.0.1:{redis_port}/0"
+        bridge = BridgeProcess(tmp_path, api.url, current_apps["text"], state)
+        with stopping(servers, bridge):
+            bridge.start()
+            await bridge.wait_up()
+            fake.push_text(3101, "before")
+            await wait_answered(fake, answered, timeout=60, what="before the outage")
+            servers[0].terminate()  # type: ignore[attr-defined]
+            await asyncio.to_thread(servers[0].wait, 10)  # type: ignore[attr-defined]
+            for chat in (3101, 3102, 3103):
+                fake.push_text(chat, f"during {chat}")
+            fake.push_text(group, "@fake_bot during the outage", chat_type="supergroup")
+            # Until the bridge has taken them in (and would have confirmed them, before the fix).
+            await fake.wait_for(lambda: "state store unreachable" in bridge.log.read_text(), timeout=30)
+            await asyncio.sleep(3)
+            bridge.kill()
+            servers.append(redis_on(tmp_path, redis_port))
+            bridge.start()
+            await bridge.wait_up()
+            await wait_answered(fake, answered, timeout=120, what="after a kill during the outage")
+            await asyncio.sleep(2)
+            assert not unanswered(fake, answered), "never a second answer"
