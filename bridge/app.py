@@ -125,6 +125,7 @@ def build_bot(
             params=dict(sc.params),
             idle_timeout_s=sc.idle_timeout_s,
             turn_timeout_s=sc.turn_timeout_s,
+            app_wait_s=sc.app_wait_s,
             store_wait_s=b.store_wait_s,
             delivery=RetryPolicy(deadline_s=b.delivery_deadline_s),
         ),

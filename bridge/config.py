@@ -140,6 +140,7 @@ class SpaceConfig(_Model):
     read_timeout_s: PositiveFloat = 60.0
     idle_timeout_s: PositiveFloat = 60.0  # once a reply started: nothing new from the app this long ends it
     turn_timeout_s: PositiveFloat = 600.0  # a turn ends after this long, whatever the app does
+    app_wait_s: NonNegativeFloat = 60.0  # an unreachable app (a restart) is tried again this long
 
     @field_validator("params", mode="before")
     @classmethod

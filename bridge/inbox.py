@@ -17,6 +17,8 @@
   most ``hold_s``; then it is handled from memory), so nothing is posted for it that a restart
   could not find again; and :meth:`held` tells the adapter not to confirm it to the platform yet,
   so a process killed during the outage gets it again from a platform that redelivers (Telegram).
+- A handler that fails unexpectedly (a bug) has its user told that something went wrong, unless
+  the answer was complete already (it was being delivered: a note would be a second reply).
 
 A :class:`Journal` records what handling has done, so a resumed message is answered once: the
 messages the reply posted (to edit rather than post again) and, once the app's answer is complete,
@@ -38,6 +40,7 @@ from bridge.health import StoreHealth
 from bridge.journal import FinalAnswer, Journal, journal_of
 from bridge.metrics import INBOX
 from bridge.model import Incoming
+from bridge.render import error_reply
 from bridge.serialize import FILES_LOST, decode_incoming, encode_incoming
 from bridge.sessions import SessionStore, StoreError, ValueTooLarge
 from bridge.sessions.inbox import InboxEntry
@@ -165,8 +168,11 @@ class Intake:
             with contextlib.suppress(BaseException):
                 await asyncio.shield(journal.flush())
             raise  # left in the inbox: the next start resumes it
-        except Exception:
+        except Exception as exc:  # a bug: the user still hears why there is no answer
             log.exception("handling a message failed; it is not retried", entry=entry_id)
+            if journal.final is None:  # with a final answer, it was being delivered: no second reply
+                with contextlib.suppress(Exception):
+                    await self._notify(msg, error_reply(exc))
         await journal.flush()
         await self._finish(entry_id)
 

@@ -36,7 +36,7 @@ RESUME_UNSAFE = (
 FILES_LOST = (
     "⚠️ Your message was interrupted when the bridge restarted and its files were lost. Please send it again."
 )
-RETRYING = "⚠️ The connection to the app broke; asking again…"
+RETRYING = "⚠️ The app cannot be reached right now; trying again…"
 STORE_WAIT = "⏳ Waiting for the bridge's storage…"
 STORE_DOWN = (
     "⚠️ The bridge cannot reach its storage right now, so it cannot answer. "

@@ -20,9 +20,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import structlog
 
@@ -42,12 +42,11 @@ from bridge.retrying import Backoff, RetryPolicy
 from bridge.sessions import SessionStore
 from bridge.spaces import SpaceHandle
 from bridge.streamer import Streamer
-from bridge.turnwatch import Ending, Running, Shown, watch
+from bridge.turnwatch import Ending, Running, Shown, unless_stopped, watch
 
 _FINISH_TIMEOUT_S = 10.0  # to mark a reply interrupted at shutdown (it stays in a durable inbox)
 _ENDINGS = {"stopped": render.STOPPED, "idle": render.IDLE, "deadline": render.TOO_LONG}
 log = structlog.get_logger(__name__)
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +62,7 @@ class TurnSettings:
     params: Mapping[str, Any] = field(default_factory=dict)
     idle_timeout_s: float = 60.0
     turn_timeout_s: float = 600.0
-    app_retries: int = 3  # a broken connection to the app, for repeatable turns
+    app_wait_s: float = 60.0  # an app gone away (a restart) is tried again this long, for repeatable turns
     store_wait_s: float = 120.0
     delivery: RetryPolicy = field(default_factory=RetryPolicy)
 
@@ -205,25 +204,27 @@ class TurnRunner:
         s = self.settings
         deadline = asyncio.get_running_loop().time() + s.turn_timeout_s
         backoff = Backoff(1.0, 8.0)
+        gave_up_at: float | None = None  # on the loop clock, from the first failure
         while True:
-            client = await _unless_stopped(
-                run, self.space.client(on_status=lambda st: streamer.status(st.message))
-            )
-            if client is None:
-                return TurnDone(Reply(), cancelled=True), "stopped"
-            run.turn = turn = ChatTurn(
-                client,
-                state.session,
-                text,
-                attachments,
-                {**s.params, **state.params, **msg.params},
-                upload_limit=s.max_attachment_bytes,
-                max_turns=s.history_turns,
-            )
-            if journal.resumed and not turn.repeatable:
-                await self._deliver(streamer, msg, render.RESUME_UNSAFE)
-                return None, "done"
+            turn: ChatTurn | None = None
             try:
+                client = await unless_stopped(
+                    run, self.space.client(on_status=lambda st: streamer.status(st.message))
+                )
+                if client is None:
+                    return TurnDone(Reply(), cancelled=True), "stopped"
+                run.turn = turn = ChatTurn(
+                    client,
+                    state.session,
+                    text,
+                    attachments,
+                    {**s.params, **state.params, **msg.params},
+                    upload_limit=s.max_attachment_bytes,
+                    max_turns=s.history_turns,
+                )
+                if journal.resumed and not turn.repeatable:
+                    await self._deliver(streamer, msg, render.RESUME_UNSAFE)
+                    return None, "done"
                 async with self.adapter.typing(msg.key):
                     return await watch(
                         run,
@@ -235,16 +236,20 @@ class TurnRunner:
                         adapter=self.adapter.name,
                     )
             except AppUnreachable as exc:
-                if not turn.repeatable or run.stop.is_set() or backoff.failures >= s.app_retries:
+                # Connecting is always safe to repeat; a turn only when the app cannot have run it twice.
+                now = asyncio.get_running_loop().time()
+                gave_up_at = gave_up_at if gave_up_at is not None else now + s.app_wait_s
+                pause = backoff.next()
+                repeatable = turn is None or turn.repeatable
+                if not repeatable or run.stop.is_set() or now + pause > min(gave_up_at, deadline):
                     raise
-                log.info(
-                    "connection to the app broke; asking again", conversation=str(msg.key), error=str(exc)
-                )
-                await self.space.invalidate(client)
+                log.info("the app cannot be reached; trying again", conversation=str(msg.key), error=str(exc))
+                if turn is not None:
+                    await self.space.invalidate(turn.client)
                 shown.text = ""
                 streamer.update("")
                 streamer.status(render.RETRYING)
-                if await _unless_stopped(run, asyncio.sleep(backoff.next(), result=True)) is None:
+                if await unless_stopped(run, asyncio.sleep(pause, result=True)) is None:
                     return TurnDone(Reply(), cancelled=True), "stopped"
 
     async def _deliver(self, streamer: Streamer, msg: Incoming, text: str) -> bool:
@@ -294,21 +299,6 @@ class TurnRunner:
             refs[-1] if refs else msg.reply_to,
             self.settings.max_download_bytes,
         )
-
-
-async def _unless_stopped(run: Running, step: Awaitable[T]) -> T | None:
-    """``step``'s result, or None (``step`` cancelled) when the turn is stopped first."""
-    task = asyncio.ensure_future(step)
-    stopper = asyncio.ensure_future(run.stop.wait())
-    try:
-        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stopper.cancel()
-    if task.done():
-        return task.result()
-    task.cancel()
-    await asyncio.wait({task})
-    return None
 
 
 def _join(*parts: str) -> str:

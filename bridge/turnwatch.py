@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar
 
 from bridge import render
 from bridge.gradio.chat import ChatTurn, ReplyUpdate, TurnDone
@@ -28,6 +29,7 @@ from bridge.gradio.events import Heartbeat, Log, ProgressUpdate, Queued, SpaceSt
 from bridge.metrics import FIRST_TEXT_SECONDS
 from bridge.streamer import Streamer
 
+T = TypeVar("T")
 Ending = Literal["done", "stopped", "idle", "deadline"]
 
 
@@ -144,4 +146,19 @@ def status_line(event: object) -> str | None:
         return event.message
     if isinstance(event, Log):
         return f"{'⚠️' if event.level == 'warning' else '💬'} {event.message}"
+    return None
+
+
+async def unless_stopped(run: Running, step: Awaitable[T]) -> T | None:
+    """``step``'s result, or None (``step`` cancelled) when the turn is stopped first."""
+    task = asyncio.ensure_future(step)
+    stopper = asyncio.ensure_future(run.stop.wait())
+    try:
+        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    await asyncio.wait({task})
     return None

@@ -180,3 +180,16 @@ async def test_an_app_that_is_gone_is_named_so_after_the_retries() -> None:
     with pytest.raises(AppUnreachable) as caught:
         await GradioClient.connect(f"http://127.0.0.1:{_closed_port()}", options=FAST)
     assert "connection refused (4 attempts); is it running?" in str(caught.value)
+
+
+async def test_a_request_on_a_closed_connection_is_app_unreachable() -> None:
+    """A turn still using a connection another turn dropped (after a failure) must get
+    AppUnreachable — which it answers by asking again on a new connection — not httpx's
+    RuntimeError, which no turn handles."""
+    async with fake_app() as app:
+        client = await GradioClient.connect(app.url, options=FAST)
+        await client.aclose()
+        with pytest.raises(AppUnreachable, match="closed"):
+            await client.run(1, [], "s1")
+        with pytest.raises(AppUnreachable, match="closed"):
+            await client.submit(2, [], "s1")

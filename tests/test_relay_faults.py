@@ -134,3 +134,27 @@ async def test_a_restart_mid_reply_answers_in_the_same_message(
         await second.close()
         await store.close()
         await store2.close()
+
+
+async def test_a_bug_while_answering_still_gets_a_note(current_apps: dict[str, str]) -> None:
+    """An exception no turn expects (a bug) ends in a note to the user, never silence; the next
+    message is answered normally."""
+    relay = await Relay(current_apps["text"]).start()
+    runner = relay.bot.runner
+    chat = runner.chat
+
+    async def buggy(msg, journal, text=None):  # type: ignore[no-untyped-def]
+        if msg.text == "boom":
+            raise RuntimeError("a bug")
+        await chat(msg, journal, text)
+
+    runner.chat = buggy  # type: ignore[method-assign]
+    try:
+        relay.adapter.push("boom", id="u1")
+        relay.adapter.push("fine", id="u2")
+        await relay.settle()
+        texts = [m.text for m in relay.adapter.messages.values()]
+        assert sum("Something went wrong in the bridge" in t for t in texts) == 1, texts
+        assert len(answers_to(relay, "fine")) == 1
+    finally:
+        await relay.close()

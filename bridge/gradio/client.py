@@ -47,6 +47,7 @@ from bridge.gradio.http import (
     make_http,
     may_resend,
     never_processed,
+    open_pool,
     placeholder_app,
     unreachable,
     validation_message,
@@ -272,7 +273,8 @@ class GradioClient:
         for retry in range(opts.retries + 1):
             attempt = Attempt()
             try:
-                return await self.http.request(method, url, extensions={"trace": attempt}, **kw)
+                with open_pool(self.http):
+                    return await self.http.request(method, url, extensions={"trace": attempt}, **kw)
             except httpx.HTTPError as exc:
                 what = f"{method} {httpx.URL(url).path}"
                 if retry == opts.retries or not may_resend(exc, attempt, idempotent):

@@ -24,7 +24,7 @@ import httpx
 
 from bridge.errors import FileTooLarge, ProtocolError, UpstreamError
 from bridge.gradio.appinfo import AppInfo
-from bridge.gradio.http import ClientOptions, may_resend, unreachable
+from bridge.gradio.http import ClientOptions, may_resend, open_pool, unreachable
 from bridge.model import Attachment, FilePart
 
 FILEDATA_META = {"_type": "gradio.FileData"}
@@ -127,7 +127,8 @@ async def download(
         with os.fdopen(fd, "wb") as out:
             for retry in range(opts.retries + 1):
                 try:
-                    mime, size = await _fetch(http, app, part, out, max_bytes)
+                    with open_pool(http):
+                        mime, size = await _fetch(http, app, part, out, max_bytes)
                     break
                 except httpx.HTTPError as exc:
                     if retry == opts.retries or not may_resend(exc, None, idempotent=True):

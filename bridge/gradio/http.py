@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import random
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -158,6 +159,21 @@ def may_resend(exc: httpx.HTTPError, attempt: Attempt | None, idempotent: bool) 
             exc, httpx.ReadTimeout | httpx.WriteTimeout | httpx.UnsupportedProtocol | httpx.LocalProtocolError
         )
     )
+
+
+@contextlib.contextmanager
+def open_pool(http: httpx.AsyncClient) -> Iterator[None]:
+    """Turn httpx's RuntimeError for a closed client into AppUnreachable.
+
+    A connection is dropped (closed) by the first turn that finds it broken, while other turns may
+    still be using it; for them it is a broken connection like any other, which they answer by
+    asking again on a new one — not a programming error."""
+    try:
+        yield
+    except RuntimeError as exc:
+        if not http.is_closed:
+            raise
+        raise AppUnreachable("the connection to the app was closed after a failure") from exc
 
 
 def unreachable(exc: httpx.HTTPError, root: str, what: str, tries: int, held_back: bool) -> AppUnreachable:

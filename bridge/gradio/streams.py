@@ -21,7 +21,7 @@ import httpx
 
 from bridge.errors import AppUnreachable, ProtocolError
 from bridge.gradio.events import Cancelled, Completed, Failed, JobEvent
-from bridge.gradio.http import Attempt, ClientOptions, never_processed, unreachable
+from bridge.gradio.http import Attempt, ClientOptions, never_processed, open_pool, unreachable
 from bridge.gradio.wire import EventDecoder, iter_sse
 
 _CLOSE_GRACE_S = 2.0
@@ -161,7 +161,8 @@ class SessionStream:
         try:
             while self.jobs:
                 try:
-                    await self._read_once()
+                    with open_pool(self._http):
+                        await self._read_once()
                     failures = 0
                 except httpx.HTTPError as exc:
                     # Reopening is safe when the server never saw the request (module docstring):

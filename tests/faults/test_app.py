@@ -48,6 +48,26 @@ async def test_app_killed_mid_stream_then_restarted(current_apps: dict[str, str]
             assert "echo: after" in last
 
 
+async def test_a_message_sent_while_the_app_restarts_is_answered_when_it_is_back(
+    current_apps: dict[str, str],
+) -> None:
+    """The app is down for a few seconds (a restart): a message that arrives meanwhile waits for it
+    (the connection is retried with back-off, as a broken stream is) instead of failing at once."""
+    port = free_port()
+    servers = [await started(port)]
+    fake = FakeTelegram()
+    with stopping(servers):
+        async with serve_telegram(fake) as url, running(fake, url, f"http://127.0.0.1:{port}"):
+            fake.push_text(PRIVATE, "first")
+            await wait_answered(fake, lambda t, r: f"echo: {t}" in r, timeout=60, what="before")
+            servers[0].proc.kill()  # type: ignore[attr-defined]
+            servers[0].proc.wait()  # type: ignore[attr-defined]
+            fake.push_text(PRIVATE, "while it restarts")
+            await asyncio.sleep(3)
+            servers.append(await started(port))
+            await wait_answered(fake, lambda t, r: f"echo: {t}" in r, timeout=90, what="once it is back")
+
+
 @pytest.mark.parametrize("how", ["idle timeout", "/stop", "Stop button"])
 async def test_a_stuck_app_never_holds_the_reply(how: str, capsys: pytest.CaptureFixture[str]) -> None:
     port = free_port()
