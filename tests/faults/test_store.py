@@ -106,3 +106,40 @@ async def test_bridge_killed_during_a_redis_outage_answers_once_after_restart(
             await wait_answered(fake, answered, timeout=120, what="after a kill during the outage")
             await asyncio.sleep(2)
             assert not unanswered(fake, answered), "never a second answer"
+
+
+async def test_a_webhook_update_held_in_memory_is_refused_until_stored(
+    tmp_path: Path, current_apps: dict[str, str]
+) -> None:
+    """While Redis is down, a webhook call gets 503 (Telegram sends the update again), so a kill
+    meanwhile loses nothing; once Redis is back, the retried call gets 200 and one answer."""
+    redis_port, http_port = free_port(), free_port()
+    servers = [redis_on(tmp_path, redis_port)]
+    fake = FakeTelegram(webhook_retry_s=0.5)
+    bridge = {"state": f"redis://127.0.0.1:{redis_port}/0", "http": f"127.0.0.1:{http_port}"}
+    with stopping(servers):
+        async with (
+            serve_telegram(fake) as url,
+            running(
+                fake,
+                url,
+                current_apps["text"],
+                bridge=bridge,
+                mode="webhook",
+                webhook_url=f"http://127.0.0.1:{http_port}/tg/hook",
+                webhook_path="/tg/hook",
+                webhook_secret_env="TG_HOOK_SECRET",
+            ),
+        ):
+            await fake.wait_for(lambda: fake.webhook, timeout=15)
+            servers[0].terminate()  # type: ignore[attr-defined]
+            await asyncio.to_thread(servers[0].wait, 10)  # type: ignore[attr-defined]
+            fake.push_text(3201, "held")
+            update_id = fake.pushed[-1]["update_id"]
+            await fake.wait_for(lambda: (update_id, 503) in fake.webhook_deliveries, timeout=30)
+            servers.append(redis_on(tmp_path, redis_port))
+            await wait_answered(fake, answered, timeout=120, what="after the store came back")
+            # The answer may come before Telegram's next try; that try is then answered 200.
+            await fake.wait_for(lambda: (update_id, 200) in fake.webhook_deliveries, timeout=60)
+            await asyncio.sleep(2)
+            assert not unanswered(fake, answered), "never a second answer"
