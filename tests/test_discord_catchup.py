@@ -11,13 +11,12 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-import discord
 import pytest
 
 from bridge import AdapterState
 from bridge.sessions import open_store
 from tests.fakes.discord import FakeDiscord, StoredMessage, serve_discord
-from tests.fakes.discord_bridge import running
+from tests.fakes.discord_bridge import restore_discord_urls, running
 
 MP = pytest.MonkeyPatch
 
@@ -29,10 +28,7 @@ def fake() -> FakeDiscord:
 
 @pytest.fixture(autouse=True)
 def _restore_discord_urls(monkeypatch: MP) -> None:
-    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
-    monkeypatch.setattr(
-        discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
-    )
+    restore_discord_urls(monkeypatch)
 
 
 def state(tmp_path: Path) -> dict[str, Any]:

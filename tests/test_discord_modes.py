@@ -29,7 +29,7 @@ from bridge import (
 from bridge.app import serve
 from bridge.sessions import MemoryStore
 from tests.fakes.discord import FakeDiscord, serve_discord, shard_of
-from tests.fakes.discord_bridge import bot_texts, bridge_on, config_for, running
+from tests.fakes.discord_bridge import bot_texts, bridge_on, config_for, restore_discord_urls, running
 from tests.fakes.serving import one_bot_config, serving
 
 MP = pytest.MonkeyPatch
@@ -42,10 +42,7 @@ def fake() -> FakeDiscord:
 
 @pytest.fixture(autouse=True)
 def _restore_discord_urls(monkeypatch: MP) -> None:
-    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
-    monkeypatch.setattr(
-        discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
-    )
+    restore_discord_urls(monkeypatch)
 
 
 def finals(fake: FakeDiscord, channel: str, needle: str) -> list[str]:

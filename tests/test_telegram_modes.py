@@ -19,6 +19,7 @@ from tests.fakes.telegram_bridge import (
     free_port,
     running,
     texts,
+    webhook,
 )
 
 
@@ -50,19 +51,10 @@ async def test_webhook_mode_serves_updates_and_rejects_a_wrong_secret(
     fake: FakeTelegram, current_apps: dict[str, str]
 ) -> None:
     port = free_port()
-    hook = f"http://127.0.0.1:{port}/tg/hook"
+    hook = webhook(port)["webhook_url"]
     async with (
         serve_telegram(fake) as url,
-        running(
-            fake,
-            url,
-            current_apps["text"],
-            bridge={"http": f"127.0.0.1:{port}"},
-            mode="webhook",
-            webhook_url=hook,
-            webhook_path="/tg/hook",
-            webhook_secret_env="TG_HOOK_SECRET",
-        ),
+        running(fake, url, current_apps["text"], bridge={"http": f"127.0.0.1:{port}"}, **webhook(port)),
     ):
         await fake.wait_for(lambda: fake.webhook, timeout=15)
         assert fake.webhook["url"] == hook and fake.webhook["secret_token"] == WEBHOOK_SECRET

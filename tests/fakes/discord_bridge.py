@@ -48,16 +48,20 @@ async def running(
         yield
 
 
+def restore_discord_urls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The adapter points discord.py's class attributes at the fake; have monkeypatch restore them."""
+    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
+    monkeypatch.setattr(
+        discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    )
+
+
 @contextlib.asynccontextmanager
 async def bridge_on(
     fake: FakeDiscord, app_url: str, monkeypatch: pytest.MonkeyPatch, **adapter: Any
 ) -> AsyncIterator[str]:
     """The fake and the bridge, both running while the block runs; yields the fake's URL."""
-    # The adapter points discord.py's class attributes at the fake; monkeypatch restores them after.
-    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
-    monkeypatch.setattr(
-        discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
-    )
+    restore_discord_urls(monkeypatch)
     async with serve_discord(fake) as url, running(fake, url, app_url, **adapter):
         yield url
 

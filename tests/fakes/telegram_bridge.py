@@ -21,6 +21,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def webhook(port: int) -> dict[str, Any]:
+    """The adapter keys of webhook mode, Telegram calling the bridge's listener on ``port``."""
+    return {
+        "mode": "webhook",
+        "webhook_url": f"http://127.0.0.1:{port}/tg/hook",
+        "webhook_path": "/tg/hook",
+        "webhook_secret_env": "TG_HOOK_SECRET",
+    }
+
+
 def config_for(
     fake: FakeTelegram,
     url: str,

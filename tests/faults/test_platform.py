@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 
 from tests.fakes.telegram import FakeTelegram, serve_telegram
-from tests.fakes.telegram_bridge import GROUP, PRIVATE, WEBHOOK_SECRET, free_port, running
+from tests.fakes.telegram_bridge import GROUP, PRIVATE, WEBHOOK_SECRET, free_port, running, webhook
 from tests.faults.harness import telegram, unanswered, user_messages, wait_answered
 
 OUTAGE_S = 90.0  # how long Telegram's API is unreachable in the outage scenario
@@ -66,19 +66,9 @@ async def test_an_outage_of_the_platform_loses_nothing(current_apps: dict[str, s
 async def test_an_update_delivered_twice_is_answered_once(current_apps: dict[str, str]) -> None:
     fake = FakeTelegram()
     port = free_port()
-    hook = f"http://127.0.0.1:{port}/tg/hook"
     async with (
         serve_telegram(fake) as url,
-        running(
-            fake,
-            url,
-            current_apps["text"],
-            bridge={"http": f"127.0.0.1:{port}"},
-            mode="webhook",
-            webhook_url=hook,
-            webhook_path="/tg/hook",
-            webhook_secret_env="TG_HOOK_SECRET",
-        ),
+        running(fake, url, current_apps["text"], bridge={"http": f"127.0.0.1:{port}"}, **webhook(port)),
     ):
         await fake.wait_for(lambda: fake.webhook, timeout=15)
         fake.push_text(PRIVATE, "only once")

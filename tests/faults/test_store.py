@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.fakes.telegram import FakeTelegram, serve_telegram
-from tests.fakes.telegram_bridge import free_port, running
+from tests.fakes.telegram_bridge import free_port, running, webhook
 from tests.faults.harness import BridgeProcess, stopping, telegram, unanswered, wait_answered
 from tests.redis_server import start_server
 
@@ -125,10 +125,7 @@ async def test_a_webhook_update_held_in_memory_is_refused_until_stored(
                 url,
                 current_apps["text"],
                 bridge=bridge,
-                mode="webhook",
-                webhook_url=f"http://127.0.0.1:{http_port}/tg/hook",
-                webhook_path="/tg/hook",
-                webhook_secret_env="TG_HOOK_SECRET",
+                **webhook(http_port),
             ),
         ):
             await fake.wait_for(lambda: fake.webhook, timeout=15)
