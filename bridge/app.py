@@ -74,9 +74,8 @@ class Bot:
         self.ready()
         if msg.id is None:  # the platform gave no id: every delivery counts as new
             msg = dataclasses.replace(msg, id=uuid.uuid4().hex)
-        elif self.intake.redelivered(msg):  # a redelivery: dropped before the rules and the user's limits
-            return not self.intake.held(msg)
-        await self.router.deliver(msg)
+        if not self.intake.redelivered(msg):  # a redelivery is dropped before the rules and limits
+            await self.router.deliver(msg)
         return not self.intake.held(msg)
 
 
