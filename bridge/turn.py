@@ -204,7 +204,7 @@ class TurnRunner:
         s = self.settings
         deadline = asyncio.get_running_loop().time() + s.turn_timeout_s
         backoff = Backoff(1.0, 8.0)
-        gave_up_at: float | None = None  # on the loop clock, from the first failure
+        give_up_at: float | None = None  # on the loop clock, from the first failure
         while True:
             turn: ChatTurn | None = None
             try:
@@ -238,10 +238,10 @@ class TurnRunner:
             except AppUnreachable as exc:
                 # Connecting is always safe to repeat; a turn only when the app cannot have run it twice.
                 now = asyncio.get_running_loop().time()
-                gave_up_at = gave_up_at if gave_up_at is not None else now + s.app_wait_s
+                give_up_at = give_up_at if give_up_at is not None else now + s.app_wait_s
                 pause = backoff.next()
                 repeatable = turn is None or turn.repeatable
-                if not repeatable or run.stop.is_set() or now + pause > min(gave_up_at, deadline):
+                if not repeatable or run.stop.is_set() or now + pause > min(give_up_at, deadline):
                     raise
                 log.info("the app cannot be reached; trying again", conversation=str(msg.key), error=str(exc))
                 if turn is not None:
