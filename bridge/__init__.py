@@ -33,6 +33,7 @@ from bridge.httpserver import HttpRequest, HttpResponse, Routes
 from bridge.model import (
     Attachment,
     Author,
+    Choice,
     ConversationKey,
     FilePart,
     Incoming,
@@ -61,6 +62,7 @@ __all__ = [
     "Author",
     "BridgeError",
     "Capabilities",
+    "Choice",
     "ConfigError",
     "ContextLost",
     "ConversationKey",

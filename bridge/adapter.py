@@ -17,7 +17,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
-from bridge.model import Attachment, ConversationKey, Incoming, LocalFile, MessageRef
+from bridge.model import Attachment, Choice, ConversationKey, Incoming, LocalFile, MessageRef
 
 if TYPE_CHECKING:
     from bridge.host import Host
@@ -84,6 +84,18 @@ class Adapter(Protocol):
         self, to: ConversationKey, files: Sequence[LocalFile], reply_to: MessageRef | None = None
     ) -> None:
         """Attach files (at most ``max_files``, each within ``max_file_bytes``)."""
+        ...
+
+    async def offer(self, ref: MessageRef, choices: Sequence[Choice]) -> None:
+        """Show ``choices`` as quick replies on the sent message ``ref`` (a reply's last message).
+
+        Called once, after the message's final text. Pressing a choice must reach ``host.deliver``
+        as an ordinary :class:`~bridge.model.Incoming` from whoever pressed it, in that person's
+        conversation where ``ref`` was sent, with ``text`` = the choice's ``value`` (and an ``id``
+        unique per press, so a redelivered press is answered once). A press must work after a
+        restart of the bridge. A platform without buttons lists the choices so they can be picked.
+        ``MessageGone`` when the message was deleted.
+        """
         ...
 
     def typing(self, to: ConversationKey) -> AbstractAsyncContextManager[None]:

@@ -30,10 +30,12 @@ from bridge.sessions import SessionStore
 
 @dataclass(frozen=True, slots=True)
 class AppInputs:
-    """What the chat app takes besides the message text."""
+    """What the chat app takes besides the message text, and the example messages it suggests
+    (``ChatInterface(examples=…)``, ``Chatbot(examples=…)``; their text, in the app's order)."""
 
     params: tuple[Param, ...] = ()
     multimodal: bool = False
+    examples: tuple[str, ...] = ()
 
 
 InputsSource = Callable[[], Awaitable[AppInputs]]

@@ -44,10 +44,23 @@ ReplyPart = TextPart | ThoughtPart | FilePart
 
 
 @dataclass(frozen=True, slots=True)
+class Choice:
+    """A quick reply offered to the user: pressing it sends ``value`` as their next message.
+
+    ``label`` is what the button shows (the value itself when the app gave no label). Comes from a
+    Gradio message's ``options`` or the app's ``examples``.
+    """
+
+    value: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
-    """An app's answer to one turn, so far or final."""
+    """An app's answer to one turn, so far or final; ``choices`` are quick replies it offers."""
 
     parts: tuple[ReplyPart, ...] = field(default_factory=tuple)
+    choices: tuple[Choice, ...] = ()
 
     @property
     def text(self) -> str:

@@ -24,6 +24,7 @@ from bridge import (
     Attachment,
     Author,
     Capabilities,
+    Choice,
     ConversationKey,
     Host,
     Incoming,
@@ -78,6 +79,7 @@ class ConsoleAdapter:
         self._run = uuid.uuid4().hex[:12]  # message ids: this run, then the line number
         self._lines = 0
         self.author = Author(id=config.user, name=config.user)
+        self._choices: tuple[Choice, ...] = ()  # offered by the newest reply: "2" sends the second
 
     async def run(self, host: Host) -> None:
         """Read lines until end of input (or cancellation) and deliver each as a message."""
@@ -117,7 +119,21 @@ class ConsoleAdapter:
                 text=" ".join(words[2:]),
                 attachments=(Attachment.from_path(path),),
             )
-        return Incoming(key=self.key, author=self.author, text=text)
+        choice = (
+            self._choices[int(text) - 1] if text.isdigit() and 0 < int(text) <= len(self._choices) else None
+        )
+        self._choices = ()
+        return Incoming(key=self.key, author=self.author, text=choice.value if choice else text)
+
+    async def offer(self, ref: MessageRef, choices: Sequence[Choice]) -> None:
+        """List the choices numbered; typing a number as the next message sends that choice."""
+        self._choices = tuple(choices)
+        listed = "  ".join(f"[{i}] {c.label}" for i, c in enumerate(self._choices, 1))
+        if self.tty:
+            self._write(self._out, f"\r\x1b[K{listed}\n{self.config.prompt}")
+            self._last_id = None
+        else:
+            self._write(self._err, f"[choices: {listed} (type the number)]\n")
 
     async def send(
         self, to: ConversationKey, text: str, reply_to: MessageRef | None = None, *, stage: Stage = "final"
