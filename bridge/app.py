@@ -116,6 +116,7 @@ def build_bot(
         store,
         TurnSettings(
             show_thoughts=cfg.show_thoughts,
+            show_outputs=cfg.show_outputs,
             max_attachments=cfg.max_attachments,
             max_attachment_bytes=cfg.max_attachment_bytes,
             max_download_bytes=sc.max_download_bytes,
@@ -259,7 +260,7 @@ async def _metrics(_: HttpRequest) -> HttpResponse:
 def _host(bot: Bot, store: SessionStore, routes: Routes | None) -> Host:
     async def inputs() -> AppInputs:
         chat = (await bot.space.client()).chat
-        return AppInputs(tuple(chat.params), chat.multimodal)
+        return AppInputs(tuple(chat.params), chat.multimodal, chat.examples)
 
     return Host(bot.deliver, AdapterState(store, bot.adapter.name), inputs, routes, bot.ready)
 

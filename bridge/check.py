@@ -89,7 +89,7 @@ async def _space(config: Config, name: str, out: TextIO) -> int:
         ) as client:
             endpoint = client.chat
             out.write(f"✓ spaces.{name}: {sc.src} (gradio {client.app.version})\n")
-            out.write("".join(f"    {line}\n" for line in describe_chat(endpoint)))
+            out.write("".join(f"    {line}\n" for line in describe_chat(endpoint, client.app)))
             if sc.params:
                 resolve_params(endpoint, sc.params)
                 out.write(f"✓ spaces.{name}.params: accepted by the app\n")

@@ -1,8 +1,9 @@
 """The ``bridge`` command: argument parsing only; the work happens in the modules it calls.
 
 Exit codes: 0 success, 1 the app reported an error (``serve``: an adapter crashed; ``check``: a
-problem was found), 2 bad usage, input or config, 3 the app or Space could not be used
-(unreachable, asleep too long, broken, no chat endpoint), 130 interrupted.
+problem was found), 2 bad usage, input or config (also: the app's validator refused the message),
+3 the app or Space could not be used (unreachable, asleep too long, broken, no chat endpoint), 130
+interrupted.
 """
 
 from __future__ import annotations
@@ -14,7 +15,15 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bridge.errors import AppError, BridgeError, ConfigError, FileTooLarge, InvalidParam, Unsupported
+from bridge.errors import (
+    AppError,
+    BridgeError,
+    ConfigError,
+    FileTooLarge,
+    InputRejected,
+    InvalidParam,
+    Unsupported,
+)
 from bridge.gradio.chat import ChatTurn
 from bridge.gradio.client import GradioClient
 from bridge.gradio.session import ChatSession
@@ -141,12 +150,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 2
+    except (InvalidParam, FileTooLarge, Unsupported, InputRejected) as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
     except AppError as exc:
         sys.stderr.write(f"error: the app failed: {exc}\n")
         return 1
-    except (InvalidParam, FileTooLarge, Unsupported) as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        return 2
     except BridgeError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 3

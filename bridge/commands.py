@@ -7,6 +7,7 @@ chat turn. Replies go through the adapter's ``send``; nothing here knows a platf
 
 from __future__ import annotations
 
+import asyncio
 import shlex
 from collections.abc import Awaitable, Callable
 
@@ -14,7 +15,7 @@ from bridge.errors import BridgeError, InvalidParam
 from bridge.gradio.chat import resolve_params
 from bridge.gradio.session import drop_last_turn
 from bridge.inbox import Journal
-from bridge.model import Incoming
+from bridge.model import Choice, Incoming
 from bridge.render import error_reply
 from bridge.turn import TurnRunner
 
@@ -26,6 +27,7 @@ HELP = {
     "settings": "show or change the app's settings, e.g. /settings temperature=0.3",
 }
 ALIASES = {"start": "help", "new": "reset", "cancel": "stop"}
+_EXAMPLES_WAIT_S = 5.0
 
 
 def parse(msg: Incoming) -> tuple[str, str] | None:
@@ -80,7 +82,20 @@ class Commands:
             "Commands:",
         ]
         lines += [f"/{name} — {text}" for name, text in HELP.items()]
-        await self.runner.reply(msg, "\n".join(lines), journal)
+        examples = await self._examples()
+        if examples:
+            lines += ["", "Try one of the app's examples:", *(f"• {e}" for e in examples)]
+        choices = [Choice(value=e, label=e) for e in examples]
+        await self.runner.reply(msg, "\n".join(lines), journal, choices)
+
+    async def _examples(self) -> tuple[str, ...]:
+        """The app's example messages; none when it cannot be reached within a few seconds (help
+        must answer even while the app sleeps)."""
+        try:
+            async with asyncio.timeout(_EXAMPLES_WAIT_S):
+                return (await self.runner.space.client()).chat.examples
+        except (BridgeError, TimeoutError):
+            return ()
 
     async def _reset(self, msg: Incoming, _: str, journal: Journal) -> None:
         state = await self.runner.load(msg.key)

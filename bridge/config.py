@@ -191,6 +191,7 @@ class AdapterConfig(_Model):
     max_attachments: NonNegativeInt = 4
     max_attachment_bytes: PositiveInt = 20 * MiB
     show_thoughts: bool = True
+    show_outputs: bool = True  # an event chain's extra outputs (code, JSON, images…) after the reply
     refuse_in_groups: bool = True  # false: users the access lists refuse get silence in groups/channels
 
     @field_validator("allow_users", "block_users", "allow_chats", "block_chats", mode="before")

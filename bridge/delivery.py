@@ -7,10 +7,17 @@ messages, back-off on ``RateLimited``, delivered exactly once (or PlatformError 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import structlog
+
 from bridge.adapter import Adapter
-from bridge.model import ConversationKey, MessageRef
+from bridge.errors import PlatformError
+from bridge.model import Choice, ConversationKey, MessageRef
 from bridge.retrying import RetryPolicy
 from bridge.streamer import Streamer
+
+log = structlog.get_logger(__name__)
 
 
 async def send_text(
@@ -26,3 +33,14 @@ async def send_text(
         return await streamer.finish(text)
     finally:
         await streamer.aclose()
+
+
+async def offer_choices(adapter: Adapter, refs: Sequence[MessageRef], choices: Sequence[Choice]) -> None:
+    """Show ``choices`` on the last of a delivered reply's messages. Choices that cannot be shown are
+    only logged: the answer itself has arrived, and each choice is also something the user can type."""
+    if not choices or not refs:
+        return
+    try:
+        await adapter.offer(refs[-1], choices)
+    except PlatformError as exc:
+        log.warning("the reply's choices could not be shown", chat=refs[-1].chat, error=str(exc))

@@ -15,6 +15,7 @@ adapters translate their platform library's exceptions into these at the boundar
     │   ├── DiscoveryError     the app exposes nothing the bridge can chat with
     │   ├── QueueFull          the app's queue refused the job (HTTP 503)
     │   ├── AppError           the app raised (gr.Error or an exception shown with show_error)
+    │   │   └── InputRejected  the app's validator refused the input (gr.validate)
     │   ├── ContextLost        the app forgot the conversation and it could not be restored
     │   ├── Unsupported        the app cannot take this input (files for a text-only app)
     │   └── ProtocolError      the app answered something the bridge does not understand
@@ -104,6 +105,10 @@ class AppError(UpstreamError):
         super().__init__(f"{title}: {text}" if title and title != "Error" else text)
         self.message = message
         self.title = title
+
+
+class InputRejected(AppError):
+    """The app's own input validation (``validator=`` / ``gr.validate``) refused the message or a setting."""
 
 
 class ContextLost(UpstreamError):

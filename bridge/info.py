@@ -5,12 +5,6 @@ from __future__ import annotations
 from bridge.gradio.appinfo import AppInfo, ChatEndpoint
 from bridge.gradio.params import Param
 
-_KIND = {
-    "chain": "ChatInterface UI chain (files, components and thoughts come back; the bridge keeps history)",
-    "blocks": "Blocks endpoint with a Chatbot (the bridge supplies the history)",
-    "public": "public endpoint (history, if any, lives in the app)",
-}
-
 
 def describe_app(app: AppInfo) -> str:
     """Multi-line text: version, the chat endpoint chosen, then every named endpoint."""
@@ -18,7 +12,7 @@ def describe_app(app: AppInfo) -> str:
     if app.max_file_size is not None:
         lines.append(f"  max file size: {app.max_file_size:,} bytes")
     lines.append("")
-    lines.extend(describe_chat(app.chat))
+    lines.extend(describe_chat(app.chat, app))
     lines.append("")
     lines.append(f"Named endpoints: {len(app.endpoints)}")
     for name, ep in sorted(app.endpoints.items()):
@@ -30,21 +24,44 @@ def describe_app(app: AppInfo) -> str:
     return "\n".join(lines) + "\n"
 
 
-def describe_chat(chat: ChatEndpoint | None) -> list[str]:
-    """Lines describing the chat endpoint and its settings."""
+def describe_chat(chat: ChatEndpoint | None, app: AppInfo) -> list[str]:
+    """Lines describing how the bridge chats with the app: the chain, the input, the settings."""
     if chat is None:
-        return ["Chat endpoint: none found (pass --api-name to choose one)"]
-    lines = [
-        f"Chat endpoint: {chat.api_name or '(unnamed)'} via {_KIND[chat.kind]}",
+        why = app.chat_problem or "nothing in it takes a message"
+        return [
+            f"Chat: none — this app's event chain is not supported: {why} (pass --api-name to choose one)"
+        ]
+    if chat.kind == "chain":
+        lines = [f"Chat: {chat.chain_text} (the app's event chain; the bridge keeps the history)"]
+    else:
+        lines = [f"Chat: {chat.api_name} (a single endpoint; the history, if any, lives in the app)"]
+    lines.append(
         f"  input: {'text and files (multimodal)' if chat.multimodal else 'text'}; "
-        f"{'streams' if chat.generator else 'answers at once'}",
-    ]
+        f"{'streams' if chat.generator else 'answers at once'}"
+    )
     if chat.params:
         lines.append("  settings (--param NAME=VALUE):")
         lines.extend(_param_line(p) for p in chat.params)
     else:
         lines.append("  settings: none")
+    if chat.shown:
+        shown = ", ".join(_component(app, c) for c in chat.shown)
+        lines.append(f"  also shown after the reply: {shown}")
+    if chat.carried:
+        lines.append(
+            f"  kept by the app between turns: {len(chat.carried)} gr.State value(s); they start over "
+            "when the app restarts (the history does not)"
+        )
+    if chat.examples:
+        lines.append("  examples: " + "; ".join(repr(e) for e in chat.examples))
     return lines
+
+
+def _component(app: AppInfo, cid: int) -> str:
+    comp = app.components.get(cid, {})
+    label = (comp.get("props") or {}).get("label")
+    kind = str(comp.get("type", "?"))
+    return f"{label} [{kind}]" if isinstance(label, str) and label else f"[{kind}]"
 
 
 def _param_line(p: Param) -> str:

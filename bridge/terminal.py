@@ -1,7 +1,8 @@
 """Rendering one streaming chat turn to a terminal: reply text on stdout as it grows, status on stderr.
 
-Used by ``bridge ask`` and ``bridge demo``. Text is written as deltas when the reply only grows;
-a rewritten reply (a ``replace`` from the app) is printed again in full on a new line.
+Used by ``bridge ask`` and ``bridge demo``. On a terminal (``live``), text is written as deltas
+when the reply only grows, and a rewritten reply (a ``replace`` from the app) is printed again in
+full on a new line. Otherwise (a pipe, a file) only the final reply is written, exactly once.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class TerminalPrinter:
 
     out: TextIO = field(default_factory=lambda: sys.stdout)
     err: TextIO = field(default_factory=lambda: sys.stderr)
+    live: bool | None = None  # stream partial text; None: when ``out`` is a terminal
     _printed: str = ""
     _thoughts: int = 0
 
@@ -45,12 +47,19 @@ class TerminalPrinter:
             self.status(f"{t.title}: {t.text}" if t.text else t.title)
             self._thoughts += 1
         text = reply.text
+        if not final and not self._live():
+            return
         if text.startswith(self._printed):
             self.out.write(text[len(self._printed) :])
         else:
             self.out.write("\n" + text)
         self._printed = text
         self.out.flush()
+
+    def _live(self) -> bool:
+        if self.live is None:
+            self.live = bool(getattr(self.out, "isatty", lambda: False)())
+        return self.live
 
     def end(self) -> None:
         """Finish the answer's line."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,12 +31,12 @@ from bridge.adapter import Adapter
 from bridge.attachments import fetch_attachments
 from bridge.control import StopRelay
 from bridge.conversation import ConversationState
-from bridge.delivery import send_text
+from bridge.delivery import offer_choices, send_text
 from bridge.errors import AppUnreachable, BridgeError, PlatformError
 from bridge.gradio.chat import ChatTurn, TurnDone
 from bridge.inbox import FinalAnswer, Journal
 from bridge.metrics import TURN_SECONDS, TURNS, TURNS_RUNNING
-from bridge.model import Attachment, ConversationKey, FilePart, Incoming, Reply
+from bridge.model import Attachment, Choice, ConversationKey, FilePart, Incoming, Reply
 from bridge.outfiles import send_reply_files
 from bridge.retrying import Backoff, RetryPolicy
 from bridge.sessions import SessionStore
@@ -54,6 +54,7 @@ class TurnSettings:
     """Per-adapter turn policy, from the config."""
 
     show_thoughts: bool = True
+    show_outputs: bool = True
     max_attachments: int = 4
     max_attachment_bytes: int = 20 * 1024 * 1024
     max_download_bytes: int = 50 * 1024 * 1024
@@ -108,11 +109,13 @@ class TurnRunner:
             self.store, key, state, self.settings.session_ttl_s, wait_s=self.settings.store_wait_s
         )
 
-    async def reply(self, msg: Incoming, text: str, journal: Journal | None = None) -> None:
+    async def reply(
+        self, msg: Incoming, text: str, journal: Journal | None = None, choices: Sequence[Choice] = ()
+    ) -> None:
         """Answer ``msg`` with ``text`` (a command's reply, a note), in the journal's messages."""
         streamer = self._streamer(msg, journal or Journal())
         try:
-            await self._deliver(streamer, msg, text)
+            await self._deliver(streamer, msg, text, choices)
         finally:
             await streamer.aclose()
 
@@ -186,7 +189,7 @@ class TurnRunner:
             self.save(msg.key, state), journal.note_final(FinalAnswer(final, done.reply.files))
         )
         log.info("turn done", conversation=str(msg.key), ending=ending, chars=len(done.reply.text))
-        if await self._deliver(streamer, msg, final):
+        if await self._deliver(streamer, msg, final, done.reply.choices):
             await self._files_of(msg, done.reply.files, streamer)
 
     async def _ask(
@@ -221,6 +224,7 @@ class TurnRunner:
                     {**s.params, **state.params, **msg.params},
                     upload_limit=s.max_attachment_bytes,
                     max_turns=s.history_turns,
+                    show_outputs=s.show_outputs,
                 )
                 if journal.resumed and not turn.repeatable:
                     await self._deliver(streamer, msg, render.RESUME_UNSAFE)
@@ -252,19 +256,26 @@ class TurnRunner:
                 if await unless_stopped(run, asyncio.sleep(pause, result=True)) is None:
                     return TurnDone(Reply(), cancelled=True), "stopped"
 
-    async def _deliver(self, streamer: Streamer, msg: Incoming, text: str) -> bool:
-        """The final text, exactly once; False (logged, with one short note) when it cannot be."""
+    async def _deliver(
+        self, streamer: Streamer, msg: Incoming, text: str, choices: Sequence[Choice] = ()
+    ) -> bool:
+        """The final text, exactly once, then ``choices`` on it; False (logged, with one short
+        note) when the text cannot be delivered."""
         try:
-            await streamer.finish(text)
-            return True
+            refs = await streamer.finish(text)
         except PlatformError as exc:
-            TURNS.inc(msg.key.adapter, "undelivered")
-            log.warning("the reply could not be delivered", conversation=str(msg.key), error=str(exc))
-            if exc.permanent:
-                with contextlib.suppress(BridgeError):
-                    note = render.UNDELIVERED.format(error=exc.__cause__ or exc)
-                    await send_text(self.adapter, msg.key, note, None, RetryPolicy(deadline_s=60))
-            return False
+            return await self._undelivered(msg, exc)
+        await offer_choices(self.adapter, refs, choices)
+        return True
+
+    async def _undelivered(self, msg: Incoming, exc: PlatformError) -> bool:
+        TURNS.inc(msg.key.adapter, "undelivered")
+        log.warning("the reply could not be delivered", conversation=str(msg.key), error=str(exc))
+        if exc.permanent:
+            with contextlib.suppress(BridgeError):
+                note = render.UNDELIVERED.format(error=exc.__cause__ or exc)
+                await send_text(self.adapter, msg.key, note, None, RetryPolicy(deadline_s=60))
+        return False
 
     def _streamer(self, msg: Incoming, journal: Journal) -> Streamer:
         return Streamer(

@@ -21,7 +21,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SERVE = ROOT / "tests" / "apps" / "serve.py"
 VERSIONS = ("6.31.0", "5.50.0", "4.44.1")
-ALL_APPS = ("text", "mm", "thought", "blocks", "auth", "quiet")
+ALL_APPS = ("text", "mm", "thought", "blocks", "auth", "quiet", "twostep", "mmchain", "threestep", "extras")
 
 
 def interpreter(version: str) -> str:

@@ -226,7 +226,7 @@ async def test_thoughts_and_tool_notes(apps: dict[str, str], major: int) -> None
 
 async def test_blocks_chatbot_endpoint(apps: dict[str, str]) -> None:
     async with await GradioClient.connect(apps["blocks"]) as client:
-        assert client.chat.kind == "blocks"
+        assert client.chat.kind == "chain" and client.chat.chain_text == "Message.submit → respond"
         session = ChatSession()
         _, d1 = await chat(client, session, "hi")
         _, d2 = await chat(client, session, "again")

@@ -25,6 +25,21 @@ class Dependency:
     trigger_after: int | None
     targets: tuple[tuple[int | None, str], ...]
     cancels: tuple[int, ...]
+    on_success: bool = False  # ``.success``: runs only when its parent succeeded
+    on_failure: bool = False  # ``.failure``: runs only when its parent failed
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One backend step of a chat chain, run in order with inputs from the component values."""
+
+    id: int
+    name: str | None
+    inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
+    queued: bool
+    generator: bool
+    after_success: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,25 +54,44 @@ class Endpoint:
 
 @dataclass(frozen=True, slots=True)
 class ChatEndpoint:
-    """How to run one chat turn against this app.
+    """How to run one chat turn against this app (see :mod:`bridge.gradio.chain`).
 
-    ``slots`` names what goes in each input position of ``fn_index``: ``"message"``, ``"history"``
-    (the chatbot value), ``"state"`` (always ``null``) or ``"param"`` (see ``params``).
+    ``chain``: the app's event chain. ``steps`` run in order; each takes its inputs from the
+    conversation's component values (``box`` = the message, ``chatbot`` = the history, ``params``
+    = settings, keyed by component id in ``Param.slot``; ``defaults`` are the initial values) and
+    writes its outputs back. ``fn_index`` is the step that streams the Chatbot. ``seed`` writes the
+    stored history into the app's State before the turn. ``shown`` are extra outputs to show
+    after the reply; ``carried`` are States the app keeps between turns (lost when it restarts).
+
+    ``public``: one named endpoint whose history, if any, lives in the app. ``slots`` names what
+    goes in each input position of ``fn_index``: ``"message"``, ``"state"`` (always ``null``) or
+    ``"param"``; the reply is output ``output_index``.
     """
 
-    kind: Literal["chain", "blocks", "public"]
+    kind: Literal["chain", "public"]
     fn_index: int
     api_name: str | None
-    slots: tuple[str, ...]
-    output_index: int
     multimodal: bool
     generator: bool
     params: tuple[Param, ...]
     history_format: Literal["messages", "tuples"] | None = None
-    root_id: int | None = None
-    append_id: int | None = None
-    sync_id: int | None = None
-    queued: frozenset[int] = field(default_factory=frozenset)
+    slots: tuple[str, ...] = ()
+    output_index: int = 0
+    trigger: str = ""
+    steps: tuple[Step, ...] = ()
+    seed: Step | None = None
+    box: int | None = None
+    chatbot: int | None = None
+    defaults: tuple[tuple[int, Any], ...] = ()
+    shown: tuple[int, ...] = ()
+    carried: tuple[int, ...] = ()
+    examples: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def chain_text(self) -> str:
+        """The chain as ``bridge info`` names it: ``Message.submit → user → bot``."""
+        names = [s.name or f"step{s.id}" for s in self.steps]
+        return " → ".join([self.trigger, *names]) if self.kind == "chain" else (self.api_name or "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +109,7 @@ class AppInfo:
     dependencies: dict[int, Dependency]
     endpoints: dict[str, Endpoint]
     chat: ChatEndpoint | None
+    chat_problem: str | None = None  # why no chat endpoint was found, when none was
 
     def api_url(self, path: str) -> str:
         """Absolute URL of an API route (``/queue/join`` → ``{root}{prefix}/queue/join``)."""
@@ -99,6 +134,8 @@ def parse_dependency(raw: dict[str, Any], index: int) -> Dependency:
         trigger_after=raw.get("trigger_after"),
         targets=tuple((t[0], str(t[1])) for t in raw.get("targets") or () if len(t) == 2),
         cancels=tuple(raw.get("cancels") or ()),
+        on_success=bool(raw.get("trigger_only_on_success")),
+        on_failure=bool(raw.get("trigger_only_on_failure")),
     )
 
 

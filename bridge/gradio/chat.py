@@ -10,11 +10,13 @@ out in the background. A turn is ``repeatable`` when running it again from the s
 (the bridge holds the history: chain and blocks endpoints), so a turn cut off by a dropped
 connection or a restart can simply be asked again.
 
-Per endpoint kind (PROTOCOL.md §13.9):
-- chain, gradio 5/6: S seeds the stored history (always: the bridge owns it, so an app restart
-  or eviction loses nothing), R saves the message, G streams the Chatbot.
-- chain, gradio 4: R, then A appends the message to the stored history, then G streams.
-- blocks: one call with the message and the stored history; the returned Chatbot is stored.
+Per endpoint kind:
+- chain: the app's own event chain (:mod:`bridge.gradio.chain`), run step by step over the
+  conversation's component values (:mod:`bridge.gradio.values`), as the browser runs it. A seed
+  step first writes the stored history into the app's State (ChatInterface 5/6: always, so an app
+  restart or eviction loses nothing). Every step that writes the Chatbot is streamed; the reply is
+  the Chatbot's newest turn, then the extra outputs the chain wrote, then the offered options.
+  A failed step ends the turn with its error (``.then`` steps after it are not run).
 - public: one call; history stays in the app's State (it cannot be restored after a restart).
 """
 
@@ -28,12 +30,14 @@ from typing import Any
 import structlog
 
 from bridge.errors import AppError, InvalidParam, ProtocolError, Unsupported
-from bridge.gradio.appinfo import ChatEndpoint
+from bridge.gradio.appinfo import ChatEndpoint, Step
 from bridge.gradio.client import GradioClient
 from bridge.gradio.events import Cancelled, Completed, Failed, JobEvent, Output
-from bridge.gradio.messages import reply_from_chatbot, reply_from_output
+from bridge.gradio.extras import chain_reply
+from bridge.gradio.messages import reply_from_output
 from bridge.gradio.session import ChatSession, text_only, trim_history
 from bridge.gradio.streams import Job
+from bridge.gradio.values import apply_output, kept_values, start_values, step_inputs
 from bridge.model import Attachment, Reply
 
 
@@ -87,6 +91,7 @@ class ChatTurn:
         *,
         upload_limit: int | None = None,
         max_turns: int | None = None,
+        show_outputs: bool = True,
     ) -> None:
         self.client = client
         self.session = session
@@ -96,9 +101,12 @@ class ChatTurn:
         self.params = resolve_params(self.endpoint, params or {})
         self.upload_limit = upload_limit
         self.max_turns = max_turns
+        self.show_outputs = show_outputs
         self._job: Job | None = None
         self._cancelled = False
-        self._last_data: list[Any] | None = None  # the newest output of the streaming step
+        self._values: dict[int, Any] | None = None  # chain: the component values of this turn
+        self._streamed = False  # chain: a step wrote the Chatbot (a cancelled turn then keeps it)
+        self._last_public: list[Any] | None = None  # public: the newest output
         self._context_reset = False
         if self.attachments and not self.endpoint.multimodal:
             raise Unsupported("this app takes text only, so attachments cannot be sent to it")
@@ -121,15 +129,17 @@ class ChatTurn:
         the background (a stuck worker may never answer the cancel; nobody waits for it).
         """
         self._cancelled = True
-        reply = Reply()
-        if self._last_data is not None:
-            reply = self._reply(self._last_data)
-            self._commit(self._last_data)
+        done = TurnDone(Reply(), cancelled=True, context_reset=self._context_reset)
+        if self.endpoint.kind == "chain" and self._values is not None:
+            done = self._finish(self._values)
+        elif self._last_public is not None:
+            done = TurnDone(self._public_reply(self._last_public), cancelled=True)
+            self.session.turns += 1
         if self._job is not None and not self._job.done:
             task = asyncio.create_task(self._cancel_quietly(self._job))
             _BACKGROUND.add(task)
             task.add_done_callback(_BACKGROUND.discard)
-        return TurnDone(reply, cancelled=True, context_reset=self._context_reset)
+        return done
 
     @staticmethod
     async def _cancel_quietly(job: Job) -> None:
@@ -139,48 +149,128 @@ class ChatTurn:
             log.debug("cancelling an ended turn's job failed", error=type(exc).__name__)
 
     def __aiter__(self) -> AsyncIterator[TurnEvent]:
-        return self._run()
+        return self._run_chain() if self.endpoint.kind == "chain" else self._run_public()
 
-    async def _run(self) -> AsyncIterator[TurnEvent]:
+    async def _run_chain(self) -> AsyncIterator[TurnEvent]:
         ep = self.endpoint
         message = await self._message()
-        context_reset = False
-        history = self.session.history
-        if ep.kind == "chain":
-            if ep.sync_id is not None and history:
-                context_reset = self._context_reset = not await self._seed(ep.sync_id, history)
-            await self._step(ep.root_id, [message])
-            if ep.sync_id is None and ep.append_id is not None:
-                appended = await self._step(ep.append_id, [None, history])
-                history = appended[0] if isinstance(appended[0], list) else history
-        data = self._data(message, history)
+        if ep.seed is not None and self.session.history:
+            self._context_reset = not await self._seed(ep.seed.id, self.session.history)
+        values = self._values = start_values(
+            ep, self.session.values, self.session.history, message, self.params
+        )
+        last = Reply()
+        for step in ep.steps:
+            if self._cancelled:
+                break
+            data = step_inputs(self.client.app, step, values)
+            if not (step.generator or step.queued):
+                apply_output(
+                    self.client.app, step, self._completed(step, await self._predict(step, data)), values
+                )
+            else:
+                async for event in self._stream(step, data):
+                    if isinstance(event, Output):
+                        apply_output(self.client.app, step, event.data, values)
+                        if ep.chatbot in step.outputs:
+                            self._streamed = True
+                            reply = chain_reply(self.client.app, ep, values, final=False)
+                            if reply != last:
+                                last = reply
+                                yield ReplyUpdate(reply)
+                    else:
+                        yield event
+        yield self._finish(values)
+
+    async def _predict(self, step: Step, data: list[Any]) -> JobEvent:
+        return await self.client.run(step.id, data, self.session.session_hash)
+
+    async def _stream(self, step: Step, data: list[Any]) -> AsyncIterator[JobEvent]:
+        """A queued step's events; its final (or cancelled partial) output comes as an Output."""
+        self._job = await self.client.submit(step.id, data, self.session.session_hash)
         if self._cancelled:
-            yield TurnDone(Reply(), cancelled=True, context_reset=context_reset)
+            await self._job.cancel()
+        async for event in self._job:
+            if isinstance(event, Completed):
+                yield Output(data=self._completed(step, event))
+            elif isinstance(event, Cancelled):
+                self._cancelled = True
+                if event.last is not None:
+                    yield Output(data=event.last)
+            elif isinstance(event, Failed):
+                raise self._failure(step, event)
+            else:
+                yield event
+        self._job = None
+
+    def _completed(self, step: Step, result: JobEvent) -> list[Any]:
+        if isinstance(result, Failed):
+            raise self._failure(step, result)
+        if not isinstance(result, Completed):
+            raise ProtocolError(f"the app's step {step.name or step.id} ended without output")
+        return result.data
+
+    def _failure(self, step: Step, failed: Failed) -> Exception:
+        """The error for a failed step; a request the app could not read is the bridge's limitation."""
+        text = failed.message or ""
+        if "input values" in text and "received" in text:  # gradio's "didn't receive enough input values"
+            return Unsupported(
+                f"this app's event chain is not supported: step {step.name or step.id}: {text}"
+            )
+        if not text and step.id != self.endpoint.fn_index:
+            return AppError(None, f"step {step.name or step.id}" if step.name else None)
+        return AppError(failed.message, failed.title)
+
+    def _finish(self, values: dict[int, Any]) -> TurnDone:
+        ep = self.endpoint
+        reply = chain_reply(self.client.app, ep, values, final=True, show_outputs=self.show_outputs)
+        if not self._cancelled or self._streamed:
+            self._commit(values)
+        return TurnDone(reply, cancelled=self._cancelled, context_reset=self._context_reset)
+
+    def _commit(self, values: dict[int, Any]) -> None:
+        ep = self.endpoint
+        history = values.get(ep.chatbot) if ep.chatbot is not None else None
+        if isinstance(history, list):
+            self.session.history = trim_history(history, ep.history_format, self.max_turns)
+        self.session.values = kept_values(ep, values)
+        self.session.turns += 1
+
+    async def _run_public(self) -> AsyncIterator[TurnEvent]:
+        ep = self.endpoint
+        data: list[Any] = []
+        message = await self._message()
+        for slot, kind in enumerate(ep.slots):
+            data.append(message if kind == "message" else self.params.get(slot) if kind == "param" else None)
+        if self._cancelled:
+            yield TurnDone(Reply(), cancelled=True)
             return
         self._job = await self.client.submit(ep.fn_index, data, self.session.session_hash)
         if self._cancelled:
             await self._job.cancel()
         last = Reply()
         async for event in self._job:
-            if isinstance(event, Output):
-                self._last_data = event.data
-                reply = self._reply(event.data)
-                if reply != last:
-                    last = reply
-                    yield ReplyUpdate(reply)
-            elif isinstance(event, Completed):
-                reply = self._reply(event.data)
-                self._commit(event.data)
-                yield TurnDone(reply, context_reset=context_reset)
-            elif isinstance(event, Cancelled):
-                if event.last is not None:
-                    last = self._reply(event.last)
-                    self._commit(event.last)
-                yield TurnDone(last, cancelled=True, context_reset=context_reset)
+            if isinstance(event, Output | Completed | Cancelled):
+                out = event.last if isinstance(event, Cancelled) else event.data
+                reply = self._public_reply(out) if out is not None else last
+                if isinstance(event, Output):
+                    self._last_public = out
+                    if reply != last:
+                        last = reply
+                        yield ReplyUpdate(reply)
+                    continue
+                self.session.turns += 1
+                yield TurnDone(reply, cancelled=isinstance(event, Cancelled))
             elif isinstance(event, Failed):
                 raise AppError(event.message, event.title)
             else:
                 yield event
+
+    def _public_reply(self, data: list[Any]) -> Reply:
+        ep = self.endpoint
+        return reply_from_output(
+            self.client.app, data[ep.output_index] if ep.output_index < len(data) else None
+        )
 
     async def _message(self) -> Any:
         if not self.endpoint.multimodal:
@@ -188,50 +278,13 @@ class ChatTurn:
         files = await self.client.upload(self.attachments, self.upload_limit) if self.attachments else []
         return {"text": self.text, "files": files}
 
-    async def _step(self, fn_index: int | None, data: list[Any]) -> list[Any]:
-        if fn_index is None:
-            raise ProtocolError("the app's chat chain is incomplete")
-        result = await self.client.run(fn_index, data, self.session.session_hash)
-        if isinstance(result, Failed):
-            raise AppError(result.message, result.title)
-        if not isinstance(result, Completed):
-            raise ProtocolError("a chat step ended without output")
-        return result.data
-
-    async def _seed(self, sync_id: int, history: list[Any]) -> bool:
+    async def _seed(self, seed_id: int, history: list[Any]) -> bool:
         """Write the stored history into the app's session; False when it had to start empty."""
         fmt = self.endpoint.history_format
         for candidate in (history, text_only(history, fmt), []):
-            result = await self.client.run(sync_id, [candidate], self.session.session_hash)
+            result = await self.client.run(seed_id, [candidate], self.session.session_hash)
             if isinstance(result, Completed):
                 if candidate is not history:
                     self.session.history = list(candidate)
                 return bool(candidate)
         return False
-
-    def _data(self, message: Any, history: list[Any]) -> list[Any]:
-        data: list[Any] = []
-        for slot, kind in enumerate(self.endpoint.slots):
-            if kind == "message":
-                data.append(message)
-            elif kind == "history":
-                data.append(history)
-            elif kind == "param":
-                data.append(self.params.get(slot))
-            else:
-                data.append(None)
-        return data
-
-    def _reply(self, data: list[Any]) -> Reply:
-        ep = self.endpoint
-        value = data[ep.output_index] if ep.output_index < len(data) else None
-        if ep.kind == "public":
-            return reply_from_output(self.client.app, value)
-        return reply_from_chatbot(self.client.app, value, ep.history_format)
-
-    def _commit(self, data: list[Any]) -> None:
-        ep = self.endpoint
-        value = data[ep.output_index] if ep.output_index < len(data) else None
-        if ep.kind != "public" and isinstance(value, list):
-            self.session.history = trim_history(value, ep.history_format, self.max_turns)
-        self.session.turns += 1

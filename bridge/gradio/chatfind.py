@@ -1,37 +1,55 @@
-"""Choosing the chat endpoint of an app (see the order in :mod:`bridge.gradio.discovery`).
+"""Choosing the chat endpoint of an app: its event chain first, else a named endpoint.
 
-The ChatInterface chain is found from ``/config`` alone (PROTOCOL.md §13.2): the root dep R is a
-backend dep triggered by a textbox ``submit`` that takes that textbox; following ``trigger_after``
-through backend deps that output the chatbot gives R → A → G; S is G's backend child that takes
-the chatbot and does not output it (5/6 only). Names and ids are never relied on.
+Order: an explicit ``api_name`` (the chain it belongs to, else that endpoint alone); the chain a
+message box's submit (or a send button) starts (:mod:`bridge.gradio.chain`); a public endpoint
+that takes a message, preferring ``/chat``.
 """
 
 from __future__ import annotations
 
-from typing import Literal
-
 from bridge.errors import DiscoveryError
 from bridge.gradio.appinfo import AppInfo, ChatEndpoint, Dependency, comp_type, param_for
+from bridge.gradio.chain import ChainProblem, chain_for, find_chain
 
 
-def find_chat(app: AppInfo, names: dict[int, str], api_name: str | None) -> ChatEndpoint | None:
-    """Return the endpoint to chat with; raise DiscoveryError when an explicit ``api_name`` is unknown."""
+def find_chat(
+    app: AppInfo, names: dict[int, str], api_name: str | None
+) -> tuple[ChatEndpoint | None, str | None]:
+    """The endpoint to chat with, or ``(None, why not)``; DiscoveryError when ``api_name`` is unusable."""
     if api_name:
         want = api_name.strip().lstrip("/")
-        for dep in app.dependencies.values():
-            if dep.backend_fn and dep.api_name == want:
-                return _endpoint(app, names, dep)
-        known = ", ".join(sorted(app.endpoints)) or "none"
-        raise DiscoveryError(f"the app has no endpoint named /{want} (public endpoints: {known})")
-    chain = _chain(app, names)
+        dep = next((d for d in app.dependencies.values() if d.backend_fn and d.api_name == want), None)
+        if dep is None:
+            known = ", ".join(sorted(app.endpoints)) or "none"
+            raise DiscoveryError(f"the app has no endpoint named /{want} (public endpoints: {known})")
+        try:
+            return chain_for(app, names, dep), None
+        except ChainProblem as exc:
+            why = str(exc)
+        if _message_slot(app, dep) is None:
+            raise DiscoveryError(f"/{want} cannot be used as a chat: {why}")
+        return _public(app, names, dep), None
+    chain, problem = find_chain(app, names)
     if chain is not None:
-        return chain
+        return chain, None
+    for dep in app.dependencies.values():
+        if dep.public and _message_slot(app, dep) is not None and _chatbot_in_out(app, dep):
+            try:
+                return chain_for(app, names, dep), None
+            except ChainProblem:
+                continue
     candidates = [d for d in app.dependencies.values() if d.public and _message_slot(app, d) is not None]
-    with_history = [d for d in candidates if _chatbot_in_out(app, d)]
-    for group in (with_history, [d for d in candidates if d.api_name == "chat"], candidates):
-        if len(group) == 1 or (group and group is not candidates):
-            return _endpoint(app, names, group[0])
-    return None
+    candidates = [d for d in candidates if _shown_output(app, d) is not None]
+    named = [d for d in candidates if d.api_name == "chat"]
+    if named or len(candidates) == 1:
+        return _public(app, names, (named or candidates)[0]), None
+    if candidates:
+        listed = ", ".join(f"/{d.api_name}" for d in candidates)
+        return None, f"several endpoints take a message ({listed}) and none is /chat; name one with api_name"
+    return (
+        None,
+        problem or "no message box starts a chain that writes a Chatbot, and no endpoint takes a message",
+    )
 
 
 def _message_slot(app: AppInfo, dep: Dependency) -> int | None:
@@ -46,136 +64,37 @@ def _chatbot_in_out(app: AppInfo, dep: Dependency) -> bool:
     return bool(ins & set(dep.outputs))
 
 
-def _outputs_chatbot(app: AppInfo, dep: Dependency) -> bool:
-    return any(comp_type(app.components, c) == "chatbot" for c in dep.outputs)
+def _shown_output(app: AppInfo, dep: Dependency) -> int | None:
+    """Position of the output that carries the answer: the first that is not a State."""
+    return next((i for i, c in enumerate(dep.outputs) if comp_type(app.components, c) != "state"), None)
 
 
-def _children(app: AppInfo, parent: Dependency) -> list[Dependency]:
-    return [d for d in app.dependencies.values() if d.trigger_after == parent.id and d.backend_fn]
-
-
-def _chain(app: AppInfo, names: dict[int, str]) -> ChatEndpoint | None:
-    for root in app.dependencies.values():
-        if not root.backend_fn:
-            continue
-        box = next(
-            (
-                t
-                for t, ev in root.targets
-                if ev == "submit"
-                and t is not None
-                and comp_type(app.components, t) in ("textbox", "multimodaltextbox")
-            ),
-            None,
-        )
-        if box is None or box not in root.inputs:
-            continue
-        steps: list[Dependency] = []
-        current = root
-        while True:
-            nxt = next((c for c in _children(app, current) if _outputs_chatbot(app, c)), None)
-            if nxt is None or nxt in steps:
-                break
-            steps.append(nxt)
-            current = nxt
-        if not steps:
-            continue
-        gen = steps[-1]
-        chatbot = next(c for c in gen.outputs if comp_type(app.components, c) == "chatbot")
-        sync = next(
-            (c for c in _children(app, gen) if chatbot in c.inputs and not _outputs_chatbot(app, c)), None
-        )
-        append = steps[0] if len(steps) > 1 else None
-        return _chain_endpoint(app, names, root, append, gen, sync, chatbot, box)
-    return None
-
-
-def _chain_endpoint(
-    app: AppInfo,
-    names: dict[int, str],
-    root: Dependency,
-    append: Dependency | None,
-    gen: Dependency,
-    sync: Dependency | None,
-    chatbot: int,
-    box: int,
-) -> ChatEndpoint:
-    slots: list[str] = []
-    params = []
-    for slot, cid in enumerate(gen.inputs):
-        kind = comp_type(app.components, cid)
-        if kind == "state":
-            slots.append("state")
-        elif cid == chatbot:
-            slots.append("history")
-        else:
-            slots.append("param")
-            params.append(param_for(app.components, names, cid, slot))
-    props = app.components.get(chatbot, {}).get("props") or {}
-    fmt: Literal["messages", "tuples"] = "tuples" if props.get("type") == "tuples" else "messages"
-    public = next((d for d in app.dependencies.values() if d.public and d.api_name), None)
-    queued = frozenset(d.id for d in (root, append, gen, sync) if d is not None and d.queue)
-    return ChatEndpoint(
-        kind="chain",
-        fn_index=gen.id,
-        api_name=("/" + public.api_name) if public and public.api_name else None,
-        slots=tuple(slots),
-        output_index=gen.outputs.index(chatbot),
-        multimodal=comp_type(app.components, box) == "multimodaltextbox",
-        generator=gen.generator,
-        params=tuple(params),
-        history_format=fmt,
-        root_id=root.id,
-        append_id=append.id if append else None,
-        sync_id=sync.id if sync else None,
-        queued=queued,
-    )
-
-
-def _endpoint(app: AppInfo, names: dict[int, str], dep: Dependency) -> ChatEndpoint:
-    """A single-dep chat endpoint: ``blocks`` when it takes and returns a Chatbot, else ``public``."""
+def _public(app: AppInfo, names: dict[int, str], dep: Dependency) -> ChatEndpoint:
+    """A single named endpoint: the message in, the first non-State output is the reply."""
     msg = _message_slot(app, dep)
-    if msg is None:
-        raise DiscoveryError(
-            f"endpoint /{dep.api_name} takes no text message, so it cannot be used as a chat"
-        )
-    key = "/" + (dep.api_name or "")
-    endpoint = app.endpoints.get(key)
+    output_index = _shown_output(app, dep)
+    if msg is None or output_index is None:
+        what = "takes no text message" if msg is None else "returns nothing to show"
+        raise DiscoveryError(f"endpoint /{dep.api_name} {what}, so it cannot be used as a chat")
+    endpoint = app.endpoints.get("/" + (dep.api_name or ""))
     defaults = {p.slot: p.default for p in endpoint.params} if endpoint else {}
-    history = _chatbot_in_out(app, dep)
     slots: list[str] = []
     params = []
-    chatbot_id: int | None = None
     for slot, cid in enumerate(dep.inputs):
-        kind = comp_type(app.components, cid)
         if slot == msg:
             slots.append("message")
-        elif kind == "state":
+        elif comp_type(app.components, cid) == "state":
             slots.append("state")
-        elif kind == "chatbot" and history:
-            slots.append("history")
-            chatbot_id = cid
         else:
             slots.append("param")
             params.append(param_for(app.components, names, cid, slot, defaults.get(slot)))
-    if chatbot_id is not None:
-        output_index = dep.outputs.index(chatbot_id)
-        props = app.components.get(chatbot_id, {}).get("props") or {}
-        fmt: Literal["messages", "tuples"] | None = "tuples" if props.get("type") == "tuples" else "messages"
-    else:
-        output_index = next(
-            (i for i, c in enumerate(dep.outputs) if comp_type(app.components, c) != "state"), 0
-        )
-        fmt = None
     return ChatEndpoint(
-        kind="blocks" if history else "public",
+        kind="public",
         fn_index=dep.id,
-        api_name=key,
+        api_name="/" + (dep.api_name or ""),
         slots=tuple(slots),
         output_index=output_index,
         multimodal=comp_type(app.components, dep.inputs[msg]) == "multimodaltextbox",
         generator=dep.generator,
         params=tuple(params),
-        history_format=fmt,
-        queued=frozenset({dep.id}) if dep.queue else frozenset(),
     )

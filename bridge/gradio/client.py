@@ -27,11 +27,11 @@ from typing import Any
 import httpx
 
 from bridge.errors import (
-    AppError,
     AppUnreachable,
     AuthError,
     BridgeError,
     DiscoveryError,
+    InputRejected,
     ProtocolError,
     QueueFull,
     UpstreamError,
@@ -144,9 +144,10 @@ class GradioClient:
         """The chat endpoint; raises DiscoveryError when the app has none."""
         if self.app.chat is None:
             names = ", ".join(sorted(self.app.endpoints)) or "none"
+            why = self.app.chat_problem or "nothing in it takes a message"
             raise DiscoveryError(
-                f"no chat endpoint found in {self.app.root} (public endpoints: {names}); "
-                "name one with api_name"
+                f"this app's event chain is not supported: {why} (app {self.app.root}; public "
+                f"endpoints: {names}; name one with api_name)"
             )
         return self.app.chat
 
@@ -164,7 +165,7 @@ class GradioClient:
         if resp.status_code == 503:
             raise QueueFull("the app's queue is full; try again in a moment")
         if resp.status_code == 422:
-            raise AppError(validation_message(resp), "Invalid input")
+            raise InputRejected(validation_message(resp), "Invalid input")
         if resp.status_code != 200:
             raise AppUnreachable(f"the app refused the job (HTTP {resp.status_code}): {resp.text[:200]}")
         event_id = json_object(resp, "queue/join").get("event_id")

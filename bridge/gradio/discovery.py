@@ -35,7 +35,8 @@ def discover(
         endpoints=endpoints,
         chat=None,
     )
-    return dataclasses.replace(app, chat=find_chat(app, names, api_name))
+    chat, problem = find_chat(app, names, api_name)
+    return dataclasses.replace(app, chat=chat, chat_problem=problem)
 
 
 def _param_names(

@@ -6,6 +6,7 @@ Handles every content shape of PROTOCOL.md §13.4: gradio 6 lists of typed parts
 
 from __future__ import annotations
 
+import html
 import mimetypes
 import re
 from typing import Any
@@ -17,6 +18,8 @@ from bridge.model import FilePart, Reply, ReplyPart, TextPart, ThoughtPart
 _REPR = re.compile(r"^<gradio\.[\w.]+ object at 0x[0-9a-fA-F]+>$")
 _EXT = re.compile(r"/[^/]+\.[A-Za-z0-9]{1,8}$")
 _KINDS = {"image": "image", "audio": "audio", "video": "video"}
+_TEXT_COMPONENTS = ("html", "markdown", "textbox", "code")
+_TAG = re.compile(r"<[^>]+>")
 
 
 def turn_messages(chatbot: Any, fmt: str | None) -> list[Any]:
@@ -45,7 +48,7 @@ def reply_from_chatbot(app: AppInfo, chatbot: Any, fmt: str | None) -> Reply:
     parts: list[ReplyPart] = []
     for entry in turn_messages(chatbot, fmt):
         if fmt == "tuples":
-            parts.extend(_content_parts(app, entry))
+            parts.extend(content_parts(app, entry))
         else:
             parts.extend(_message_parts(app, entry))
     return Reply(tuple(_merge_text(parts)))
@@ -61,11 +64,11 @@ def reply_from_output(app: AppInfo, value: Any) -> Reply:
         parts.extend(_message_parts(app, value))
     elif isinstance(value, list):
         for item in value:
-            parts.extend(_content_parts(app, item))
+            parts.extend(content_parts(app, item))
     elif isinstance(value, str) and _looks_like_file(app, value):
         parts.extend(_file_parts(app, {"path": value.strip()}, None))
     else:
-        parts.extend(_content_parts(app, value))
+        parts.extend(content_parts(app, value))
     return Reply(tuple(_merge_text(parts)))
 
 
@@ -81,9 +84,9 @@ def _looks_like_file(app: AppInfo, text: str) -> bool:
 
 def _message_parts(app: AppInfo, msg: Any) -> list[ReplyPart]:
     if not isinstance(msg, dict):
-        return _content_parts(app, msg)
+        return content_parts(app, msg)
     content = msg.get("content")
-    parts = _content_parts(app, content)
+    parts = content_parts(app, content)
     raw_meta = msg.get("metadata")
     meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
     title = meta.get("title")
@@ -97,7 +100,8 @@ def _message_parts(app: AppInfo, msg: Any) -> list[ReplyPart]:
     return parts
 
 
-def _content_parts(app: AppInfo, content: Any) -> list[ReplyPart]:
+def content_parts(app: AppInfo, content: Any) -> list[ReplyPart]:
+    """Reply parts of one message content (a str, typed parts, a file or a component)."""
     if content is None:
         return []
     if isinstance(content, str):
@@ -107,7 +111,7 @@ def _content_parts(app: AppInfo, content: Any) -> list[ReplyPart]:
     if isinstance(content, list | tuple):
         out: list[ReplyPart] = []
         for item in content:
-            out.extend(_content_parts(app, item))
+            out.extend(content_parts(app, item))
         return out
     if isinstance(content, dict):
         return _dict_parts(app, content)
@@ -128,7 +132,11 @@ def _dict_parts(app: AppInfo, content: dict[str, Any]) -> list[ReplyPart]:
     if "file" in content:
         return _file_parts(app, content["file"], None)
     if "component" in content:
-        return _file_parts(app, content.get("value"), _KINDS.get(str(content.get("component"))))
+        component, value = str(content.get("component")), content.get("value")
+        if component in _TEXT_COMPONENTS:  # gr.HTML / gr.Markdown / gr.Textbox inside a message
+            text = _TAG.sub("", str(value)) if component == "html" else str(value)
+            return [TextPart(html.unescape(text).strip())] if value not in (None, "") else []
+        return _file_parts(app, value, _KINDS.get(component))
     if "path" in content or "url" in content:
         return _file_parts(app, content, None)
     if "text" in content and "files" in content:  # a multimodal value

@@ -1,4 +1,5 @@
-"""The Gradio side of one conversation: its session_hash and the history the bridge owns.
+"""The Gradio side of one conversation: its session_hash, the history and the component values the
+bridge owns.
 
 A :class:`ChatSession` is a plain value the caller stores (``to_dict`` / ``from_dict``) and
 passes to every turn of the conversation. ``history`` is the app's Chatbot value as the app last
@@ -25,16 +26,23 @@ class ChatSession:
     session_hash: str = field(default_factory=new_session_hash)
     history: list[Any] = field(default_factory=list)
     turns: int = 0
+    values: dict[str, Any] = field(default_factory=dict)  # component id → value a chain step wrote
 
     def reset(self) -> None:
         """Start over: a new session_hash and no history."""
         self.session_hash = new_session_hash()
         self.history = []
         self.turns = 0
+        self.values = {}
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable form for session stores."""
-        return {"session_hash": self.session_hash, "history": self.history, "turns": self.turns}
+        return {
+            "session_hash": self.session_hash,
+            "history": self.history,
+            "turns": self.turns,
+            "values": self.values,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ChatSession:
@@ -43,6 +51,7 @@ class ChatSession:
             session_hash=str(data["session_hash"]),
             history=list(data.get("history") or []),
             turns=int(data.get("turns", 0)),
+            values=dict(data.get("values") or {}),
         )
 
 

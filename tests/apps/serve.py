@@ -4,7 +4,8 @@ Usage (any interpreter with gradio 4.44.x, 5.x or 6.x; any cwd):
 
     python tests/apps/serve.py [--v4-type tuples|messages] [--no-stdin] APP [APP...]
 
-APP is a module name in this directory: text, mm, thought, blocks, auth, quiet. Each app is launched on
+APP is a module name in this directory: text, mm, thought, blocks, auth, quiet, twostep, mmchain,
+threestep, extras. Each app is launched on
 127.0.0.1 with its own uvicorn thread, queue enabled. Exactly one line goes to stdout:
 
     {"version": "6.31.0", "apps": {"text": "http://127.0.0.1:41235/", ...}}
@@ -32,7 +33,7 @@ from types import ModuleType
 from typing import Any
 
 APPS_DIR = Path(__file__).resolve().parent
-APP_NAMES = ("text", "mm", "thought", "blocks", "auth", "quiet")
+APP_NAMES = ("text", "mm", "thought", "blocks", "auth", "quiet", "twostep", "mmchain", "threestep", "extras")
 PACKAGE = "bridge_test_apps"  # private package name, so no clash with any installed `tests` package
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from bridge.adapter import Capabilities, Stage
 from bridge.errors import PlatformError
 from bridge.host import Host
-from bridge.model import Attachment, Author, ConversationKey, Incoming, LocalFile, MessageRef
+from bridge.model import Attachment, Author, Choice, ConversationKey, Incoming, LocalFile, MessageRef
 
 
 @dataclass
@@ -39,6 +39,7 @@ class RecordingAdapter:
         self.capabilities = caps or Capabilities(max_text_len=4000, min_edit_interval_s=0.05)
         self.messages: dict[str, Sent] = messages if messages is not None else {}
         self.files: list[tuple[ConversationKey, list[tuple[str, bytes]]]] = []
+        self.offered: dict[str, tuple[Choice, ...]] = {}  # message id → the choices shown on it
         self.calls: list[tuple[str, str]] = []
         self.fail_next: list[PlatformError] = []
         self.frozen: set[str] = set()  # ids of messages that can no longer be edited (refused for good)
@@ -90,6 +91,12 @@ class RecordingAdapter:
     ) -> None:
         self._fail("send_files")
         self.files.append((to, [(f.name, f.path.read_bytes()) for f in files]))
+
+    async def offer(self, ref: MessageRef, choices: Sequence[Choice]) -> None:
+        self._fail("offer")
+        if ref.id not in self.messages:
+            raise PlatformError("message to edit not found", permanent=True)
+        self.offered[ref.id] = tuple(choices)
 
     async def fetch(self, attachment: Attachment) -> Attachment:
         return Attachment.from_path(dict(attachment.source)["path"], attachment.mime_type)

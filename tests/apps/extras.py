@@ -1,0 +1,42 @@
+"""A ChatInterface that uses what a chat reply can carry besides text: quick-reply ``options``,
+``additional_outputs`` (a Code and a JSON component) and ``examples``.
+
+On 5/6 the reply is a ``gr.ChatMessage``-style dict with ``options`` (``[{"value", "label"}]``; the
+second has a label different from its value), and the fn also returns a code snippet and a JSON
+value for its additional outputs. 4.x has neither options nor additional outputs: the reply is the
+text only. ``examples`` exist on every version.
+
+Proves: options become the reply's choices; additional outputs are shown after the reply; the
+examples are discovered. Reply: ``extras turn={n} echo: {message}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from ._common import GRADIO_MAJOR, chat_kwargs, text_of, user_entries
+
+EXAMPLES = ["hello there", "what can you do?"]
+OPTIONS = [{"value": "yes please"}, {"value": "no", "label": "No, thanks"}]
+
+
+def respond(message: Any, history: list[Any]) -> Any:
+    text = f"extras turn={user_entries(history) + 1} echo: {text_of(message)}"
+    if GRADIO_MAJOR < 5:
+        return text
+    reply = {"role": "assistant", "content": text, "options": OPTIONS}
+    return reply, f"print({text_of(message)!r})", {"turn": user_entries(history) + 1}
+
+
+def build() -> gr.Blocks:
+    if GRADIO_MAJOR < 5:
+        return gr.ChatInterface(respond, examples=EXAMPLES, title="Bridge extras test app", **chat_kwargs())
+    with gr.Blocks(title="Bridge extras test app") as demo:  # as the ChatInterface docs render them
+        code = gr.Code(language="python", label="Snippet", render=False)
+        details = gr.JSON(label="Details", render=False)
+        gr.ChatInterface(respond, examples=EXAMPLES, additional_outputs=[code, details], **chat_kwargs())
+        code.render()
+        details.render()
+    return demo
