@@ -12,6 +12,8 @@ import asyncio
 import re
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +29,7 @@ from bridge.sessions import open_store
 from tests.conftest import AppServer
 from tests.helpers import chat, texts
 from tests.test_restart import _port
-from tests.test_serve_console import serve, write_config
+from tests.test_serve_console import serve, start_serve, write_config
 
 ASSETS = Path(__file__).parent / "apps" / "assets"
 # recipe → (the chain bridge info names, the reply to "hi" on turn 1)
@@ -172,6 +174,8 @@ async def test_additional_outputs_options_and_examples(apps: dict[str, str], maj
         )
         _, hidden = await chat(client, ChatSession(), "hi", show_outputs=False)
         assert hidden.reply.text == "extras turn=1 echo: hi"
+        _, html = await chat(client, ChatSession(), "show html")  # gr.HTML inside the chat: its text
+        assert html.reply.text == "extras turn=1 echo: show html\n\nHello world & all"
 
 
 async def test_api_name_runs_the_chain_it_belongs_to(apps: dict[str, str]) -> None:
@@ -204,3 +208,93 @@ async def test_conversation_survives_an_app_restart(gradio_version: str, recipe:
             assert reply_from_chatbot(client.app, session.history, fmt).text.startswith(done.reply.text[:8])
     finally:
         await asyncio.to_thread(server.stop)
+
+
+def test_console_offers_choices_and_examples(current_apps: dict[str, str], tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, current_apps["extras"], state="memory://")
+    proc = start_serve(cfg)
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        proc.stdin.write("hi\n")
+        proc.stdin.flush()
+        first = proc.stdout.readline()  # the answer; its choices are listed on stderr after it
+        assert first.startswith("extras turn=1 echo: hi"), first
+        while "**Details**" not in proc.stdout.readline():
+            pass
+        time.sleep(1.0)  # the choices are offered right after the final text
+        out, err = proc.communicate("2\n/help\n", timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "[choices: [1] yes please  [2] No, thanks (type the number)]" in err
+    assert "extras turn=2 echo: no" in out  # "2" sent the second choice's value, not its label
+    assert "Try one of the app's examples:\n• hello there\n• what can you do?" in out
+    assert "[choices: [1] hello there  [2] what can you do? (type the number)]" in err
+
+
+# Gradio's own chat demos (tests/apps/upstream, vendored unchanged; written for gradio 6).
+CI_CHAIN = "textbox.submit → _clear_and_save_textbox → _append_message_to_history → _submit_fn"
+UPSTREAM_CHATS = {
+    "chatbot_consecutive": "textbox.submit → user → bot",
+    "chatbot_core_components_simple": "multimodaltextbox.submit → add_message → bot_response",
+    "chatbot_multimodal": "multimodaltextbox.submit → add_message → bot_response",
+    "chatbot_reasoning_tags": CI_CHAIN,
+    "chatbot_simple": "textbox.submit → respond",
+    "chatbot_streaming": "textbox.submit → user → bot",
+    "chatbot_thoughts": "textbox.submit → lambda → simulate_thinking_chat",
+    "chatinterface_echo_multimodal": "multimodal" + CI_CHAIN,
+    "chatinterface_options": CI_CHAIN,
+    "chatinterface_prefill": CI_CHAIN,
+    "chatinterface_random_response": CI_CHAIN,
+    "chatinterface_streaming_echo": CI_CHAIN,
+    "chatinterface_system_prompt": CI_CHAIN,
+    "chatinterface_thoughts": CI_CHAIN,
+    "validator_chatinterface": CI_CHAIN,
+}
+# Demos with no message box a user could type into: a button fills the Chatbot.
+UPSTREAM_NOT_CHATS = ("chatbot_editable", "chatbot_feedback", "chatbot_nested_thoughts", "chatbot_with_tools")
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[dict[str, str]]:
+    server = AppServer("6.31.0", tuple(f"upstream/{n}" for n in (*UPSTREAM_CHATS, *UPSTREAM_NOT_CHATS)))
+    try:
+        urls = server.wait_ready()
+        yield {name.split("/", 1)[1]: url for name, url in urls.items()}
+    finally:
+        server.stop()
+
+
+async def test_gradios_own_chat_demos_hold_a_conversation(upstream: dict[str, str]) -> None:
+    async def converse(name: str) -> None:
+        async with await GradioClient.connect(upstream[name]) as client:
+            assert client.chat.chain_text == UPSTREAM_CHATS[name]
+            session = ChatSession()
+            _, one = await chat(client, session, "hello")
+            _, two = await chat(client, session, "again")
+            assert one.reply.text and two.reply.text, name
+            roles = [r for r, _ in turns_of(session.history, client.chat.history_format)]
+            users = [i for i, r in enumerate(roles) if r == "user"]
+            assert len(users) == 2 and roles[-1] == "assistant" and roles[users[1] - 1] == "assistant", roles
+            if name == "chatinterface_options":
+                assert [c.label for c in two.reply.choices] == ["Yes", "No"]
+                assert two.reply.choices[0].value == "Yes, that's correct."
+            if name in ("chatbot_thoughts", "chatinterface_thoughts", "chatbot_reasoning_tags"):
+                assert two.reply.thoughts
+
+    await asyncio.gather(*(converse(name) for name in UPSTREAM_CHATS))
+
+
+@pytest.mark.parametrize("name", UPSTREAM_NOT_CHATS)
+def test_gradios_button_demos_are_refused_with_a_reason(upstream: dict[str, str], name: str) -> None:
+    out = bridge("info", upstream[name])
+    assert "Chat: none — this app's event chain is not supported: " in out.stdout
+    out = bridge("ask", upstream[name], "hi")
+    assert out.returncode == 3 and "this app's event chain is not supported: " in out.stderr
+
+
+def test_gradios_validator_demo_refuses_through_bridge_ask(upstream: dict[str, str]) -> None:
+    out = bridge("ask", upstream["validator_chatinterface"], "error")
+    assert out.returncode == 2 and "Can't be error" in out.stderr, (out.returncode, out.stderr)
+    out = bridge("ask", upstream["chatinterface_streaming_echo"], "hello")
+    assert out.stdout == "You typed: hello\n"

@@ -110,7 +110,8 @@ def chain_endpoint(
         raise ChainProblem("no step of its chain writes a Chatbot")
     chatbot = next(c for c in writers[0].outputs if comp_type(app.components, c) == "chatbot")
     if not any(box in d.inputs for d in backend):
-        raise ChainProblem("no step of its chain reads the message box")
+        what = event if event != "submit" else f"{_label(app, box)}.submit"
+        raise ChainProblem(f"the chain {what} starts writes a Chatbot but takes no message from a text box")
     seed = _seed_step(app, backend, writers, chatbot)
     kept = [d for d in backend if d is not seed and _useful(app, d, backend, box, chatbot)]
     streaming = next((d for d in reversed(kept) if chatbot in d.outputs and d.generator), None)

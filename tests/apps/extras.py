@@ -1,7 +1,7 @@
 """A ChatInterface that uses what a chat reply can carry besides text: quick-reply ``options``,
 ``additional_outputs`` (a Code and a JSON component) and ``examples``.
 
-On 5/6 the reply is a ``gr.ChatMessage``-style dict with ``options`` (``[{"value", "label"}]``; the
+On 5/6 a message with "html" is answered with text and a ``gr.HTML`` component. Otherwise the reply is a ``gr.ChatMessage``-style dict with ``options`` (``[{"value", "label"}]``; the
 second has a label different from its value), and the fn also returns a code snippet and a JSON
 value for its additional outputs. 4.x has neither options nor additional outputs: the reply is the
 text only. ``examples`` exist on every version.
@@ -26,6 +26,8 @@ def respond(message: Any, history: list[Any]) -> Any:
     text = f"extras turn={user_entries(history) + 1} echo: {text_of(message)}"
     if GRADIO_MAJOR < 5:
         return text
+    if "html" in text_of(message):  # a component inside the chat: its text, never str(component)
+        return [text, gr.HTML("<p>Hello <b>world</b> &amp; all</p>")], "", None
     reply = {"role": "assistant", "content": text, "options": OPTIONS}
     return reply, f"print({text_of(message)!r})", {"turn": user_entries(history) + 1}
 

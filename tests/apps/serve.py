@@ -5,7 +5,8 @@ Usage (any interpreter with gradio 4.44.x, 5.x or 6.x; any cwd):
     python tests/apps/serve.py [--v4-type tuples|messages] [--no-stdin] APP [APP...]
 
 APP is a module name in this directory: text, mm, thought, blocks, auth, quiet, twostep, mmchain,
-threestep, extras. Each app is launched on
+threestep, extras; or upstream/NAME, one of gradio's own demos (tests/apps/upstream, gradio 6 only),
+whose module-level ``demo`` is served as it is. Each app is launched on
 127.0.0.1 with its own uvicorn thread, queue enabled. Exactly one line goes to stdout:
 
     {"version": "6.31.0", "apps": {"text": "http://127.0.0.1:41235/", ...}}
@@ -34,6 +35,9 @@ from typing import Any
 
 APPS_DIR = Path(__file__).resolve().parent
 APP_NAMES = ("text", "mm", "thought", "blocks", "auth", "quiet", "twostep", "mmchain", "threestep", "extras")
+UPSTREAM = tuple(
+    sorted(f"upstream/{p.stem}" for p in (APPS_DIR / "upstream").glob("*.py") if p.stem != "__init__")
+)
 PACKAGE = "bridge_test_apps"  # private package name, so no clash with any installed `tests` package
 
 
@@ -94,7 +98,9 @@ def wait_for_stop(watch_stdin: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("apps", nargs="+", choices=APP_NAMES, metavar="APP", help=", ".join(APP_NAMES))
+    parser.add_argument(
+        "apps", nargs="+", choices=APP_NAMES + UPSTREAM, metavar="APP", help=", ".join(APP_NAMES)
+    )
     parser.add_argument("--v4-type", choices=("tuples", "messages"), help="chatbot type on gradio 4.x")
     parser.add_argument("--no-stdin", action="store_true", help="ignore stdin; stop only on a signal")
     parser.add_argument("--port", type=int, help="serve the (single) app on this port, e.g. to restart it")
@@ -118,8 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     urls: dict[str, str] = {}
     try:
         for name in dict.fromkeys(args.apps):
-            module = load_app_module(name)
-            demo = module.build()
+            module = load_app_module(name.replace("/", "."))
+            demo = module.build() if hasattr(module, "build") else module.demo  # upstream/*: as written
             kwargs = launch_kwargs(name, module, args.port)
             demo.launch(**kwargs)  # its banner goes to stderr (sys.stdout is swapped above)
             demos.append(demo)
