@@ -23,7 +23,7 @@ import functools
 import itertools
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any, BinaryIO
+from typing import Any
 
 import structlog
 from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity, Update
@@ -32,7 +32,8 @@ from telegram.error import BadRequest, TelegramError
 
 from adapters.telegram.config import TelegramConfig
 from adapters.telegram.errors import call
-from adapters.telegram.incoming import STOP_DATA, UpdateReader, fetch_file
+from adapters.telegram.files import fetch_file, upload
+from adapters.telegram.incoming import STOP_DATA, UpdateReader
 from adapters.telegram.intake import poll, serve_webhook, start_bot
 from adapters.telegram.pacing import Pacer
 from adapters.telegram.render import MAX_LEN, message, text_length, utf16_len
@@ -182,7 +183,7 @@ class TelegramAdapter:
         chat = int(to.chat)
         for f in files:
             with f.path.open("rb") as fh:
-                await self._paced(chat, "final", functools.partial(_upload, bot, chat, f, fh, extra))
+                await self._paced(chat, "final", functools.partial(upload, bot, chat, f, fh, extra))
 
     async def fetch(self, attachment: Attachment) -> Attachment:
         """Download a file a user sent (getFile, then the file itself)."""
@@ -290,14 +291,3 @@ class TelegramAdapter:
         return body, [
             MessageEntity(e.type, e.offset, e.length, url=e.url, language=e.language) for e in entities
         ]
-
-
-def _upload(bot: Bot, chat: int, f: LocalFile, fh: BinaryIO, extra: dict[str, Any]) -> Awaitable[Any]:
-    """The call sending ``f``: photos (sendPhoto takes 10 MB), audio, video as such, else a document."""
-    if f.kind == "image" and f.size <= 10 * 1024 * 1024:
-        return bot.send_photo(chat_id=chat, photo=fh, filename=f.name, **extra)
-    if f.kind == "audio":
-        return bot.send_audio(chat_id=chat, audio=fh, filename=f.name, **extra)
-    if f.kind == "video":
-        return bot.send_video(chat_id=chat, video=fh, filename=f.name, **extra)
-    return bot.send_document(chat_id=chat, document=fh, filename=f.name, **extra)

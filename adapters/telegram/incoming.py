@@ -5,9 +5,9 @@ to one of the bot's messages or is a command (``/cmd`` or ``/cmd@this_bot``), or
 ``trigger = "all"``. Forum topics are conversations of their own. A press of the inline "Stop"
 button is the ``stop`` command of the conversation it sits in. Attachments (photo, document,
 audio, voice, video) are passed on as references (their ``file_id``), fetched through getFile by
-the turn (:func:`fetch_file`), never in the receive loop; the reported size lets the turn refuse a
-file over the download limit (20 MB on the cloud Bot API) without fetching it. An update's
-``update_id`` is the message's id, so a redelivered update is answered once.
+the turn (:func:`adapters.telegram.files.fetch_file`), never in the receive loop; the reported
+size lets the turn refuse a file over the download limit (20 MB on the cloud Bot API) without
+fetching it. An update's ``update_id`` is the message's id, so a redelivered update is answered once.
 """
 
 from __future__ import annotations
@@ -114,13 +114,6 @@ def _attachments(msg: Message) -> list[Attachment]:
         )
         for media, name, mime in candidates
     ]
-
-
-async def fetch_file(bot: Bot, attachment: Attachment) -> Attachment:
-    """The bytes of a file an attachment refers to (getFile, then the download)."""
-    tg_file = await bot.get_file(dict(attachment.source)["file_id"])
-    data = bytes(await tg_file.download_as_bytearray())
-    return Attachment(name=attachment.name, data=data, mime_type=attachment.mime_type)
 
 
 def _topic(msg: Message) -> str | None:
