@@ -28,6 +28,8 @@ from tests.fakes.telegram_bridge import (
     texts,
     webhook,
 )
+from tests.faults.harness import stopping
+from tests.faults.test_store import redis_on
 
 LONG = "Erzähl mir mehr über die zweite Möglichkeit, mit allen Einzelheiten, bitte!"  # > 64 bytes
 CHOICES = (Choice("yes please", "Yes"), Choice("no", "No"), Choice(LONG, LONG))
@@ -212,3 +214,34 @@ async def test_stale_presses_are_answered_and_nothing_breaks(
     assert "no longer available" in said[gone["callback_query"]["id"]]
     assert "no longer available" in said[hidden["callback_query"]["id"]]
     assert not any("echo: no" in t or "legacy" in t for t in texts(fake, PRIVATE))
+
+
+async def test_a_press_held_in_memory_is_not_confirmed_until_stored(
+    fake: FakeTelegram, current_apps: dict[str, str], adapters: list[TelegramAdapter], tmp_path: Path
+) -> None:
+    """While the store is down a press is only held: the webhook call gets 503 and the keyboard
+    stays; once the store is back, Telegram's retry is taken and answered once."""
+    fake.webhook_retry_s = 0.5
+    redis_port, http_port = free_port(), free_port()
+    servers = [redis_on(tmp_path, redis_port)]
+    bridge = {"state": f"redis://127.0.0.1:{redis_port}/0", "http": f"127.0.0.1:{http_port}"}
+    with stopping(servers):
+        async with (
+            serve_telegram(fake) as url,
+            running(fake, url, current_apps["text"], bridge=bridge, **webhook(http_port)),
+        ):
+            fake.push_text(PRIVATE, "hello")
+            first = await answer(fake, PRIVATE, "echo: hello")
+            await offer(adapters[-1], first, CHOICES[:2])
+            servers[0].terminate()  # type: ignore[attr-defined]
+            await asyncio.to_thread(servers[0].wait, 10)  # type: ignore[attr-defined]
+            update_id = fake.push_callback(PRIVATE, first.message_id, "bridge:c:no")["update_id"]
+            await fake.wait_for(lambda: (update_id, 503) in fake.webhook_deliveries, timeout=30)
+            await asyncio.sleep(1)
+            assert first.reply_markup is not None  # not recorded: nothing confirmed, nothing removed
+            servers.append(redis_on(tmp_path, redis_port))
+            await answer(fake, PRIVATE, "echo: no")
+            await fake.wait_for(lambda: (update_id, 200) in fake.webhook_deliveries, timeout=60)
+            await fake.wait_for(lambda: first.reply_markup is None)
+            await asyncio.sleep(1.5)
+    assert sum("echo: no" in t for t in texts(fake, PRIVATE)) == 1
