@@ -221,6 +221,38 @@ async def test_edits_not_modified_history_and_keyboard(fake: FakeTelegram, bot: 
     assert await bot.delete_message(42, msg.message_id) and stored.deleted
 
 
+async def test_inline_keyboards_are_checked_like_telegram(fake: FakeTelegram, bot: Bot) -> None:
+    fake.add_chat(42)
+    fake.budgets.per_chat_per_s = None  # many edits in a row: not what this test is about
+    msg = await bot.send_message(42, "Pick one")
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Yes", callback_data="c:yes")]])
+    await bot.edit_message_reply_markup(42, msg.message_id, reply_markup=keyboard)
+    assert fake.messages[42][msg.message_id].reply_markup["inline_keyboard"][0][0]["text"] == "Yes"
+    with pytest.raises(BadRequest, match=r"(?i)message is not modified"):
+        await bot.edit_message_reply_markup(42, msg.message_id, reply_markup=keyboard)
+    await bot.edit_message_reply_markup(42, msg.message_id)  # removed
+    with pytest.raises(BadRequest, match=r"(?i)message is not modified"):
+        await bot.edit_message_reply_markup(42, msg.message_id)
+    with pytest.raises(BadRequest, match=r"(?i)message to edit not found"):
+        await bot.edit_message_reply_markup(42, 999, reply_markup=keyboard)
+    refused = {
+        "button_text_invalid": [[InlineKeyboardButton(" ", callback_data="x")]],
+        "button_data_invalid": [[InlineKeyboardButton("x", callback_data="é" * 33)]],  # 66 bytes
+        "text buttons are unallowed": [[InlineKeyboardButton("x", callback_data="")]],
+        "reply markup is too long": [[InlineKeyboardButton("x", callback_data=str(i))] for i in range(101)],
+    }
+    for error, rows in refused.items():
+        with pytest.raises(BadRequest, match=f"(?i){error}"):
+            await bot.edit_message_reply_markup(42, msg.message_id, reply_markup=InlineKeyboardMarkup(rows))
+    fits = InlineKeyboardMarkup([[InlineKeyboardButton("x", callback_data="é" * 32)]])  # 64 bytes
+    await bot.edit_message_reply_markup(42, msg.message_id, reply_markup=fits)
+    with pytest.raises(AssertionError, match="no button"):  # only a button on screen can be pressed
+        fake.push_callback(42, msg.message_id, "c:yes")
+    update = Update.de_json(fake.push_callback(42, msg.message_id, "é" * 32, inaccessible=True), bot)
+    assert update.callback_query and update.callback_query.message
+    assert not update.callback_query.message.is_accessible
+
+
 async def test_flood_budgets_answer_429_with_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PTB_TIMEDELTA", "1")  # PTB 22.8: retry_after as timedelta, no deprecation warning
     now = [100.0]

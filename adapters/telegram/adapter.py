@@ -8,6 +8,8 @@ Receiving is :mod:`adapters.telegram.intake` (polling or webhook) and
   ``TEXTDRAFT_PEER_INVALID``) that chat streams by edits from then on.
 * Groups get a placeholder that is edited as the reply grows, with an inline "Stop" button that
   the final edit removes.
+* ``offer`` puts quick replies under a sent message as an inline keyboard
+  (:mod:`adapters.telegram.choices`: what each button carries, and how a press comes back).
 * Text goes out as plain text plus entities (:mod:`adapters.telegram.render`), so nothing can fail
   to parse. The adapter paces itself within Telegram's flood budgets (:mod:`adapters.telegram.pacing`):
   an intermediate text that would exceed them is refused with ``RateLimited`` (the streamer drops it
@@ -23,16 +25,18 @@ import functools
 import itertools
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any, BinaryIO
+from typing import Any
 
 import structlog
 from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity, Update
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, TelegramError
 
+from adapters.telegram.choices import Keyboards
 from adapters.telegram.config import TelegramConfig
 from adapters.telegram.errors import call
-from adapters.telegram.incoming import STOP_DATA, UpdateReader, fetch_file
+from adapters.telegram.files import fetch_file, upload
+from adapters.telegram.incoming import STOP_DATA, UpdateReader
 from adapters.telegram.intake import poll, serve_webhook, start_bot
 from adapters.telegram.pacing import Pacer
 from adapters.telegram.render import MAX_LEN, message, text_length, utf16_len
@@ -40,10 +44,12 @@ from bridge import (
     COMMANDS,
     Attachment,
     Capabilities,
+    Choice,
     ConfigError,
     ConversationKey,
     Host,
     LocalFile,
+    MessageGone,
     MessageRef,
     PlatformError,
     RateLimited,
@@ -80,6 +86,7 @@ class TelegramAdapter:
             markup="markdown",
         )
         self._bot: Bot | None = None
+        self._keyboards: Keyboards | None = None
         self._pacer = Pacer()
         self._slots = asyncio.Semaphore(_CALL_SLOTS)
         self._draft_ids = itertools.count(1)
@@ -93,7 +100,10 @@ class TelegramAdapter:
         await start_bot(bot, self.name, self.config.token_env)
         async with bot:  # already initialized: this only shuts it down at the end
             self._bot = bot
-            reader = UpdateReader(self.name, self.config, bot, bot.username or "")
+            keyboards = self._keyboards = Keyboards(
+                bot, host.state, lambda chat, make: self._paced(chat, "final", make)
+            )
+            reader = UpdateReader(self.name, self.config, bot, bot.username or "", keyboards)
             await bot.set_my_commands(
                 [BotCommand("start", "what this bot does")]
                 + [BotCommand(name, text[:256]) for name, text in COMMANDS.items()]
@@ -102,7 +112,11 @@ class TelegramAdapter:
 
             async def handle(update: Update) -> bool:
                 incoming = await reader.read(update)
-                return await host.deliver(incoming) if incoming is not None else True
+                if incoming is None:
+                    return True
+                if durable := await host.deliver(incoming):
+                    reader.delivered(update)
+                return durable
 
             try:
                 if self.config.mode == "polling":
@@ -126,7 +140,8 @@ class TelegramAdapter:
                         self.name,
                     )
             finally:
-                self._bot = None
+                await keyboards.close()
+                self._bot = self._keyboards = None
 
     # -- sending ---------------------------------------------------------------------------
     async def send(
@@ -144,18 +159,15 @@ class TelegramAdapter:
     async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> MessageRef | None:
         """Replace the text; a draft is updated, or becomes a real message (whose handle is returned)."""
         data = dict(ref.data)
-        message_id: int | None = int(ref.id) if "draft" not in data else None
-        if "draft" in data:
+        message_id = self._message_id(ref)
+        if message_id is None:
             draft = data["draft"]
-            message_id = self._materialized.get(f"{ref.chat}:{draft}")
-            if message_id is None:
-                drafting = stage != "final" and self._drafts_in(ref.chat)
-                if drafting and await self._draft(int(ref.chat), ref.thread, int(draft), text):
-                    return None
-                sent = await self._send(int(ref.chat), ref.thread, text, data.get("reply", ""), stage)
-                self._remember(f"{ref.chat}:{draft}", sent)
-                return MessageRef(chat=ref.chat, id=str(sent), thread=ref.thread)
-        assert message_id is not None
+            drafting = stage != "final" and self._drafts_in(ref.chat)
+            if drafting and await self._draft(int(ref.chat), ref.thread, int(draft), text):
+                return None
+            sent = await self._send(int(ref.chat), ref.thread, text, data.get("reply", ""), stage)
+            self._remember(f"{ref.chat}:{draft}", sent)
+            return MessageRef(chat=ref.chat, id=str(sent), thread=ref.thread)
         body, entities = self._render(text)
         bot = self._require_bot()
         await self._paced(
@@ -171,6 +183,15 @@ class TelegramAdapter:
         )
         return None
 
+    async def offer(self, ref: MessageRef, choices: Sequence[Choice]) -> None:
+        """Quick replies as an inline keyboard under message ``ref`` (:mod:`adapters.telegram.choices`)."""
+        message_id = self._message_id(ref)
+        if self._keyboards is None:
+            raise PlatformError("the Telegram bot is not running", permanent=True)
+        if message_id is None:  # a draft that never became a message: nothing to put buttons on
+            raise MessageGone("Telegram: the draft was never sent as a message")
+        await self._keyboards.offer(int(ref.chat), message_id, choices)
+
     async def send_files(
         self, to: ConversationKey, files: Sequence[LocalFile], reply_to: MessageRef | None = None
     ) -> None:
@@ -182,7 +203,7 @@ class TelegramAdapter:
         chat = int(to.chat)
         for f in files:
             with f.path.open("rb") as fh:
-                await self._paced(chat, "final", functools.partial(_upload, bot, chat, f, fh, extra))
+                await self._paced(chat, "final", functools.partial(upload, bot, chat, f, fh, extra))
 
     async def fetch(self, attachment: Attachment) -> Attachment:
         """Download a file a user sent (getFile, then the file itself)."""
@@ -253,6 +274,11 @@ class TelegramAdapter:
     def _markup(self, stage: Stage) -> InlineKeyboardMarkup | None:
         return _STOP if stage != "final" and self.config.stop_button else None
 
+    def _message_id(self, ref: MessageRef) -> int | None:
+        """The Telegram message ``ref`` is (a draft: the message it became), or None."""
+        draft = dict(ref.data).get("draft")
+        return int(ref.id) if draft is None else self._materialized.get(f"{ref.chat}:{draft}")
+
     def _remember(self, draft: str, message_id: int) -> None:
         self._materialized[draft] = message_id
         while len(self._materialized) > _MATERIALIZED_MAX:
@@ -290,14 +316,3 @@ class TelegramAdapter:
         return body, [
             MessageEntity(e.type, e.offset, e.length, url=e.url, language=e.language) for e in entities
         ]
-
-
-def _upload(bot: Bot, chat: int, f: LocalFile, fh: BinaryIO, extra: dict[str, Any]) -> Awaitable[Any]:
-    """The call sending ``f``: photos (sendPhoto takes 10 MB), audio, video as such, else a document."""
-    if f.kind == "image" and f.size <= 10 * 1024 * 1024:
-        return bot.send_photo(chat_id=chat, photo=fh, filename=f.name, **extra)
-    if f.kind == "audio":
-        return bot.send_audio(chat_id=chat, audio=fh, filename=f.name, **extra)
-    if f.kind == "video":
-        return bot.send_video(chat_id=chat, video=fh, filename=f.name, **extra)
-    return bot.send_document(chat_id=chat, document=fh, filename=f.name, **extra)

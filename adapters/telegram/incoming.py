@@ -2,23 +2,35 @@
 
 Private chats: every message is a turn. Groups: a message counts when it mentions the bot, replies
 to one of the bot's messages or is a command (``/cmd`` or ``/cmd@this_bot``), or always with
-``trigger = "all"``. Forum topics are conversations of their own. A press of the inline "Stop"
-button is the ``stop`` command of the conversation it sits in. Attachments (photo, document,
+``trigger = "all"``. Forum topics are conversations of their own. Attachments (photo, document,
 audio, voice, video) are passed on as references (their ``file_id``), fetched through getFile by
-the turn (:func:`fetch_file`), never in the receive loop; the reported size lets the turn refuse a
-file over the download limit (20 MB on the cloud Bot API) without fetching it. An update's
-``update_id`` is the message's id, so a redelivered update is answered once.
+the turn (:func:`adapters.telegram.files.fetch_file`), never in the receive loop; the reported size
+lets the turn refuse a file over the download limit (20 MB on the cloud Bot API) without fetching
+it. An update's ``update_id`` is the message's id, so a redelivered update is answered once.
+
+Button presses (callback queries): the inline "Stop" button is the ``stop`` command of the
+conversation it sits in. A quick reply (:mod:`adapters.telegram.choices`) is a message of its value
+from the presser, in the conversation a text of theirs in that chat or topic would belong to,
+replying to the pressed message; its id is the callback query's (``cq:<id>``: one per press, the
+same when Telegram delivers the update again). Every press is answered (answerCallbackQuery, so the
+client stops spinning); a stale one only with a short note.
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
+import structlog
 from telegram import Bot, CallbackQuery, Message, Update, User
 from telegram.constants import ChatType
+from telegram.error import TelegramError
 
+from adapters.telegram.choices import Keyboards, is_choice, stores_values
 from adapters.telegram.config import TelegramConfig
-from bridge import Attachment, Author, ConversationKey, Incoming, MessageRef
+from bridge import Attachment, Author, BridgeError, ConversationKey, Incoming, MessageRef
+
+log = structlog.get_logger(__name__)
 
 STOP_DATA = "bridge:stop"  # callback_data of the Stop button
 
@@ -26,11 +38,14 @@ STOP_DATA = "bridge:stop"  # callback_data of the Stop button
 class UpdateReader:
     """Reads updates for one bot (``username`` without ``@``, from getMe)."""
 
-    def __init__(self, adapter: str, config: TelegramConfig, bot: Bot, username: str) -> None:
+    def __init__(
+        self, adapter: str, config: TelegramConfig, bot: Bot, username: str, keyboards: Keyboards
+    ) -> None:
         self.adapter = adapter
         self.config = config
         self.bot = bot
         self.username = username
+        self.keyboards = keyboards
 
     async def read(self, update: Update) -> Incoming | None:
         """The message the update carries for the bridge, or None when it is not for the bot."""
@@ -50,19 +65,54 @@ class UpdateReader:
             id=str(update.update_id),
         )
 
+    def delivered(self, update: Update) -> None:
+        """``update`` was read and recorded durably: a pressed quick reply's keyboard goes away (not
+        when the access lists refuse the presser: their press must not use up everyone's choice)."""
+        query = update.callback_query
+        msg = query.message if query is not None else None
+        if query is None or not is_choice(query.data) or not isinstance(msg, Message):
+            return  # (an inaccessible message was never delivered: read() answered it with a note)
+        if _admits(self.config, query.from_user, str(msg.chat_id)):
+            self.keyboards.settle(msg.chat_id, msg.message_id, stores_values(msg.reply_markup))
+
     async def _callback(self, query: CallbackQuery) -> Incoming | None:
-        """The Stop button; anything else is answered (so the client stops spinning) and ignored."""
+        """The Stop button, or a quick reply; anything else is answered with a note and ignored."""
         msg = query.message
-        if query.data != STOP_DATA or not isinstance(msg, Message):
-            await query.answer()
+        # Deleted or too old for the bot to see. PTB 22.8 parses such a message (date 0) as a
+        # Message, not an InaccessibleMessage: ``is_accessible`` tells.
+        if not isinstance(msg, Message) or not msg.is_accessible:
+            await _answer(query, "This message is no longer available.")
             return None
-        await query.answer("Stopping…")
+        thread = _topic(msg)
+        if query.data == STOP_DATA:
+            await _answer(query, "Stopping…")
+            return Incoming(
+                key=self._key(msg, str(query.from_user.id), thread),
+                author=_author(query.from_user),
+                text="/stop",
+                command="stop",
+                shared=msg.chat.type != ChatType.PRIVATE,
+            )
+        if not is_choice(query.data):
+            await _answer(query, "This button no longer works.")
+            return None
+        try:
+            value = await self.keyboards.value(msg.chat_id, msg.message_id, str(query.data))
+        except BridgeError as exc:  # the store is down: the buttons stay, a later press works
+            log.warning("reading a quick reply's value failed", adapter=self.adapter, error=str(exc))
+            await _answer(query, "Sorry, that did not work. Please try again in a moment.")
+            return None
+        if value is None:
+            await _answer(query, "This choice is no longer available.")
+            return None
+        await _answer(query)
         return Incoming(
-            key=self._key(msg, str(query.from_user.id), _topic(msg)),
+            key=self._key(msg, str(query.from_user.id), thread),
             author=_author(query.from_user),
-            text="/stop",
-            command="stop",
+            text=value,
+            reply_to=MessageRef(chat=str(msg.chat_id), id=str(msg.message_id), thread=thread),
             shared=msg.chat.type != ChatType.PRIVATE,
+            id=f"cq:{query.id}",
         )
 
     def _key(self, msg: Message, user: str, thread: str | None) -> ConversationKey:
@@ -116,13 +166,6 @@ def _attachments(msg: Message) -> list[Attachment]:
     ]
 
 
-async def fetch_file(bot: Bot, attachment: Attachment) -> Attachment:
-    """The bytes of a file an attachment refers to (getFile, then the download)."""
-    tg_file = await bot.get_file(dict(attachment.source)["file_id"])
-    data = bytes(await tg_file.download_as_bytearray())
-    return Attachment(name=attachment.name, data=data, mime_type=attachment.mime_type)
-
-
 def _topic(msg: Message) -> str | None:
     """The forum topic a message belongs to (a conversation of its own), or None."""
     return str(msg.message_thread_id) if msg.is_topic_message and msg.message_thread_id else None
@@ -134,3 +177,23 @@ def _author(user: User) -> Author:
         name=user.username or user.full_name,
         names=tuple(n for n in (user.username, user.full_name) if n),
     )
+
+
+async def _answer(query: CallbackQuery, text: str | None = None) -> None:
+    """Answer a press; a query answered before (an update delivered again) or too old is let be."""
+    with contextlib.suppress(TelegramError):
+        await query.answer(text)
+
+
+def _admits(config: TelegramConfig, user: User, chat: str) -> bool:
+    """The access lists of the adapter's config, matched as the core matches them (ids, names).
+
+    The core applies them to every delivered message, but ``host.deliver`` does not say whether it
+    refused one, and the core's rules are not public: a refused press must keep the keyboard."""
+    who = {str(user.id), *(n for n in (user.username, user.full_name) if n)}
+    who |= {n.lstrip("@") for n in who}
+    if who & set(config.block_users) or chat in config.block_chats:
+        return False
+    if config.allow_users and not who & set(config.allow_users):
+        return False
+    return not (config.allow_chats and chat not in config.allow_chats)

@@ -157,20 +157,32 @@ class FakeTelegram(ChatStore):
         return self._push({"message": self._wire(msg)})
 
     def push_callback(
-        self, chat_id: int, message_id: int, data: str, *, user: dict[str, Any] | int | None = None
+        self,
+        chat_id: int,
+        message_id: int,
+        data: str,
+        *,
+        user: dict[str, Any] | int | None = None,
+        inaccessible: bool = False,
     ) -> dict[str, Any]:
-        """A press on an inline button of message ``message_id``; answer it with answerCallbackQuery."""
+        """A press on the inline button ``data`` of message ``message_id``, which must show it (as on
+        Telegram, only a button on screen can be pressed); answer it with answerCallbackQuery.
+        ``inaccessible``: the message comes as an InaccessibleMessage (``date`` 0), as Telegram sends
+        one the bot can no longer see."""
         msg = self.messages[chat_id][message_id]
+        shown = [
+            b.get("callback_data") for r in (msg.reply_markup or {}).get("inline_keyboard", []) for b in r
+        ]
+        assert not msg.deleted and data in shown, f"no button {data!r} on message {message_id}: {shown}"
         qid = f"cq{self._next_update}"
         self._callbacks.add(qid)
         sender = self._user(chat_id, user)
-        cq = {
-            "id": qid,
-            "from": sender,
-            "chat_instance": str(abs(chat_id)),
-            "data": data,
-            "message": self._wire(msg),
-        }
+        wired = (
+            {"chat": dict(self.chats[chat_id]), "message_id": message_id, "date": 0}
+            if inaccessible
+            else self._wire(msg)
+        )
+        cq = {"id": qid, "from": sender, "chat_instance": str(abs(chat_id)), "data": data, "message": wired}
         return self._push({"callback_query": cq})
 
     async def wait_for(self, predicate: Callable[[], T], timeout: float = 5.0) -> T:

@@ -24,7 +24,8 @@ def _words(text: str) -> frozenset[str]:
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
-CALLBACK_DATA_LIMIT = 64
+CALLBACK_DATA_LIMIT = 64  # bytes
+KEYBOARD_LIMIT = 100  # buttons in one inline keyboard
 
 # Parameters that PTB json-encodes on the wire (everything that is not a str); the rest stay raw.
 JSON_KEYS = _words(
@@ -154,19 +155,24 @@ _BUTTON_KINDS = _words(
 
 
 def check_reply_markup(markup: Any) -> Any:
+    """An inline keyboard as Telegram checks it: at most :data:`KEYBOARD_LIMIT` buttons, each with a
+    non-blank text and one action; ``callback_data`` 1-64 bytes (an empty one counts as missing)."""
     if markup is None or not isinstance(markup, dict) or "inline_keyboard" not in markup:
         return markup
     rows = markup["inline_keyboard"]
     if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
         raise bad('field "inline_keyboard" of the InlineKeyboardMarkup must be an Array of Arrays')
+    if sum(len(r) for r in rows) > KEYBOARD_LIMIT:
+        raise bad("reply markup is too long")
     for button in (b for r in rows for b in r):
-        if not isinstance(button, dict) or not button.get("text"):
-            raise bad("text buttons are unallowed in the inline keyboard")
+        if not isinstance(button, dict) or not str(button.get("text") or "").strip():
+            raise bad("BUTTON_TEXT_INVALID")  # wording not documented; the MTProto error's name
         data = button.get("callback_data")
-        if data is not None and not 1 <= len(str(data).encode()) <= CALLBACK_DATA_LIMIT:
+        if data is not None and len(str(data).encode()) > CALLBACK_DATA_LIMIT:
             raise bad("BUTTON_DATA_INVALID")
-        if not any(k in button for k in _BUTTON_KINDS):
-            raise bad('can\'t find field "callback_data"')
+        kinds = [k for k in _BUTTON_KINDS if button.get(k) is not None]
+        if not kinds or (kinds == ["callback_data"] and data == ""):
+            raise bad("can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard")
     return markup
 
 
