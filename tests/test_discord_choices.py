@@ -143,10 +143,14 @@ async def test_a_long_value_is_stored_and_survives_a_restart(fake: FakeDiscord) 
         [long_button, short] = buttons(fake.messages[ref.id])
         assert long_button["custom_id"].startswith("bridge:h:") and len(long_button["custom_id"]) <= 100
         assert short["custom_id"] == "bridge:c:short"
+        async with adapter_on(fake) as lost:  # a store without the value: the presser is told
+            await fake.push_component(long_button["custom_id"], ref.id)
+            note = await fake.wait_for(lambda: next((m for m in fake.sent() if m.flags & EPHEMERAL), None))
         async with adapter_on(fake, state=state) as again:  # a new process on the same store
             await fake.push_component(long_button["custom_id"], ref.id)
             await fake.wait_for(lambda: again.delivered)
     assert [m.text for m in again.delivered] == [value]
+    assert lost.delivered == [] and "no longer available" in note.content
 
 
 async def test_more_than_25_choices_go_into_select_menus(fake: FakeDiscord) -> None:

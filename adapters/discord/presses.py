@@ -6,7 +6,8 @@
   there (keyed as their messages are, :mod:`adapters.discord.access`), replying to the message the
   choice sits on, ``shared`` in a guild, ``id`` = the interaction's id (a redelivered interaction
   is answered once by the core). Once the delivery is durable the choices are removed from that
-  message, so none is sent twice. Refused users get a private answer, as for slash commands.
+  message, so none is sent twice. Refused users get a private answer, as for slash commands, and so
+  does a press whose long value cannot be read (the store is down: press again; or it lost it).
 * **Autocomplete** of the chat command's ``message`` suggests the app's examples containing what
   was typed (:func:`adapters.discord.choices.suggestions`); other options, and refused users, get
   no suggestions.
@@ -29,6 +30,7 @@ from bridge import BridgeError, Incoming, MessageRef, PlatformError
 
 REFUSAL = "Sorry, you are not allowed to use this bot here."
 UNREADABLE = "Sorry, that choice could not be read just now; please press it again."
+GONE = "Sorry, that choice is no longer available; please type your message."
 log = structlog.get_logger(__name__)
 Deliver = Callable[[Incoming], Awaitable[object]]
 
@@ -56,6 +58,7 @@ class Presses(Access):
             return
         if value is None:
             log.warning("a pressed choice is unknown (its stored value is gone)")
+            await acknowledge(interaction.followup.send(GONE, ephemeral=True))
             return
         channel, user, on = interaction.channel, interaction.user, interaction.message
         chat, thread = place(channel) if channel is not None else (str(interaction.channel_id), None)
