@@ -844,3 +844,94 @@ async def test_messages_sent_while_no_session_is_open_are_only_in_the_history(
     channel = second.get_channel(int(fake.channel_id))
     history = [m async for m in channel.history(after=discord.Object(int(missed["id"]) - 1))]
     assert [m.content for m in history] == ["while you were away", "live"]
+
+
+def _button(custom_id: str, label: str = "b") -> dict[str, Any]:
+    return {"type": 2, "style": 2, "label": label, "custom_id": custom_id}
+
+
+def _menu(custom_id: str, values: list[str]) -> dict[str, Any]:
+    return {"type": 3, "custom_id": custom_id, "options": [{"label": v, "value": v} for v in values]}
+
+
+@guarded
+async def test_component_limits_are_discords(fake: FakeDiscord, bots: Bots) -> None:
+    fake.budgets.message_creates = None  # 13 sends in a row
+    client = await bots.start(bots.client())
+    route = discord.http.Route("POST", "/channels/{channel_id}/messages", channel_id=int(fake.channel_id))
+
+    def rows(*rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{"type": 1, "components": r} for r in rows]
+
+    full = rows(*([_button(f"{r}.{i}") for i in range(5)] for r in range(5)))
+    bad = {
+        "6 rows": [*full, *rows([_button("x")])],
+        "6 in a row": rows([_button(f"{i}") for i in range(6)]),
+        "label 81": rows([_button("x", "l" * 81)]),
+        "custom_id 101": rows([_button("x" * 101)]),
+        "duplicate id": rows([_button("x")], [_button("x")]),
+        "no label": rows([{"type": 2, "style": 2, "custom_id": "x"}]),
+        "26 options": rows([_menu("m", [str(i) for i in range(26)])]),
+        "value 101": rows([_menu("m", ["v" * 101])]),
+        "same value": rows([_menu("m", ["v", "v"])]),
+        "menu and button": rows([_menu("m", ["v"]), _button("x")]),
+        "menu id = button id": rows([_button("x")], [_menu("x", ["v"])]),
+    }
+    for name, components in bad.items():
+        with pytest.raises(discord.HTTPException) as info:
+            await client.http.request(route, json={"content": name, "components": components})
+        assert (info.value.status, info.value.code) == (400, 50035), name
+    ok = [*full[:4], *rows([_menu("m", [str(i) for i in range(25)])])]
+    await client.http.request(route, json={"content": "ok", "components": full})
+    await client.http.request(route, json={"content": "ok", "components": ok})
+    [_, b] = fake.sent(fake.channel_id)
+    with pytest.raises(AssertionError, match="not among"):
+        await fake.push_component("m", b.id, values=["nope"])
+    with pytest.raises(AssertionError, match="needs values"):
+        await fake.push_component("m", b.id)
+    await fake.push_component("m", b.id, values=["7"])
+    assert fake.interactions[max(fake.interactions, key=int)].payload["data"]["values"] == ["7"]
+
+
+@guarded
+async def test_autocomplete_answers_are_checked_and_given_once(fake: FakeDiscord, bots: Bots) -> None:
+    client = await bots.start(bots.client())
+    fake.commands["global"]["1"] = {
+        "id": "1",
+        "name": "ask",
+        "type": 1,
+        "options": [
+            {"type": 3, "name": "prompt", "description": "p", "required": True, "autocomplete": True},
+            {"type": 3, "name": "tone", "description": "t"},
+        ],
+    }
+    outcome: list[Any] = []
+
+    async def on_interaction(interaction: discord.Interaction) -> None:
+        options = (interaction.data or {})["options"]  # type: ignore[typeddict-item]
+        typed = next(o["value"] for o in options if o.get("focused"))
+        count = 26 if typed == "many" else 2
+        choices = [app_commands.Choice(name=f"{typed} {i}", value=f"{typed} {i}") for i in range(count)]
+        try:
+            await interaction.response.autocomplete(choices)
+            outcome.append("ok")
+        except discord.HTTPException as exc:
+            outcome.append((exc.status, exc.code))
+
+    client.event(on_interaction)
+    with pytest.raises(AssertionError, match="no autocomplete"):
+        await fake.push_autocomplete("ask", "tone", "x")
+    await fake.push_autocomplete("ask", "prompt", "many")
+    await fake.wait_for(lambda: outcome)
+    asked = await fake.push_autocomplete("ask", "prompt", "wh", {"tone": "dry"})
+    await fake.wait_for(lambda: len(outcome) == 2)
+    await fake.redeliver(asked)  # answering the same interaction again
+    await fake.wait_for(lambda: len(outcome) == 3)
+    assert outcome == [(400, 50035), "ok", (400, 40060)]
+    [answer] = [c for c in fake.callbacks if c.interaction_id == asked.id]
+    assert answer.type == 8 and [c["value"] for c in answer.data["choices"]] == ["wh 0", "wh 1"]
+    data = asked.payload["data"]
+    assert data["options"] == [
+        {"name": "tone", "type": 3, "value": "dry"},
+        {"name": "prompt", "type": 3, "value": "wh", "focused": True},
+    ]

@@ -4,8 +4,9 @@ Receiving is :mod:`adapters.discord.inbox`, sending :mod:`adapters.discord.outbo
 after a restart :mod:`adapters.discord.catchup`; this module connects the client (REST base and
 gateway from the config, shards), and registers the slash commands, generated from the app's
 inputs, only when their definition changed: the hash of the last registered set is kept in the
-bridge's state (Discord allows 200 command creates a day). The background work of the first
-``on_ready`` (commands, catching up) never holds up the gateway's event handlers.
+bridge's state (Discord allows 200 command creates a day). Quick replies are
+:mod:`adapters.discord.choices` (their presses :mod:`adapters.discord.presses`). The background
+work of the first ``on_ready`` (commands, catching up) never holds up the gateway's event handlers.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import structlog
 import yarl
 
 from adapters.discord.catchup import CatchUp, Recent, state_key
+from adapters.discord.choices import QuickReplies
 from adapters.discord.commands import CommandSet, command_payloads
 from adapters.discord.config import DiscordConfig
 from adapters.discord.content import content_length
@@ -32,6 +34,7 @@ from bridge import (
     Attachment,
     BridgeError,
     Capabilities,
+    Choice,
     ConversationKey,
     Host,
     LocalFile,
@@ -67,6 +70,7 @@ class DiscordAdapter:
         )
         self._client: discord.Client | None = None
         self._outbox: Outbox | None = None
+        self._replies: QuickReplies | None = None
 
     # -- receiving -------------------------------------------------------------------------
     async def run(self, host: Host) -> None:
@@ -82,7 +86,8 @@ class DiscordAdapter:
             if cfg.catch_up
             else None
         )
-        inbox = Inbox(self.name, cfg, client, outbox, recent.handled if recent else None)
+        replies = QuickReplies(outbox, host.state)
+        inbox = Inbox(self.name, cfg, client, outbox, recent.handled if recent else None, replies)
         catchup = CatchUp(cfg, inbox, outbox, recent)
         await catchup.prepare()
         started = asyncio.Event()
@@ -111,7 +116,7 @@ class DiscordAdapter:
         async def on_interaction(interaction: discord.Interaction[Any]) -> None:
             await inbox.interaction(interaction, host.deliver)
 
-        self._client, self._outbox = client, outbox
+        self._client, self._outbox, self._replies = client, outbox, replies
         try:
             async with client:
                 try:
@@ -135,7 +140,7 @@ class DiscordAdapter:
                 await asyncio.wait(list(background))
             if recent is not None:
                 await asyncio.shield(recent.close())
-            self._client = self._outbox = None
+            self._client = self._outbox = self._replies = None
 
     async def _sync_commands(self, client: discord.Client, host: Host, inbox: Inbox) -> None:
         """Register the slash commands when their definition changed since the last registration."""
@@ -148,7 +153,10 @@ class DiscordAdapter:
             )
             inputs = AppInputs(multimodal=True)
         commands: CommandSet = command_payloads(
-            inputs.params, multimodal=inputs.multimodal, chat_command=self.config.command
+            inputs.params,
+            multimodal=inputs.multimodal,
+            chat_command=self.config.command,
+            examples=inputs.examples,
         )
         inbox.commands = commands
         shards = self.config.shard_ids
@@ -203,6 +211,13 @@ class DiscordAdapter:
                 reply_to,
                 "final",
             )
+
+    async def offer(self, ref: MessageRef, choices: Sequence[Choice]) -> None:
+        """Show ``choices`` on the sent message ``ref`` as buttons (past 25: select menus), whose
+        presses come back as messages from whoever pressed them (see :mod:`adapters.discord.choices`)."""
+        if self._replies is None:
+            raise PlatformError("the Discord bot is not running", permanent=True)
+        await self._replies.offer(ref, choices)
 
     async def fetch(self, attachment: Attachment) -> Attachment:
         """Download a file a user sent, from Discord's CDN."""

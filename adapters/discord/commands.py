@@ -53,16 +53,20 @@ class CommandSet:
     ``option_params`` maps each generated option name to its ``Param.name`` (the same options on the
     chat command and on ``/settings``). ``omitted`` names the settable params past the 25-option cap:
     ``/settings`` then has an ``other`` option taking ``name=value`` words for them. ``hash`` is the
-    sha256 of the payloads' canonical JSON: equal hashes mean identical commands.
+    sha256 of the payloads' canonical JSON: equal hashes mean identical commands. ``examples`` are
+    the app's examples the chat command's ``message`` autocompletes with (those that fit a choice).
     """
 
     payloads: list[dict[str, Any]]
     option_params: dict[str, str]
     omitted: tuple[str, ...]
     hash: str
+    examples: tuple[str, ...] = ()
 
 
-def command_payloads(params: Sequence[Param], *, multimodal: bool, chat_command: str = "chat") -> CommandSet:
+def command_payloads(
+    params: Sequence[Param], *, multimodal: bool, chat_command: str = "chat", examples: Sequence[str] = ()
+) -> CommandSet:
     """The CHAT_INPUT commands: the chat command, ``/settings``, ``/reset``, ``/stop``, ``/retry``, ``/help``.
 
     The chat command (``chat_command``, validated by the config) takes a required ``message``, an
@@ -73,6 +77,8 @@ def command_payloads(params: Sequence[Param], *, multimodal: bool, chat_command:
     values are allowed, or a choice does not fit 100 characters; multiselect: comma-separated);
     textboxes as STRING. Other components (files, images, state…) get no option. ``/settings`` takes
     the same options plus ``reset`` (BOOLEAN) and, when params were left out, ``other`` (STRING).
+    ``message`` autocompletes (``autocomplete: true``) when one of ``examples`` fits a choice value
+    (non-blank, at most 100 UTF-16 units; Discord cannot suggest longer ones).
     """
     settable = [p for p in params if _kind(p) is not None]
     fixed = 2 if multimodal else 1
@@ -86,17 +92,20 @@ def command_payloads(params: Sequence[Param], *, multimodal: bool, chat_command:
         options.append(option)
     omitted = tuple(p.name for p in settable[room:])
     chat_text = "Send a message to the app" + (" (more settings: /settings)" if omitted else "")
-    chat = [_opt(MESSAGE, STRING, "What to say to the app", required=True, max_length=6000)]
+    offered = tuple(dict.fromkeys(e for e in examples if e.strip() and units(e) <= MAX_TEXT))
+    complete = {"autocomplete": True} if offered else {}
+    chat = [_opt(MESSAGE, STRING, "What to say to the app", required=True, max_length=6000, **complete)]
     if multimodal:
         chat.append(_opt(FILE, ATTACHMENT, "A file for the app (an image, audio, a document…)"))
     settings = [*(dict(o) for o in options), _opt(RESET, BOOLEAN, "Restore the defaults")]
     if omitted:
         example = f"{omitted[0]}=…" if len(omitted[0]) < 40 else "name=value"
-        settings.append(_opt(OTHER, STRING, _clip(f"More settings as name=value words, e.g. {example}")))
+        settings.append(_opt(OTHER, STRING, clip(f"More settings as name=value words, e.g. {example}")))
     payloads = [_command(chat_command, chat_text, [*chat, *options])]
     payloads += [_command(name, text, settings if name == "settings" else []) for name, text in FIXED.items()]
     canonical = json.dumps(payloads, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return CommandSet(payloads, mapping, omitted, hashlib.sha256(canonical.encode()).hexdigest())
+    digest = hashlib.sha256(canonical.encode()).hexdigest()
+    return CommandSet(payloads, mapping, omitted, digest, offered)
 
 
 def options_to_params(
@@ -144,16 +153,16 @@ def thread_name(prompt: str) -> str:
     while (lead := _LEAD.match(line)) is not None:
         line = line[lead.end() :]
     line = " ".join(_MARKS.sub("", line).split())
-    if _units(line) > MAX_TEXT:
+    if units(line) > MAX_TEXT:
         end = len(line)
-        while _units(line[:end]) > MAX_TEXT - 1 or (0 < end < len(line) and splits_cluster(line, end)):
+        while units(line[:end]) > MAX_TEXT - 1 or (0 < end < len(line) and splits_cluster(line, end)):
             end -= 1
         space = line.rfind(" ", 0, end + 1)
         line = line[: space if space > end // 2 else end].rstrip() + "…"
     return line or "Chat"
 
 
-def _units(text: str) -> int:
+def units(text: str) -> int:
     # Discord measures names like JavaScript strings; counting UTF-16 units is never too lenient.
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
@@ -211,15 +220,15 @@ def _option(param: Param, name: str) -> dict[str, Any]:
             extra["max_value"] = high
         ends = ["" if extra.get(k) is None else _show(extra[k]) for k in ("min_value", "max_value")]
         span = f"{ends[0]}..{ends[1]}, " if extra else ""
-        return _opt(name, kind, _clip(f"{label} ({span}default {_show(param.default)})"), **extra)
+        return _opt(name, kind, clip(f"{label} ({span}default {_show(param.default)})"), **extra)
     if kind == BOOLEAN or param.choices is None:
-        return _opt(name, kind, _clip(f"{label} (default {_show(param.default)})"))
+        return _opt(name, kind, clip(f"{label} (default {_show(param.default)})"))
     choices = None if param.multiselect or param.custom_values else _choices(param.choices)
     if choices is not None:
-        return _opt(name, kind, _clip(f"{label} (default {_show(param.default)})"), choices=choices)
+        return _opt(name, kind, clip(f"{label} (default {_show(param.default)})"), choices=choices)
     listed = ", ".join(_show(value) for _, value in param.choices)
     how = "comma-separated, any of" if param.multiselect else "one of" if not param.custom_values else "e.g."
-    return _opt(name, kind, _clip(f"{label}: {how} {listed}"))
+    return _opt(name, kind, clip(f"{label}: {how} {listed}"))
 
 
 def _choices(pairs: Iterable[tuple[str, Any]]) -> list[dict[str, str]] | None:
@@ -228,12 +237,12 @@ def _choices(pairs: Iterable[tuple[str, Any]]) -> list[dict[str, str]] | None:
     seen: set[str] = set()
     for label, value in pairs:
         # Param.coerce accepts a choice's label as well as its value, so a long value goes as its label.
-        text = next((t for t in (str(value), label) if t.strip() and _units(t) <= MAX_TEXT), None)
+        text = next((t for t in (str(value), label) if t.strip() and units(t) <= MAX_TEXT), None)
         if text is None:
             return None
         if text not in seen:
             seen.add(text)
-            found.append({"name": _clip(label) or _clip(text), "value": text})
+            found.append({"name": clip(label) or clip(text), "value": text})
     return found if 0 < len(found) <= MAX_CHOICES else None
 
 
@@ -264,13 +273,13 @@ def _word(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _clip(text: str, limit: int = MAX_TEXT) -> str:
+def clip(text: str, limit: int = MAX_TEXT) -> str:
     """``text`` with whitespace collapsed, cut to ``limit`` UTF-16 units with a final ``…``."""
     text = " ".join(text.split())
-    if _units(text) <= limit:
+    if units(text) <= limit:
         return text
     end = min(len(text), limit - 1)
-    while end > 0 and (_units(text[:end]) > limit - 1 or (end < len(text) and splits_cluster(text, end))):
+    while end > 0 and (units(text[:end]) > limit - 1 or (end < len(text) and splits_cluster(text, end))):
         end -= 1
     return text[:end].rstrip() + "…"
 

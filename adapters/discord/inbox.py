@@ -7,9 +7,10 @@
   answer, where the reply streams and the conversation goes on with plain messages; otherwise the
   response is deferred ("thinking…") and the reply replaces it. ``/settings`` options become
   ``name=value`` arguments; ``/chat``'s generated options apply to that turn only.
-* **The Stop button** is the ``stop`` command of the conversation it sits in.
-* **Access:** guild and role lists are checked here (users and channels by the core); refused
-  slash commands get a private (ephemeral) answer, refused messages are ignored.
+* **The Stop button** is the ``stop`` command of the conversation it sits in; **choice presses**
+  and **autocomplete** are handled in :mod:`adapters.discord.presses`.
+* **Access:** guild and role lists are checked (:mod:`adapters.discord.access`; users and channels
+  by the core); refused slash commands get a private (ephemeral) answer, refused messages are ignored.
 
 Conversation keys: a thread is a conversation of its own (``chat`` = parent channel, ``thread`` =
 the thread); elsewhere the adapter's ``scope`` decides.
@@ -30,6 +31,8 @@ from typing import Any
 import discord
 import structlog
 
+from adapters.discord.access import author_of, data_of
+from adapters.discord.choices import QuickReplies, is_choice
 from adapters.discord.commands import (
     FILE,
     MESSAGE,
@@ -40,17 +43,17 @@ from adapters.discord.commands import (
 )
 from adapters.discord.config import DiscordConfig
 from adapters.discord.outbox import NO_PINGS, STOP_ID, Outbox, place
-from bridge import Attachment, Author, ConversationKey, Incoming, MessageRef
+from adapters.discord.presses import REFUSAL, Presses
+from bridge import Attachment, Incoming, MessageRef
 
-REFUSAL = "Sorry, you are not allowed to use this bot here."
 log = structlog.get_logger(__name__)
 Deliver = Callable[[Incoming], Awaitable[object]]  # the gateway cannot redeliver: no ack
 Delivered = Callable[[str, int], None]
 _REMEMBER = 10_000  # message ids kept to deliver each once
 
 
-class Inbox:
-    """One bot's incoming side."""
+class Inbox(Presses):
+    """One bot's incoming side; ``replies`` reads choice presses back (none: presses are ignored)."""
 
     def __init__(
         self,
@@ -59,13 +62,14 @@ class Inbox:
         client: discord.Client,
         outbox: Outbox,
         delivered: Delivered | None = None,
+        replies: QuickReplies | None = None,
     ) -> None:
-        self.adapter = adapter
-        self.config = config
+        super().__init__(adapter, config)
         self.client = client
         self.outbox = outbox
         self.commands: CommandSet | None = None
         self.delivered = delivered
+        self.replies = replies
         self._seen: OrderedDict[int, None] = OrderedDict()
 
     # -- messages --------------------------------------------------------------------------
@@ -90,7 +94,7 @@ class Inbox:
         text = re.sub(rf"<@!?{me.id}>", "", msg.content).strip()
         return Incoming(
             key=self._key(chat, str(msg.author.id), thread),
-            author=_author(msg.author),
+            author=author_of(msg.author),
             text=text,
             attachments=tuple(
                 _attachment(a.filename, a.size, a.content_type, a.url) for a in msg.attachments
@@ -128,12 +132,17 @@ class Inbox:
 
     # -- interactions ----------------------------------------------------------------------
     async def interaction(self, interaction: discord.Interaction[Any], deliver: Deliver) -> None:
-        """Acknowledge and deliver a slash command or a Stop press."""
+        """Acknowledge and deliver a slash command, a Stop or choice press; answer autocomplete."""
         data: Mapping[str, Any] = interaction.data or {}
         if interaction.type == discord.InteractionType.component:
             if data.get("custom_id") == STOP_ID:
                 await interaction.response.defer()
                 await self._deliver_command(interaction, "stop", "", deliver, reply=False)
+            elif is_choice(data.get("custom_id")):
+                await self._press(interaction, deliver)
+            return
+        if interaction.type == discord.InteractionType.autocomplete:
+            await self._suggest(interaction, data)
             return
         if interaction.type != discord.InteractionType.application_command:
             return
@@ -185,7 +194,7 @@ class Inbox:
         await deliver(
             Incoming(
                 key=key,
-                author=_author(user),
+                author=author_of(user),
                 text=prompt,
                 attachments=attachments,
                 reply_to=reply_to,
@@ -229,7 +238,7 @@ class Inbox:
         await deliver(
             Incoming(
                 key=self._key(chat, str(interaction.user.id), thread),
-                author=_author(interaction.user),
+                author=author_of(interaction.user),
                 text=f"/{name} {args}".strip(),
                 reply_to=ref,
                 command=name,
@@ -238,21 +247,6 @@ class Inbox:
                 id=str(interaction.id),
             )
         )
-
-    # -- access and keys -------------------------------------------------------------------
-    def _admitted(self, guild: discord.Guild | None, user: discord.abc.User) -> bool:
-        cfg = self.config
-        if guild is None:
-            return not cfg.allow_guilds and not cfg.allow_roles  # DMs are outside every guild
-        if str(guild.id) in cfg.block_guilds or (cfg.allow_guilds and str(guild.id) not in cfg.allow_guilds):
-            return False
-        roles = {str(r.id) for r in getattr(user, "roles", ())} | {r.name for r in getattr(user, "roles", ())}
-        if roles & set(cfg.block_roles):
-            return False
-        return not cfg.allow_roles or bool(roles & set(cfg.allow_roles))
-
-    def _key(self, chat: str, user: str, thread: str | None) -> ConversationKey:
-        return ConversationKey.for_scope(self.adapter, self.config.scope, chat, user, thread)
 
 
 def _resolved_files(data: Mapping[str, Any], options: Sequence[Mapping[str, Any]]) -> list[Attachment]:
@@ -277,13 +271,3 @@ def _resolved_files(data: Mapping[str, Any], options: Sequence[Mapping[str, Any]
 def _attachment(name: str, size: int, mime: str | None, url: str) -> Attachment:
     """A user's file, fetched from the CDN by the turn (``adapter.fetch``) if it is within the limits."""
     return Attachment(name=name, mime_type=mime, declared_size=size, source=(("url", url),))
-
-
-def data_of(interaction: discord.Interaction[Any]) -> Mapping[str, Any]:
-    """The interaction's raw ``data`` (``{}`` when absent)."""
-    return interaction.data or {}
-
-
-def _author(user: discord.abc.User) -> Author:
-    names = tuple(n for n in (user.name, user.global_name, getattr(user, "display_name", None)) if n)
-    return Author(id=str(user.id), name=user.display_name, names=names, is_bot=user.bot)

@@ -11,7 +11,8 @@ Where a reply goes:
 Every send and every edit carries ``allowed_mentions`` that ping nobody: Discord re-parses mentions
 on edits with default allowances unless told otherwise, and an app may well print ``@everyone``.
 While a reply streams, its message carries a ⏹ Stop button (custom id :data:`STOP_ID`); the final
-edit removes it. discord.py errors become ``bridge`` errors (:mod:`adapters.discord.errors`):
+edit removes it. Quick replies (:mod:`adapters.discord.choices`) are put on a sent message by
+:meth:`Outbox.attach`. discord.py errors become ``bridge`` errors (:mod:`adapters.discord.errors`):
 permanent refusals, transient failures, a long 429 → ``RateLimited``, a deleted message →
 ``MessageGone``.
 """
@@ -179,6 +180,27 @@ class Outbox:
             edit=True,
         )
         return None
+
+    async def attach(self, ref: MessageRef, view: discord.ui.View) -> None:
+        """Put ``view``'s components on a sent message, its text unchanged. A reply whose interaction
+        token has expired (or that another process sent) cannot be edited by the bot: the components
+        then come on a new message after it. ``MessageGone`` when the message was deleted."""
+        data = dict(ref.data)
+        what = "adding the choices"
+        if ref.id not in self._moved and "i" in data:
+            pending = self._pending(ref)
+            if pending is None:
+                channel = await self.channel(ref.thread or ref.chat)
+                await call(channel.send(view=view, allowed_mentions=NO_PINGS), what=what)
+            elif data.get("original") or not ref.id.isdigit():
+                await call(pending.interaction.edit_original_response(view=view), what=what, edit=True)
+            else:
+                edited = pending.interaction.followup.edit_message(int(ref.id), view=view)
+                await call(edited, what=what, edit=True)
+            return
+        channel = await self.channel(ref.thread or ref.chat)
+        partial = channel.get_partial_message(self._moved.get(ref.id, int(ref.id)))
+        await call(partial.edit(view=view), what=what, edit=True)
 
     # -- files and typing ------------------------------------------------------------------
     async def fetch(self, attachment: Attachment) -> Attachment:

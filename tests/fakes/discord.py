@@ -28,8 +28,11 @@ Test helpers (on :class:`FakeDiscord`):
   ``await push_interaction(name, options=None, *, channel_id=None, user_id=None, attachments=None,
   guild=True, locale="en-US") -> StoredInteraction`` (``name`` may be ``"group sub"``);
   ``await push_component(custom_id, message_id, *, channel_id=None, user_id=None, values=None)
-  -> StoredInteraction``; ``await wait_for(predicate, timeout=5.0)``; ``fail_next(pattern, status=500,
-  *, code=0, message=None, body=None, retry_after=0.05, is_global=False, count=1)``;
+  -> StoredInteraction``; ``await push_autocomplete(name, option, typed, options=None, *, channel_id=None,
+  user_id=None, guild=True) -> StoredInteraction`` (its answer: a type-8 ``Callback``);
+  ``await redeliver(interaction)``; ``await wait_for(predicate, timeout=5.0)``;
+  ``fail_next(pattern, status=500, *, code=0, message=None, body=None, retry_after=0.05, is_global=False,
+  count=1)``;
   ``await dispatch(event, data, *, guild_id=None, intent=None)``; ``await reconnect(shard_id=None)``
   (op 7); ``await drop_connection(shard_id=None, *, code=4000)`` (``None``: abort → 1006);
   ``forget_sessions()``; ``accept_connections`` (an Event: clear it to hold new gateway connections);

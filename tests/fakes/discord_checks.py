@@ -1,7 +1,8 @@
 """Message-body checks and mention (ping) analysis for the fake Discord (:mod:`tests.fakes.discord`).
 Limits per discord-api-docs ``message.mdx``: content ≤2000, ≤10 embeds (title 256, description 4096,
-field 256/1024, footer 2048, author 256, 6000 in total), legacy components ≤5 action rows of ≤5, ≤40
-components with IS_COMPONENTS_V2 (which forbids content and embeds). discord.py renders a 50035 body as
+field 256/1024, footer 2048, author 256, 6000 in total), legacy components ≤5 action rows of ≤5 buttons
+or one select menu (``components/reference.mdx``), ≤40 components with IS_COMPONENTS_V2 (which forbids
+content and embeds). discord.py renders a 50035 body as
 ``"Invalid Form Body\\nIn content: Must be 2000 or fewer in length."``.
 """
 
@@ -114,9 +115,49 @@ def _count(components: list[dict[str, Any]]) -> int:
     return sum(1 + _count(c.get("components") or []) for c in components)
 
 
+SELECTS = (3, 5, 6, 7, 8)
+
+
+def check_select(c: dict[str, Any], at: str) -> None:
+    """A select menu: placeholder ≤150, 0 ≤ min_values ≤ max_values ≤ 25; a string select (type 3) has
+    1-25 options with label and value 1-100 (values unique), description ≤100, and max_values no more
+    than its options."""
+    if len(str(c.get("placeholder") or "")) > 150:
+        raise too_long(f"{at}.placeholder", 150)
+    low, high = int(c.get("min_values", 1)), int(c.get("max_values", 1))
+    if not 0 <= low <= high <= 25 or high < 1:
+        raise form_error(f"{at}.max_values", "Invalid min/max values.", "BASE_TYPE_BAD_INT")
+    if c.get("type") != 3:
+        return
+    options = c.get("options")
+    if not isinstance(options, list) or not 1 <= len(options) <= 25:
+        raise form_error(f"{at}.options", "Must be between 1 and 25 in length.", "BASE_TYPE_BAD_LENGTH")
+    if high > len(options):
+        raise form_error(f"{at}.max_values", "Must be less than or equal to the options.", "BASE_TYPE_MAX")
+    values: set[str] = set()
+    for k, o in enumerate(options):
+        for key in ("label", "value"):
+            text = o.get(key)
+            if not isinstance(text, str) or not 1 <= len(text) <= 100:
+                raise form_error(
+                    f"{at}.options.{k}.{key}", "Must be between 1 and 100 in length.", "BASE_TYPE_BAD_LENGTH"
+                )
+        if len(str(o.get("description") or "")) > 100:
+            raise too_long(f"{at}.options.{k}.description", 100)
+        if o["value"] in values:
+            raise form_error(
+                f"{at}.options.{k}.value",
+                "Select option values must be unique",
+                "SELECT_OPTION_VALUE_DUPLICATED",
+            )
+        values.add(o["value"])
+
+
 def check_components(components: Any, flags: int, prefix: str) -> None:
-    """Legacy layout: ≤5 action rows of 1-5 children; buttons need ``custom_id`` (≤100, unique) or a
-    link ``url``; labels ≤80. With IS_COMPONENTS_V2 only the total (≤40) is checked."""
+    """Legacy layout: ≤5 action rows of 1-5 buttons or one select menu; buttons and menus need a
+    ``custom_id`` (1-100, unique in the message), link buttons a ``url`` instead; button styles 1-6,
+    labels ≤80, a label or an emoji; menus per :func:`check_select`. With IS_COMPONENTS_V2 only the
+    total (≤40) is checked."""
     path = f"{prefix}components"
     if not isinstance(components, list):
         raise form_error(path, "Must be an array.", "BASE_TYPE_ARRAY")
@@ -135,8 +176,24 @@ def check_components(components: Any, flags: int, prefix: str) -> None:
             raise form_error(
                 f"{path}.{i}.components", "Must be between 1 and 5 in length.", "BASE_TYPE_BAD_LENGTH"
             )
+        if any(c.get("type") in SELECTS for c in children) and len(children) > 1:
+            raise form_error(
+                f"{path}.{i}.components",
+                "A select menu must be alone in its row.",
+                "COMPONENT_LAYOUT_WIDTH_EXCEEDED",
+            )
         for j, c in enumerate(children):
             at, cid = f"{path}.{i}.components.{j}", c.get("custom_id")
+            if c.get("type") not in (2, *SELECTS):
+                raise form_error(f"{at}.type", "Invalid component type here.", "BASE_TYPE_CHOICES")
+            if c.get("type") == 2 and (
+                c.get("style") not in range(1, 7) or not (c.get("label") or c.get("emoji"))
+            ):
+                raise form_error(
+                    at, "A button needs a valid style and a label or emoji.", "COMPONENT_INVALID"
+                )
+            if c.get("type") in SELECTS:
+                check_select(c, at)
             if c.get("type") == 2 and c.get("style") == 5:
                 if not c.get("url") or cid:
                     raise form_error(

@@ -1,7 +1,8 @@
 """Application commands of the fake Discord (:mod:`tests.fakes.discord`): the global and guild command
 routes (``GET``/``PUT`` lists, ``POST`` single upsert, ``GET``/``PATCH``/``DELETE`` one) with Discord's
 validation: chat-input names ``^[-_\\w]{1,32}$`` and lowercase, descriptions 1-100, ≤25 options with
-valid unique names, required before optional, ≤25 choices only on STRING/INTEGER/NUMBER,
+valid unique names, required before optional, ≤25 choices and autocomplete (not both) only on
+STRING/INTEGER/NUMBER,
 ``min_value``/``max_value`` only on INTEGER(4)/NUMBER(10), ``min_length``/``max_length`` only on
 STRING(3); a violation is 400/50035 with the path (``"0.options.1.name"``). Commands are matched by
 (name, type) so an upsert keeps the id; ``version`` changes when the definition does. ``command_writes``
@@ -103,6 +104,7 @@ def check_options(options: Any, path: str, level: int = 0) -> None:
         _only(at, o, ("min_length", "max_length"), (3,))
         _only(at, o, ("channel_types",), (7,))
         _only(at, o, ("choices",), (3, 4, 10))
+        _only(at, o, ("autocomplete",), (3, 4, 10))
         choices = o.get("choices") or []
         if len(choices) > 25:
             raise too_long(f"{at}.choices", 25)

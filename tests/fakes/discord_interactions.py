@@ -5,7 +5,8 @@ Timing uses the fake's clock: a callback later than ``response_window`` (3 s) af
 10062 "Unknown interaction"; a second callback 400 40060 "Interaction has already been acknowledged.";
 webhook calls later than ``token_ttl`` (15 min) 401 50027 "Invalid Webhook Token", and before the
 callback 404 10015 "Unknown Webhook". Callback types: 4 message, 5 deferred (a loading message, flag
-128), 6 deferred update and 7 update (components only), 8 autocomplete (autocomplete only), 9 modal.
+128), 6 deferred update and 7 update (components only), 8 autocomplete (autocomplete only: ≤25
+``choices``, names 1-100, values of the focused option's type, strings ≤100), 9 modal.
 ``?with_response=1`` answers 200 with the InteractionCallbackResponse JSON (else 204). As on Discord, the
 first follow-up after a type-5 defer whose message is still loading replaces that message.
 """
@@ -25,10 +26,41 @@ from tests.fakes.discord_rules import (
     LOADING,
     error,
     form_error,
+    too_long,
     unknown,
 )
 
 CALLBACK_TYPES = {2: (4, 5, 9), 3: (4, 5, 6, 7, 9), 4: (8,), 5: (4, 5, 6, 7)}
+
+
+def _focused(options: list[dict[str, Any]]) -> dict[str, Any] | None:
+    for o in options:
+        if o.get("focused"):
+            return o
+        found = _focused(o.get("options") or [])
+        if found is not None:
+            return found
+    return None
+
+
+def check_suggestions(data: Any, asked: dict[str, Any]) -> None:
+    """An autocomplete answer (``data.choices``) for the interaction ``data`` ``asked``."""
+    choices = (data or {}).get("choices") if isinstance(data, dict) else None
+    if not isinstance(choices, list):
+        raise form_error("data.choices", "Must be an array.", "BASE_TYPE_ARRAY")
+    if len(choices) > 25:
+        raise too_long("data.choices", 25)
+    kind = (_focused(asked.get("options") or []) or {}).get("type", 3)
+    for j, choice in enumerate(choices):
+        name = choice.get("name") if isinstance(choice, dict) else None
+        if not isinstance(name, str) or not 1 <= len(name) <= 100:
+            raise form_error(
+                f"data.choices.{j}.name", "Must be between 1 and 100 in length.", "BASE_TYPE_BAD_LENGTH"
+            )
+        value = choice.get("value")
+        ok = (str,) if kind == 3 else (int,) if kind == 4 else (int, float)
+        if not isinstance(value, ok) or isinstance(value, bool) or (kind == 3 and not 1 <= len(value) <= 100):
+            raise form_error(f"data.choices.{j}.value", "Invalid choice value", "BASE_TYPE_INVALID")
 
 
 class Callback(NamedTuple):
@@ -114,6 +146,8 @@ class Interactions(Reads):
             raise form_error("type", f"Value must be one of {{{choices}}}.", "BASE_TYPE_CHOICES")
         msg: StoredMessage | None = None
         channel = self.channels[inter.channel_id]
+        if kind == 8:
+            check_suggestions(data, inter.payload["data"])
         if kind == 4:
             msg = self._new_message(channel, self.bot_id, from_bot=True, type=20 if inter.type == 2 else 0)
             msg.interaction_id = inter.id

@@ -1,6 +1,7 @@
 """Scenario input for the fake Discord (:mod:`tests.fakes.discord`): what users do. Messages
-(MESSAGE_CREATE, with attachments served by the fake), slash-command invocations and component clicks
-(INTERACTION_CREATE types 2 and 3), built like Discord builds them and dispatched to the owning shard.
+(MESSAGE_CREATE, with attachments served by the fake), slash-command invocations, component clicks and
+typing into an autocomplete option (INTERACTION_CREATE types 2, 3 and 4), built like Discord builds them
+and dispatched to the owning shard; :meth:`Pushes.redeliver` dispatches an interaction again.
 """
 
 from __future__ import annotations
@@ -153,7 +154,8 @@ class Pushes(Commands):
         values: list[str] | None = None,
     ) -> StoredInteraction:
         """A click on component ``custom_id`` of a stored message (INTERACTION_CREATE type 3); the message
-        must carry that component."""
+        must carry that component. A select menu needs ``values``, each one of its options', as many as
+        its ``min_values``..``max_values`` allow."""
         msg = self.messages[str(message_id)]
         assert not msg.deleted, f"message {message_id} is deleted"
         stack, comp = list(msg.components), None
@@ -162,12 +164,49 @@ class Pushes(Commands):
             comp = c if c.get("custom_id") == custom_id else None
             stack += c.get("components") or []
         assert comp is not None, f"message {message_id} has no component {custom_id!r}"
+        if comp["type"] in (3, 5, 6, 7, 8):
+            assert values is not None, f"select {custom_id!r} needs values"
+            low, high = comp.get("min_values", 1), comp.get("max_values", 1)
+            assert low <= len(values) <= high, f"select {custom_id!r} takes {low}..{high} values"
+            known = [o["value"] for o in comp.get("options") or []]
+            assert comp["type"] != 3 or set(values) <= set(known), f"{values} not among {known}"
+        else:
+            assert values is None, f"{custom_id!r} is not a select menu"
         data = {"custom_id": custom_id, "component_type": comp["type"]} | (
             {"values": values} if values is not None else {}
         )
         channel = self.channels[str(channel_id or msg.channel_id)]
         inter = await self._interact(3, channel, str(user_id or self.user_id), data, "en-US", msg)
         return inter
+
+    async def push_autocomplete(
+        self,
+        name: str,
+        option: str,
+        typed: str,
+        options: dict[str, Any] | None = None,
+        *,
+        channel_id: str | int | None = None,
+        user_id: str | int | None = None,
+        guild: bool = True,
+    ) -> StoredInteraction:
+        """Typing ``typed`` into option ``option`` of the registered command ``name`` (INTERACTION_CREATE
+        type 4, the option ``focused``; ``options`` are others already filled in). As on Discord, only an
+        option registered with ``autocomplete: true`` asks. The answer is in ``callbacks`` (type 8)."""
+        uid = str(user_id or self.user_id)
+        channel = self.channels[str(channel_id or (self.channel_id if guild else self.dm_channel(uid)))]
+        cmd = self.find_command(name, channel.get("guild_id"))
+        assert cmd is not None, f"/{name} is not registered (sync the commands first)"
+        specs = {o["name"]: o for o in cmd.get("options", [])}
+        assert option in specs and specs[option].get("autocomplete"), f"/{name} {option}: no autocomplete"
+        opts = [{"name": k, "type": specs[k]["type"], "value": v} for k, v in (options or {}).items()]
+        opts.append({"name": option, "type": specs[option]["type"], "value": typed, "focused": True})
+        data: dict[str, Any] = {"id": cmd["id"], "name": name, "type": 1, "options": opts}
+        return await self._interact(4, channel, uid, data, "en-US")
+
+    async def redeliver(self, inter: StoredInteraction) -> None:
+        """Dispatch ``inter`` again, unchanged (as a gateway replaying an event would)."""
+        await self.dispatch("INTERACTION_CREATE", inter.payload, guild_id=inter.guild_id)
 
     async def _interact(
         self,
