@@ -7,8 +7,7 @@
 
 Secrets are only named: every ``*_env`` key of any model holds the NAME of an environment variable,
 checked at load time (set, non-empty; ``auth_env`` holds ``user:password``), so a missing secret stops
-start-up. Values never appear in ``repr``, dumps or messages: read them with :meth:`Config.secret` or
-:meth:`Config.credentials`.
+start-up. Values never appear in ``repr``, dumps or messages (read: :meth:`Config.secret`, ``credentials``).
 """
 
 from __future__ import annotations

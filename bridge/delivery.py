@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import structlog
 
 from bridge.adapter import Adapter
-from bridge.errors import PlatformError
+from bridge.errors import BridgeError
 from bridge.model import Choice, ConversationKey, MessageRef
 from bridge.retrying import RetryPolicy
 from bridge.streamer import Streamer
@@ -36,11 +36,12 @@ async def send_text(
 
 
 async def offer_choices(adapter: Adapter, refs: Sequence[MessageRef], choices: Sequence[Choice]) -> None:
-    """Show ``choices`` on the last of a delivered reply's messages. Choices that cannot be shown are
-    only logged: the answer itself has arrived, and each choice is also something the user can type."""
+    """Show ``choices`` on the last of a delivered reply's messages. Choices that cannot be shown (the
+    platform refused, the store an adapter keeps long values in is down) are only logged: the answer
+    itself has arrived, and each choice is also something the user can type."""
     if not choices or not refs:
         return
     try:
         await adapter.offer(refs[-1], choices)
-    except PlatformError as exc:
+    except BridgeError as exc:
         log.warning("the reply's choices could not be shown", chat=refs[-1].chat, error=str(exc))
