@@ -309,3 +309,29 @@ async def test_a_press_is_a_turn_of_the_app_and_a_redelivered_press_is_answered_
     assert sum("echo: tell me more" in t for t in bot_texts(fake, fake.channel_id)) == 1
     assert callback_types(fake, press.id) == [6]  # the redelivery's acknowledgement was refused
     assert [e.code for e in fake.errors] == [40060], fake.errors
+
+
+async def test_the_apps_options_become_buttons_and_examples_autocomplete(
+    current_apps: dict[str, str], monkeypatch: MP
+) -> None:
+    """The core offers a reply's ``options`` itself; the app's examples reach ``/chat message``."""
+    fake = FakeDiscord()
+    async with bridge_on(fake, current_apps["extras"], monkeypatch, threads=False):
+        await fake.push_message(fake.channel_id, content="hello", mentions_bot=True)
+        answer = await fake.wait_for(
+            lambda: next((m for m in fake.sent(fake.channel_id) if "bridge:c:no" in str(m.components)), None),
+            timeout=30,
+        )
+        assert "extras turn=1 echo: hello" in answer.content
+        labels = [c["label"] for row in answer.components for c in row["components"]]
+        assert labels == ["yes please", "No, thanks"]
+        await fake.push_component("bridge:c:no", answer.id)
+        reply = await fake.wait_for(
+            lambda: next((m for m in fake.sent(fake.channel_id) if "echo: no" in m.content), None), timeout=30
+        )
+        await fake.wait_for(lambda: fake.find_command("chat") is not None, timeout=30)
+        typed = await fake.push_autocomplete("chat", "message", "what")
+        await fake.wait_for(lambda: callback_types(fake, typed.id), timeout=30)
+    assert reply.content.startswith("extras turn=2 echo: no")
+    suggested = next(c for c in fake.callbacks if c.type == 8 and c.interaction_id == typed.id)
+    assert [c["value"] for c in suggested.data["choices"]] == ["what can you do?"]

@@ -245,3 +245,27 @@ async def test_a_press_held_in_memory_is_not_confirmed_until_stored(
             await fake.wait_for(lambda: first.reply_markup is None)
             await asyncio.sleep(1.5)
     assert sum("echo: no" in t for t in texts(fake, PRIVATE)) == 1
+
+
+async def test_the_apps_options_and_examples_are_buttons(
+    fake: FakeTelegram, current_apps: dict[str, str]
+) -> None:
+    """The core offers a reply's ``options`` and, on /start, the app's examples."""
+    async with bridge_on(fake, current_apps["extras"]):
+        fake.push_text(PRIVATE, "hello")
+        first = await answer(fake, PRIVATE, "echo: hello")
+        await fake.wait_for(lambda: "bridge:c:no" in str(first.reply_markup))
+        assert buttons(first) == [[("yes please", "bridge:c:yes please"), ("No, thanks", "bridge:c:no")]]
+        assert "**Snippet**" not in (first.text or "") and "print('hello')" in (first.text or "")
+        fake.push_callback(PRIVATE, first.message_id, "bridge:c:no")
+        second = await answer(fake, PRIVATE, "echo: no")
+        fake.push_text(PRIVATE, "/start")
+        start = await answer(fake, PRIVATE, "Try one of the app's examples")
+        await fake.wait_for(lambda: start.reply_markup is not None)
+        examples = [b for row in buttons(start) for b in row]
+        fake.push_callback(PRIVATE, start.message_id, examples[1][1])
+        third = await answer(fake, PRIVATE, "echo: what can you do?")
+    assert "extras turn=2" in (second.text or "")
+    assert [text for text, _ in examples] == ["hello there", "what can you do?"]
+    assert "extras turn=3" in (third.text or "")
+    assert fake.errors == []
