@@ -52,6 +52,11 @@ def describe_chat(chat: ChatEndpoint | None, app: AppInfo) -> list[str]:
             f"  kept by the app between turns: {len(chat.carried)} gr.State value(s); they start over "
             "when the app restarts (the history does not)"
         )
+    for step in (s for s in chat.steps if s.js):
+        lines.append(
+            f"  step {step.name or step.id} runs JavaScript in the browser first; the bridge cannot, "
+            "so it sends that step's inputs as they are"
+        )
     if chat.examples:
         lines.append("  examples: " + "; ".join(repr(e) for e in chat.examples))
     return lines

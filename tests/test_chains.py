@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from bridge import conversation
-from bridge.errors import AppError, DiscoveryError
+from bridge.errors import AppError, DiscoveryError, FileTooLarge
 from bridge.gradio import ChatSession, GradioClient
 from bridge.gradio.appinfo import ChatEndpoint
 from bridge.gradio.messages import reply_from_chatbot
@@ -86,6 +86,7 @@ def test_info_lists_settings_state_and_outputs_of_a_three_step_chain(apps: dict[
     assert "Message" not in section.split("settings")[1]  # the box is the message, not a setting
     assert "also shown after the reply: Stats [markdown]" in section
     assert "1 gr.State value(s); they start over when the app restarts" in section
+    assert "step check runs JavaScript in the browser first" in section
 
 
 @pytest.mark.parametrize("recipe", sorted(RECIPES))
@@ -94,6 +95,16 @@ def test_ask_prints_the_final_reply_exactly_once(apps: dict[str, str], recipe: s
     assert out.returncode == 0, out.stderr
     _, reply = RECIPES[recipe]
     assert out.stdout.startswith(reply + "\n") and out.stdout.count(reply) == 1, out.stdout
+
+
+def test_ask_prints_a_rewritten_reply_once(apps: dict[str, str]) -> None:
+    out = bridge("ask", apps["text"], "rewrite")
+    assert out.returncode == 0 and out.stdout == "the answer\n", (out.stdout, out.stderr)
+
+
+def test_api_name_of_an_event_that_takes_no_message_is_refused(apps: dict[str, str]) -> None:
+    out = bridge("ask", apps["twostep"], "hi", "--api-name", "lambda")  # the Clear button's event
+    assert out.returncode == 3 and "/lambda cannot be used as a chat" in out.stderr, out.stderr
 
 
 def test_ask_with_a_setting_and_a_refused_message(apps: dict[str, str], major: int) -> None:
@@ -157,7 +168,9 @@ async def test_success_runs_only_after_the_validating_step(apps: dict[str, str])
         assert session.values  # the Markdown the chain wrote is kept with the conversation
 
 
-async def test_additional_outputs_options_and_examples(apps: dict[str, str], major: int) -> None:
+async def test_additional_outputs_options_and_examples(
+    apps: dict[str, str], major: int, tmp_path: Path
+) -> None:
     async with await GradioClient.connect(apps["extras"]) as client:
         assert client.chat.examples == ("hello there", "what can you do?")
         _, done = await chat(client, ChatSession(), "hi")
@@ -176,6 +189,13 @@ async def test_additional_outputs_options_and_examples(apps: dict[str, str], maj
         assert hidden.reply.text == "extras turn=1 echo: hi"
         _, html = await chat(client, ChatSession(), "show html")  # gr.HTML inside the chat: its text
         assert html.reply.text == "extras turn=1 echo: show html\n\nHello world & all"
+        _, plot = await chat(client, ChatSession(), "a plot")  # gr.Plot of a matplotlib figure: an image
+        (part,) = plot.reply.files
+        assert (part.name, part.kind, part.mime_type) == ("plot.png", "image", "image/png")
+        saved = await client.download(part, tmp_path, 1_000_000)
+        assert saved.path.read_bytes() == (ASSETS / "green.png").read_bytes()
+        with pytest.raises(FileTooLarge):
+            await client.download(part, tmp_path, 10)
 
 
 async def test_api_name_runs_the_chain_it_belongs_to(apps: dict[str, str]) -> None:

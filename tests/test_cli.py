@@ -24,7 +24,7 @@ def bridge(*args: str, stdin: str = "", cwd: Path | None = None) -> subprocess.C
 def test_info_lists_endpoints_params_and_constraints(apps: dict[str, str]) -> None:
     out = bridge("info", apps["text"])
     assert out.returncode == 0, out.stderr
-    assert "Chat endpoint:" in out.stdout and "ChatInterface" in out.stdout
+    assert "Chat: " in out.stdout and ".submit → _clear_and_save_textbox → " in out.stdout
     assert "temperature: slider, 0..2, step 0.1, default 0.7" in out.stdout
     assert "style: dropdown, one of 'plain', 'formal', 'pirate'" in out.stdout
     assert "Named endpoints: " in out.stdout

@@ -27,6 +27,7 @@ class Dependency:
     cancels: tuple[int, ...]
     on_success: bool = False  # ``.success``: runs only when its parent succeeded
     on_failure: bool = False  # ``.failure``: runs only when its parent failed
+    js: bool = False  # runs JavaScript in the browser (before its Python function, if any)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,7 @@ class Step:
     queued: bool
     generator: bool
     after_success: bool = False
+    js: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +138,7 @@ def parse_dependency(raw: dict[str, Any], index: int) -> Dependency:
         cancels=tuple(raw.get("cancels") or ()),
         on_success=bool(raw.get("trigger_only_on_success")),
         on_failure=bool(raw.get("trigger_only_on_failure")),
+        js=bool(raw.get("js")),
     )
 
 

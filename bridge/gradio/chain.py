@@ -239,6 +239,7 @@ def _step(dep: Dependency) -> Step:
         queued=dep.queue,
         generator=dep.generator,
         after_success=dep.on_success,
+        js=dep.js,
     )
 
 

@@ -105,7 +105,7 @@ class ChatTurn:
         self._job: Job | None = None
         self._cancelled = False
         self._values: dict[int, Any] | None = None  # chain: the component values of this turn
-        self._streamed = False  # chain: a step wrote the Chatbot (a cancelled turn then keeps it)
+        self._wrote_chat = False  # chain: a step of this turn wrote the Chatbot (a stop keeps it)
         self._last_public: list[Any] | None = None  # public: the newest output
         self._context_reset = False
         if self.attachments and not self.endpoint.multimodal:
@@ -113,7 +113,8 @@ class ChatTurn:
 
     @property
     def repeatable(self) -> bool:
-        """Running this turn again from the start is safe: the bridge holds the history it sends."""
+        """Running this turn again from the start is safe: the bridge holds the history it sends
+        (a ``gr.State`` the app carries between turns may see a repeated turn twice)."""
         return self.endpoint.kind != "public"
 
     async def cancel(self) -> None:
@@ -165,15 +166,15 @@ class ChatTurn:
                 break
             data = step_inputs(self.client.app, step, values)
             if not (step.generator or step.queued):
-                apply_output(
-                    self.client.app, step, self._completed(step, await self._predict(step, data)), values
-                )
+                result = self._completed(step, await self._predict(step, data))
+                apply_output(self.client.app, step, result, values)
+                self._wrote_chat = self._wrote_chat or ep.chatbot in step.outputs
             else:
                 async for event in self._stream(step, data):
                     if isinstance(event, Output):
                         apply_output(self.client.app, step, event.data, values)
                         if ep.chatbot in step.outputs:
-                            self._streamed = True
+                            self._wrote_chat = True
                             reply = chain_reply(self.client.app, ep, values, final=False)
                             if reply != last:
                                 last = reply
@@ -223,8 +224,10 @@ class ChatTurn:
 
     def _finish(self, values: dict[int, Any]) -> TurnDone:
         ep = self.endpoint
-        reply = chain_reply(self.client.app, ep, values, final=True, show_outputs=self.show_outputs)
-        if not self._cancelled or self._streamed:
+        # Until a step of this turn writes the Chatbot, its newest turn is the last turn's answer.
+        now = values if self._wrote_chat else {c: v for c, v in values.items() if c != ep.chatbot}
+        reply = chain_reply(self.client.app, ep, now, final=True, show_outputs=self.show_outputs)
+        if not self._cancelled or self._wrote_chat:
             self._commit(values)
         return TurnDone(reply, cancelled=self._cancelled, context_reset=self._context_reset)
 

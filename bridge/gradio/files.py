@@ -5,12 +5,15 @@ the file's URL and every redirect on the way (at most :data:`MAX_REDIRECTS`, fol
 httpx) must be on it, or the download is refused before anything is asked of another origin.
 They are streamed to disk; the limit is enforced from ``Content-Length`` and again while reading,
 so no more than the limit (plus one chunk) is ever received. A download that breaks is started
-again (a GET is safe to repeat), with the client's back-off.
+again (a GET is safe to repeat), with the client's back-off. A ``data:`` URL (a ``gr.Plot`` of a
+matplotlib figure is a base64 image) holds its bytes and is decoded, within the same limit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import os
 import tempfile
@@ -117,6 +120,8 @@ async def download(
     """Stream ``part`` into ``dest_dir``; raise FileTooLarge past ``max_bytes``, UpstreamError for a
     file or redirect off the app's origin, AppUnreachable when the app cannot be reached."""
     opts = options or ClientOptions()
+    if part.url.startswith("data:"):
+        return _save_data_url(part, dest_dir, max_bytes)
     if not same_origin(part.url, app.root):
         raise UpstreamError(f"refusing to download {part.name}: it is not served by the app itself")
     if part.size is not None and part.size > max_bytes:
@@ -186,6 +191,26 @@ async def _open(http: httpx.AsyncClient, app: AppInfo, part: FilePart) -> httpx.
             )
         request = target
     raise UpstreamError(f"refusing to download {part.name}: more than {MAX_REDIRECTS} redirects")
+
+
+def _save_data_url(part: FilePart, dest_dir: Path, max_bytes: int) -> Downloaded:
+    """Decode a ``data:[mime];base64,…`` URL into ``dest_dir`` (checked against ``max_bytes``)."""
+    head, sep, body = part.url.partition(",")
+    if not sep or not head.endswith(";base64"):
+        raise ProtocolError(f"{part.name} is a data URL the bridge cannot read")
+    if len(body) * 3 // 4 > max_bytes + 2:
+        raise FileTooLarge(part.name, max_bytes)
+    try:
+        data = base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        raise ProtocolError(f"{part.name} is a data URL with damaged base64") from None
+    if len(data) > max_bytes:
+        raise FileTooLarge(part.name, max_bytes, len(data))
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    final = _unique(dest_dir / _safe_name(part.name))
+    final.write_bytes(data)
+    mime = head[len("data:") : -len(";base64")] or part.mime_type
+    return Downloaded(path=final, name=final.name, mime_type=mime, size=len(data))
 
 
 def _safe_name(name: str) -> str:

@@ -133,6 +133,8 @@ def _dict_parts(app: AppInfo, content: dict[str, Any]) -> list[ReplyPart]:
         return _file_parts(app, content["file"], None)
     if "component" in content:
         component, value = str(content.get("component")), content.get("value")
+        if component == "plot":
+            return _plot_parts(value)
         if component in _TEXT_COMPONENTS:  # gr.HTML / gr.Markdown / gr.Textbox inside a message
             text = _TAG.sub("", str(value)) if component == "html" else str(value)
             return [TextPart(html.unescape(text).strip())] if value not in (None, "") else []
@@ -145,6 +147,17 @@ def _dict_parts(app: AppInfo, content: dict[str, Any]) -> list[ReplyPart]:
             out.extend(_file_parts(app, f, None))
         return out
     return []
+
+
+def _plot_parts(value: Any) -> list[ReplyPart]:
+    """A ``gr.Plot`` value: a matplotlib figure comes as a base64 image (a ``data:`` URL), sent as an
+    image; plotly, bokeh and altair plots are JSON for a browser to draw, and are not shown."""
+    plot = value.get("plot") if isinstance(value, dict) else None
+    if not isinstance(plot, str) or not plot.startswith("data:image/") or ";base64," not in plot:
+        return []
+    mime = plot[len("data:") : plot.index(";")]
+    ext = mimetypes.guess_extension(mime) or ".png"
+    return [FilePart(url=plot, name=f"plot{ext}", mime_type=mime, kind="image")]
 
 
 def _file_parts(app: AppInfo, value: Any, kind: str | None) -> list[ReplyPart]:

@@ -4,7 +4,8 @@ Proves: additional inputs reach the fn with the values sent (the reply echoes th
 history per session (`turn`/`n` in the reply); word-by-word streaming (append diffs); gr.Error before
 the first yield (`boom`) and mid-stream (`mid`); a plain exception (`crash`); a long stream that can be
 cancelled (`slow`); progress/info/warning log messages (`progress`); a long Markdown reply with fenced
-code blocks streamed in chunks (`long`); text that must not be mangled (`mention`); a worker that
+code blocks streamed in chunks (`long`); text that must not be mangled (`mention`); a reply that is
+replaced rather than extended (`rewrite`); a worker that
 gets stuck after its first chunk (`hang`: it sleeps for HANG_S in the worker thread, which no
 cancel can interrupt — serve it from a server of its own, as it blocks a worker that long).
 Multimodal message dicts are accepted too (their "text" is used).
@@ -100,6 +101,11 @@ def stream_fn(
         return
     if "mention" in text:
         yield "hello @everyone and @here"
+        return
+    if "rewrite" in text:  # the answer so far is replaced, not extended
+        yield "a first draft that is longer than the answer"
+        time.sleep(WORD_DELAY * 5)
+        yield "the answer"
         return
     reply = f"turn={turn} n={n} temp={temperature} style={style} shout={shout} echo: {text}"
     if shout:

@@ -3,7 +3,8 @@
 ``msg.submit(check, msg, None).success(user, [msg, chatbot], [msg, chatbot]).then(bot, [chatbot,
 count, tone], [chatbot, count, stats])``, then ``.then(lambda: gr.update(interactive=True), None,
 msg)``. ``check`` raises ``gr.Error`` for an empty or "forbidden" message, so ``.success`` stops
-there (on 5/6 a ``validator`` also refuses messages over 200 characters); ``count`` is a ``gr.State`` the app keeps per session (the bridge cannot restore it after an
+there (on 5/6 a ``validator`` also refuses messages over 200 characters; its ``js`` trims the message
+in the browser, which the bridge cannot run); ``count`` is a ``gr.State`` the app keeps per session (the bridge cannot restore it after an
 app restart); ``tone`` is a Dropdown setting; ``stats`` a Markdown output shown after the reply.
 
 Proves: ``.success`` after a validating step, a step taking a ``gr.State``, a setting, an extra
@@ -65,7 +66,7 @@ def build() -> gr.Blocks:
         # 5/6 also validate before running (gradio's ``validator=``: a 422 on queue/join when invalid)
         validated: dict[str, Any] = {"validator": too_long} if GRADIO_MAJOR >= 5 else {}
         (
-            msg.submit(check, msg, None, **validated)
+            msg.submit(check, msg, None, js="(m) => m.trim()", **validated)
             .success(user, [msg, chatbot], [msg, chatbot])
             .then(bot, [chatbot, count, tone], [chatbot, count, stats])
             .then(lambda: gr.update(interactive=True), None, msg)
