@@ -253,7 +253,7 @@ def test_console_offers_choices_and_examples(current_apps: dict[str, str], tmp_p
 
 
 # Gradio's own chat demos (tests/apps/upstream, vendored unchanged; written for gradio 6).
-CI_CHAIN = "textbox.submit → _clear_and_save_textbox → _append_message_to_history → _submit_fn"
+CI_CHAIN = "textbox.submit → _clear_and_save_textbox → _submit_fn"
 UPSTREAM_CHATS = {
     "chatbot_consecutive": "textbox.submit → user → bot",
     "chatbot_core_components_simple": "multimodaltextbox.submit → add_message → bot_response",

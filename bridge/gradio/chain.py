@@ -10,7 +10,9 @@ such chain (PROTOCOL.md §13), a ``msg.submit(user, …).then(bot, …)`` Blocks
 
 Departures from the browser, each for a reason:
 - Steps whose every output is display chrome nobody reads (the box's props, a button's
-  visibility) are not run: they cost a round trip each and change nothing the conversation keeps.
+  visibility), or is overwritten by a later step before anything reads it (ChatInterface 5/6's
+  step that shows the user's message, which the reply step rewrites whole), are not run: they
+  cost a round trip each and change nothing the conversation keeps.
 - A *seed* step (takes only the Chatbot, writes only States: ChatInterface 5/6's history sync) runs
   before the trigger with the stored history instead of after the reply, so a restarted app or a
   new session continues the conversation.
@@ -113,7 +115,10 @@ def chain_endpoint(
         what = event if event != "submit" else f"{_label(app, box)}.submit"
         raise ChainProblem(f"the chain {what} starts writes a Chatbot but takes no message from a text box")
     seed = _seed_step(app, backend, writers, chatbot)
-    kept = [d for d in backend if d is not seed and _useful(app, d, backend, box, chatbot)]
+    kept: list[Dependency] = []  # decided from the end: a later step that is skipped overwrites nothing
+    for dep in reversed(backend):
+        if dep is not seed and _useful(app, dep, backend, kept, box, chatbot):
+            kept.insert(0, dep)
     streaming = next((d for d in reversed(kept) if chatbot in d.outputs and d.generator), None)
     streaming = streaming or next(d for d in reversed(kept) if chatbot in d.outputs)
     read = {c for d in kept for c in d.inputs}
@@ -199,13 +204,17 @@ def _seed_step(
     return None
 
 
-def _useful(app: AppInfo, dep: Dependency, chain: list[Dependency], box: int, chatbot: int) -> bool:
-    """Whether running ``dep`` can change what the conversation keeps or shows (see the module doc)."""
+def _useful(
+    app: AppInfo, dep: Dependency, chain: list[Dependency], later: list[Dependency], box: int, chatbot: int
+) -> bool:
+    """Whether running ``dep`` can change what the conversation keeps or shows (see the module doc);
+    ``later`` are the steps after it that will run."""
     if not dep.outputs:
         return True  # a step with side effects only: run it, as the browser does
-    later = chain[chain.index(dep) + 1 :]
     for c in dep.outputs:
         kind = comp_type(app.components, c)
+        if _overwritten(c, later):
+            continue  # e.g. ChatInterface 5/6's history display, which the reply step rewrites whole
         if c == chatbot:
             return True
         if c == box:
@@ -214,6 +223,16 @@ def _useful(app: AppInfo, dep: Dependency, chain: list[Dependency], box: int, ch
             continue
         readers = [d for d in chain if c in d.inputs and d is not dep]
         if readers or (kind in SHOWN_TYPES and kind != "state" and _visible(app, c)):
+            return True
+    return False
+
+
+def _overwritten(cid: int, later: list[Dependency]) -> bool:
+    """A later step writes ``cid`` before any step reads it: this step's value of it is never seen."""
+    for dep in later:
+        if cid in dep.inputs:
+            return False
+        if cid in dep.outputs:
             return True
     return False
 
