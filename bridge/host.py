@@ -44,9 +44,9 @@ InputsSource = Callable[[], Awaitable[AppInputs]]
 class AdapterState:
     """One adapter's persistent values (JSON objects), under store keys ``adapter:<name>:<key>``.
 
-    Values never expire. Writes are last-writer-wins; an adapter that runs in several processes must
-    only store values for which that is right (an offset only ever grows, a hash is the same
-    everywhere).
+    Values never expire unless put with a ``ttl_s``. Writes are last-writer-wins; an adapter that
+    runs in several processes must only store values for which that is right (an offset only ever
+    grows, a hash is the same everywhere).
     """
 
     def __init__(self, store: SessionStore, adapter: str) -> None:
@@ -57,9 +57,13 @@ class AdapterState:
         """The value stored under ``key``, or None."""
         return await self._store.get(self._prefix + key)
 
-    async def put(self, key: str, value: dict[str, Any]) -> None:
-        """Store ``value`` under ``key`` (replacing the old one)."""
-        await self._store.put(self._prefix + key, value, ttl=math.inf)
+    async def put(self, key: str, value: dict[str, Any], ttl_s: float = math.inf) -> None:
+        """Store ``value`` under ``key`` (replacing the old one), for ``ttl_s`` seconds."""
+        await self._store.put(self._prefix + key, value, ttl=ttl_s)
+
+    async def delete(self, key: str) -> None:
+        """Forget the value under ``key`` (no error when there is none)."""
+        await self._store.delete(self._prefix + key)
 
 
 @dataclass(frozen=True, slots=True)

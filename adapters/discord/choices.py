@@ -42,6 +42,7 @@ from bridge import AdapterState, Choice, MessageRef
 log = structlog.get_logger(__name__)
 PREFIX, BUTTON, STORED, SELECT = "bridge:", "bridge:c:", "bridge:h:", "bridge:s:"
 STATE_PREFIX = "choice:"
+STORED_TTL_S = 30 * 86400.0  # a long value no button has offered for 30 days is forgotten
 MAX_ID = 100  # custom_id, and a select option's value
 ROWS, PER_ROW, PER_SELECT = 5, 5, 25
 MAX_OFFERED = ROWS * PER_SELECT
@@ -142,7 +143,7 @@ class QuickReplies:
             return
         for item in items:
             if item.token.startswith("h:"):
-                await self.state.put(STATE_PREFIX + item.token[2:], {"value": item.value})
+                await self.state.put(STATE_PREFIX + item.token[2:], {"value": item.value}, ttl_s=STORED_TTL_S)
         await self.outbox.attach(ref, view_of(items))
 
     async def value(self, data: Mapping[str, Any]) -> str | None:

@@ -43,6 +43,7 @@ LABEL_MAX = 40  # characters shown on a button; a longer label ends in "…"
 _SHORT = 20  # a label up to this long may share its row
 _ROW_CHARS = 30  # characters of short labels in one row
 _PER_ROW = 3
+STORED_TTL_S = 30 * 86400.0  # long values of buttons never pressed are forgotten after 30 days
 Paced = Callable[[int, Callable[[], Awaitable[Any]]], Awaitable[Any]]
 """Make one Bot API call to a chat within the flood budgets (waiting for a slot)."""
 
@@ -93,7 +94,7 @@ class Keyboards:
         if not markup.inline_keyboard:
             return
         if stored:
-            await self._state.put(state_key(chat, message_id), {"values": stored})
+            await self._state.put(state_key(chat, message_id), {"values": stored}, ttl_s=STORED_TTL_S)
         await self._paced(
             chat,
             lambda: self._bot.edit_message_reply_markup(
@@ -130,7 +131,7 @@ class Keyboards:
                 lambda: self._bot.edit_message_reply_markup(chat_id=chat, message_id=message_id),
             )
             if stored:
-                await self._state.put(state_key(chat, message_id), {"values": {}})
+                await self._state.delete(state_key(chat, message_id))
         except (PlatformError, BridgeError) as exc:  # MessageGone included: nothing left to press
             log.info("removing pressed quick replies failed", chat=chat, error=str(exc))
 
