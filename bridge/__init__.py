@@ -45,12 +45,14 @@ from bridge.model import (
     ThoughtPart,
 )
 from bridge.ratelimit import SlidingWindow
+from bridge.router import AccessRules
 from bridge.splitting import split_markdown, splits_cluster
 
 __version__ = "0.1.0"
 
 __all__ = [
     "COMMANDS",
+    "AccessRules",
     "Adapter",
     "AdapterConfig",
     "AdapterState",

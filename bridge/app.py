@@ -132,13 +132,7 @@ def build_bot(
         relay,
     )
 
-    rules = AccessRules(
-        allow_users=frozenset(cfg.allow_users),
-        block_users=frozenset(cfg.block_users),
-        allow_chats=frozenset(cfg.allow_chats),
-        block_chats=frozenset(cfg.block_chats),
-        refuse_shared=cfg.refuse_in_groups,
-    )
+    rules = AccessRules.of(cfg)
     limits = UserLimits(max_in_flight=cfg.max_in_flight_per_user, per_minute=cfg.turns_per_minute)
     return assemble(runner, rules, limits, health)
 

@@ -25,11 +25,15 @@ from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import structlog
 
 from bridge.metrics import MESSAGES, REFUSED
 from bridge.model import ConversationKey, Incoming
+
+if TYPE_CHECKING:
+    from bridge.config import AdapterConfig
 
 log = structlog.get_logger(__name__)
 Handler = Callable[[Incoming], Awaitable[None]]
@@ -57,6 +61,17 @@ class AccessRules:
     block_chats: frozenset[str] = frozenset()
     refusal: str | None = "Sorry, you are not allowed to use this bot."
     refuse_shared: bool = True  # False: no refusal where others read it (``Incoming.shared``)
+
+    @classmethod
+    def of(cls, cfg: AdapterConfig) -> AccessRules:
+        """The rules of an ``[adapters.NAME]`` table (an adapter may check a press with them too)."""
+        return cls(
+            allow_users=frozenset(cfg.allow_users),
+            block_users=frozenset(cfg.block_users),
+            allow_chats=frozenset(cfg.allow_chats),
+            block_chats=frozenset(cfg.block_chats),
+            refuse_shared=cfg.refuse_in_groups,
+        )
 
     def admits(self, msg: Incoming) -> bool:
         """True when the author and the chat pass the lists."""

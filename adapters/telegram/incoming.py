@@ -28,7 +28,7 @@ from telegram.error import TelegramError
 
 from adapters.telegram.choices import Keyboards, is_choice, stores_values
 from adapters.telegram.config import TelegramConfig
-from bridge import Attachment, Author, BridgeError, ConversationKey, Incoming, MessageRef
+from bridge import AccessRules, Attachment, Author, BridgeError, ConversationKey, Incoming, MessageRef
 
 log = structlog.get_logger(__name__)
 
@@ -46,6 +46,7 @@ class UpdateReader:
         self.bot = bot
         self.username = username
         self.keyboards = keyboards
+        self._rules = AccessRules.of(config)  # the core's lists: a refused press keeps the keyboard
 
     async def read(self, update: Update) -> Incoming | None:
         """The message the update carries for the bridge, or None when it is not for the bot."""
@@ -72,7 +73,8 @@ class UpdateReader:
         msg = query.message if query is not None else None
         if query is None or not is_choice(query.data) or not isinstance(msg, Message):
             return  # (an inaccessible message was never delivered: read() answered it with a note)
-        if _admits(self.config, query.from_user, str(msg.chat_id)):
+        press = Incoming(ConversationKey(self.adapter, str(msg.chat_id)), _author(query.from_user), "")
+        if self._rules.admits(press):
             self.keyboards.settle(msg.chat_id, msg.message_id, stores_values(msg.reply_markup))
 
     async def _callback(self, query: CallbackQuery) -> Incoming | None:
@@ -183,17 +185,3 @@ async def _answer(query: CallbackQuery, text: str | None = None) -> None:
     """Answer a press; a query answered before (an update delivered again) or too old is let be."""
     with contextlib.suppress(TelegramError):
         await query.answer(text)
-
-
-def _admits(config: TelegramConfig, user: User, chat: str) -> bool:
-    """The access lists of the adapter's config, matched as the core matches them (ids, names).
-
-    The core applies them to every delivered message, but ``host.deliver`` does not say whether it
-    refused one, and the core's rules are not public: a refused press must keep the keyboard."""
-    who = {str(user.id), *(n for n in (user.username, user.full_name) if n)}
-    who |= {n.lstrip("@") for n in who}
-    if who & set(config.block_users) or chat in config.block_chats:
-        return False
-    if config.allow_users and not who & set(config.allow_users):
-        return False
-    return not (config.allow_chats and chat not in config.allow_chats)
