@@ -166,7 +166,9 @@ class ChatTurn:
                 break
             data = step_inputs(self.client.app, step, values)
             if not (step.generator or step.queued):
-                result = self._completed(step, await self._predict(step, data))
+                result = self._completed(
+                    step, await self.client.run(step.id, data, self.session.session_hash)
+                )
                 apply_output(self.client.app, step, result, values)
                 self._wrote_chat = self._wrote_chat or ep.chatbot in step.outputs
             else:
@@ -182,9 +184,6 @@ class ChatTurn:
                     else:
                         yield event
         yield self._finish(values)
-
-    async def _predict(self, step: Step, data: list[Any]) -> JobEvent:
-        return await self.client.run(step.id, data, self.session.session_hash)
 
     async def _stream(self, step: Step, data: list[Any]) -> AsyncIterator[JobEvent]:
         """A queued step's events; its final (or cancelled partial) output comes as an Output."""

@@ -10,17 +10,14 @@ newest assistant message as choices.
 
 from __future__ import annotations
 
-import html
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from bridge.gradio.appinfo import AppInfo, ChatEndpoint, comp_type
-from bridge.gradio.messages import content_parts, reply_from_chatbot, turn_messages
+from bridge.gradio.messages import content_parts, html_text, reply_from_chatbot, turn_messages
 from bridge.model import Choice, Reply, ReplyPart, TextPart
 
-_TAG = re.compile(r"<[^>]+>")
 _TEXT_TYPES = ("markdown", "textbox", "number", "html", "highlightedtext", "label")
 
 
@@ -78,7 +75,7 @@ def output_parts(app: AppInfo, cid: int, value: Any) -> list[ReplyPart]:
 
 def _text_of(kind: str, value: Any) -> str:
     if kind == "html":
-        return html.unescape(_TAG.sub("", str(value))).strip()
+        return html_text(value)
     if kind == "label" and isinstance(value, dict):
         return str(value.get("label") or "")
     if kind == "highlightedtext" and isinstance(value, list):

@@ -100,6 +100,11 @@ def _message_parts(app: AppInfo, msg: Any) -> list[ReplyPart]:
     return parts
 
 
+def html_text(value: Any) -> str:
+    """The text of an HTML value: tags removed, entities decoded."""
+    return html.unescape(_TAG.sub("", str(value))).strip()
+
+
 def content_parts(app: AppInfo, content: Any) -> list[ReplyPart]:
     """Reply parts of one message content (a str, typed parts, a file or a component)."""
     if content is None:
@@ -136,8 +141,9 @@ def _dict_parts(app: AppInfo, content: dict[str, Any]) -> list[ReplyPart]:
         if component == "plot":
             return _plot_parts(value)
         if component in _TEXT_COMPONENTS:  # gr.HTML / gr.Markdown / gr.Textbox inside a message
-            text = _TAG.sub("", str(value)) if component == "html" else str(value)
-            return [TextPart(html.unescape(text).strip())] if value not in (None, "") else []
+            if value in (None, ""):
+                return []
+            return [TextPart(html_text(value) if component == "html" else html.unescape(str(value)).strip())]
         return _file_parts(app, value, _KINDS.get(component))
     if "path" in content or "url" in content:
         return _file_parts(app, content, None)

@@ -56,6 +56,5 @@ def kept_values(ep: ChatEndpoint, values: Mapping[int, Any]) -> dict[str, Any]:
     settings = {p.slot for p in ep.params}
     written = {c for s in ep.steps for c in s.outputs}
     skip = {ep.box, ep.chatbot, *settings}
-    return {
-        str(c): values[c] for c in sorted(written) if c not in skip and c in values and c in dict(ep.defaults)
-    }
+    components = {c for c, _ in ep.defaults}  # the non-State components the chain touches
+    return {str(c): values[c] for c in sorted(written & components) if c not in skip and c in values}
