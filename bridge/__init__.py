@@ -2,53 +2,124 @@
 
 The public surface — the only names adapters and tests should import from ``bridge`` itself. The
 Gradio client lives in :mod:`bridge.gradio` (whose ``__all__`` is its public surface).
+
+Names are imported on first use (PEP 562), so ``from bridge import Adapter`` in an adapter's module
+loads only the contract and its values, not the relay, the Gradio client or httpx.
 """
 
-from bridge.adapter import Adapter, Capabilities, Deliver, Stage, repeating
-from bridge.commands import HELP as COMMANDS
-from bridge.config import AdapterConfig, string_ids
-from bridge.errors import (
-    AppError,
-    AppUnreachable,
-    AuthError,
-    BridgeError,
-    ConfigError,
-    ContextLost,
-    DiscoveryError,
-    FileTooLarge,
-    InvalidParam,
-    MessageGone,
-    PlatformError,
-    ProtocolError,
-    QueueFull,
-    RateLimited,
-    SpaceBroken,
-    SpaceNotReady,
-    Unsupported,
-    UpstreamError,
-)
-from bridge.gradio.params import Param
-from bridge.host import AdapterState, AppInputs, Host
-from bridge.httpserver import HttpRequest, HttpResponse, Routes
-from bridge.model import (
-    Attachment,
-    Author,
-    Choice,
-    ConversationKey,
-    FilePart,
-    Incoming,
-    LocalFile,
-    MessageRef,
-    Reply,
-    ReplyPart,
-    TextPart,
-    ThoughtPart,
-)
-from bridge.ratelimit import SlidingWindow
-from bridge.router import AccessRules
-from bridge.splitting import split_markdown, splits_cluster
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bridge._lazy import lazy_exports as _lazy_exports
+
+if TYPE_CHECKING:
+    from bridge.adapter import (
+        Adapter,
+        AdapterState,
+        AppInputs,
+        Capabilities,
+        Deliver,
+        Host,
+        Stage,
+        repeating,
+    )
+    from bridge.adapterconfig import AdapterConfig, string_ids
+    from bridge.errors import (
+        AppError,
+        AppUnreachable,
+        AuthError,
+        BridgeError,
+        ConfigError,
+        ContextLost,
+        DiscoveryError,
+        FileTooLarge,
+        InvalidParam,
+        MessageGone,
+        PlatformError,
+        ProtocolError,
+        QueueFull,
+        RateLimited,
+        SpaceBroken,
+        SpaceNotReady,
+        Unsupported,
+        UpstreamError,
+    )
+    from bridge.httpserver import HttpRequest, HttpResponse, Routes
+    from bridge.model import (
+        COMMANDS,
+        Attachment,
+        Author,
+        Choice,
+        ConversationKey,
+        FilePart,
+        Incoming,
+        LocalFile,
+        MessageRef,
+        Reply,
+        ReplyPart,
+        Setting,
+        TextPart,
+        ThoughtPart,
+    )
+    from bridge.ratelimit import SlidingWindow
+    from bridge.router import AccessRules
+    from bridge.splitting import split_markdown, splits_cluster
 
 __version__ = "0.1.0"
+
+# Each public name → (module, attribute); a name is imported from its module the first time it is read.
+_LAZY: dict[str, tuple[str, str]] = {
+    "AccessRules": ("bridge.router", "AccessRules"),
+    "Adapter": ("bridge.adapter", "Adapter"),
+    "AdapterConfig": ("bridge.adapterconfig", "AdapterConfig"),
+    "AdapterState": ("bridge.adapter", "AdapterState"),
+    "AppError": ("bridge.errors", "AppError"),
+    "AppInputs": ("bridge.adapter", "AppInputs"),
+    "AppUnreachable": ("bridge.errors", "AppUnreachable"),
+    "Attachment": ("bridge.model", "Attachment"),
+    "AuthError": ("bridge.errors", "AuthError"),
+    "Author": ("bridge.model", "Author"),
+    "BridgeError": ("bridge.errors", "BridgeError"),
+    "COMMANDS": ("bridge.model", "COMMANDS"),
+    "Capabilities": ("bridge.adapter", "Capabilities"),
+    "Choice": ("bridge.model", "Choice"),
+    "ConfigError": ("bridge.errors", "ConfigError"),
+    "ContextLost": ("bridge.errors", "ContextLost"),
+    "ConversationKey": ("bridge.model", "ConversationKey"),
+    "Deliver": ("bridge.adapter", "Deliver"),
+    "DiscoveryError": ("bridge.errors", "DiscoveryError"),
+    "FilePart": ("bridge.model", "FilePart"),
+    "FileTooLarge": ("bridge.errors", "FileTooLarge"),
+    "Host": ("bridge.adapter", "Host"),
+    "HttpRequest": ("bridge.httpserver", "HttpRequest"),
+    "HttpResponse": ("bridge.httpserver", "HttpResponse"),
+    "Incoming": ("bridge.model", "Incoming"),
+    "InvalidParam": ("bridge.errors", "InvalidParam"),
+    "LocalFile": ("bridge.model", "LocalFile"),
+    "MessageGone": ("bridge.errors", "MessageGone"),
+    "MessageRef": ("bridge.model", "MessageRef"),
+    "PlatformError": ("bridge.errors", "PlatformError"),
+    "ProtocolError": ("bridge.errors", "ProtocolError"),
+    "QueueFull": ("bridge.errors", "QueueFull"),
+    "RateLimited": ("bridge.errors", "RateLimited"),
+    "Reply": ("bridge.model", "Reply"),
+    "ReplyPart": ("bridge.model", "ReplyPart"),
+    "Routes": ("bridge.httpserver", "Routes"),
+    "Setting": ("bridge.model", "Setting"),
+    "SlidingWindow": ("bridge.ratelimit", "SlidingWindow"),
+    "SpaceBroken": ("bridge.errors", "SpaceBroken"),
+    "SpaceNotReady": ("bridge.errors", "SpaceNotReady"),
+    "Stage": ("bridge.adapter", "Stage"),
+    "TextPart": ("bridge.model", "TextPart"),
+    "ThoughtPart": ("bridge.model", "ThoughtPart"),
+    "Unsupported": ("bridge.errors", "Unsupported"),
+    "UpstreamError": ("bridge.errors", "UpstreamError"),
+    "repeating": ("bridge.adapter", "repeating"),
+    "split_markdown": ("bridge.splitting", "split_markdown"),
+    "splits_cluster": ("bridge.splitting", "splits_cluster"),
+    "string_ids": ("bridge.adapterconfig", "string_ids"),
+}
 
 __all__ = [
     "COMMANDS",
@@ -80,7 +151,6 @@ __all__ = [
     "LocalFile",
     "MessageGone",
     "MessageRef",
-    "Param",
     "PlatformError",
     "ProtocolError",
     "QueueFull",
@@ -88,6 +158,7 @@ __all__ = [
     "Reply",
     "ReplyPart",
     "Routes",
+    "Setting",
     "SlidingWindow",
     "SpaceBroken",
     "SpaceNotReady",
@@ -102,3 +173,6 @@ __all__ = [
     "splits_cluster",
     "string_ids",
 ]
+
+
+__getattr__, __dir__ = _lazy_exports(__name__, _LAZY)

@@ -1,26 +1,48 @@
-"""The adapter contract: what a platform must offer the core, and nothing more.
+"""The adapter contract: what a platform must offer the core, and what the core offers it.
 
 An adapter connects to one platform, turns its events into :class:`~bridge.model.Incoming`
-values passed to ``host.deliver`` (a callback; the adapter never holds the app; see
-:mod:`bridge.host` for the rest of what it is offered), and carries out
+values passed to ``host.deliver`` (a callback; the adapter never holds the app), and carries out
 sends and edits. Text crosses the contract as Markdown; the adapter renders it. What a platform
 cannot do is a field of :class:`Capabilities`, never a method that raises. Errors leave an
 adapter only as :mod:`bridge.errors` types (``RateLimited`` for back-off).
+
+An adapter class is built as ``AdapterClass(name, config)``: ``name`` is its ``[adapters.NAME]``
+table's name, ``config`` that table validated by the class attribute ``Config`` (a subclass of
+:class:`bridge.config.AdapterConfig`). In ``run`` it receives one :class:`Host`, everything the
+bridge offers it besides ``deliver``, all platform-neutral:
+
+* :class:`AdapterState` is a small persistent key-value area of that adapter in the bridge's store
+  (Telegram keeps its update offset there, Discord the hash of its synced commands); it survives
+  restarts and is shared by every process on the same store.
+* ``inputs()`` describes what the app takes (its :class:`~bridge.model.Setting` values, whether it
+  takes files, its example messages), connecting to the app on first use, so a platform can offer
+  them natively (Discord slash-command options).
+* ``routes`` is the bridge's HTTP listener (``[bridge].http``), where an adapter may serve a
+  webhook; None when the listener is off.
+* ``ready()`` is called by the adapter once it can send (connected, logged in). Messages left
+  unanswered by an earlier run (the durable inbox) are resumed then, before any new message of
+  their conversations; a ``deliver`` before ``ready()`` implies it.
+
+This module imports only :mod:`bridge.model` at run time, so an adapter's own modules load neither
+the Gradio client nor httpx.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
-from bridge.model import Attachment, Choice, ConversationKey, Incoming, LocalFile, MessageRef
+from bridge.model import Attachment, Choice, ConversationKey, Incoming, LocalFile, MessageRef, Setting
 
 if TYPE_CHECKING:
-    from bridge.host import Host
+    from bridge.adapterconfig import AdapterConfig
+    from bridge.httpserver import Routes
+    from bridge.sessions import SessionStore
 
 Deliver = Callable[[Incoming], Awaitable[bool]]
 """``host.deliver``: True once the message is durable (recorded in the store, refused, or not for
@@ -54,10 +76,63 @@ class Capabilities:
     text_length: Callable[[str], int] = len
 
 
+@dataclass(frozen=True, slots=True)
+class AppInputs:
+    """What the chat app takes besides the message text: its settings, whether it takes files, and
+    the example messages it suggests (``ChatInterface(examples=…)``; their text, in the app's order)."""
+
+    settings: tuple[Setting, ...] = ()
+    multimodal: bool = False
+    examples: tuple[str, ...] = ()
+
+
+InputsSource = Callable[[], Awaitable[AppInputs]]
+
+
+class AdapterState:
+    """One adapter's persistent values (JSON objects), under store keys ``adapter:<name>:<key>``.
+
+    Values never expire unless put with a ``ttl_s``. Writes are last-writer-wins; an adapter that
+    runs in several processes must only store values for which that is right (an offset only ever
+    grows, a hash is the same everywhere).
+    """
+
+    def __init__(self, store: SessionStore, adapter: str) -> None:
+        self._store = store
+        self._prefix = f"adapter:{adapter}:"
+
+    async def get(self, key: str) -> dict[str, Any] | None:
+        """The value stored under ``key``, or None."""
+        return await self._store.get(self._prefix + key)
+
+    async def put(self, key: str, value: dict[str, Any], ttl_s: float = math.inf) -> None:
+        """Store ``value`` under ``key`` (replacing the old one), for ``ttl_s`` seconds."""
+        await self._store.put(self._prefix + key, value, ttl=ttl_s)
+
+    async def delete(self, key: str) -> None:
+        """Forget the value under ``key`` (no error when there is none)."""
+        await self._store.delete(self._prefix + key)
+
+
+@dataclass(frozen=True, slots=True)
+class Host:
+    """The bridge side of a running adapter (the module docstring says what each part is for)."""
+
+    deliver: Deliver
+    state: AdapterState
+    inputs: InputsSource
+    routes: Routes | None = None
+    ready: Callable[[], None] = lambda: None
+
+
 @runtime_checkable
 class Adapter(Protocol):
-    """A platform connection. ``run`` receives until cancelled; the others act on the platform."""
+    """A platform connection. ``run`` receives until cancelled; the others act on the platform.
 
+    Built as ``cls(name, config)`` with ``config`` an instance of ``cls.Config``.
+    """
+
+    Config: ClassVar[type[AdapterConfig]]
     name: str
     capabilities: Capabilities
 

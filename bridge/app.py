@@ -31,12 +31,12 @@ from typing import Any
 import structlog
 
 from bridge import metrics, registry
-from bridge.adapter import Adapter
+from bridge.adapter import Adapter, AdapterState, AppInputs, Host
+from bridge.adapterconfig import AdapterConfig
 from bridge.commands import Commands
-from bridge.config import AdapterConfig, Config
+from bridge.config import Config
 from bridge.control import StopRelay, locks_for, relay_for
 from bridge.delivery import send_text
-from bridge.host import AdapterState, AppInputs, Host
 from bridge.httpserver import HttpRequest, HttpResponse, HttpServer, Routes
 from bridge.inbox import Intake, StoreHealth
 from bridge.model import ConversationKey, Incoming
@@ -254,7 +254,8 @@ async def _metrics(_: HttpRequest) -> HttpResponse:
 def _host(bot: Bot, store: SessionStore, routes: Routes | None) -> Host:
     async def inputs() -> AppInputs:
         chat = (await bot.space.client()).chat
-        return AppInputs(tuple(chat.params), chat.multimodal, chat.examples)
+        settings = tuple(p.setting(i) for i, p in enumerate(chat.params))
+        return AppInputs(settings, chat.multimodal, chat.examples)
 
     return Host(bot.deliver, AdapterState(store, bot.adapter.name), inputs, routes, bot.ready)
 

@@ -7,20 +7,25 @@ fetched), and turns every problem into the sentence the user reads.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from bridge import render
 from bridge.adapter import Adapter
 from bridge.errors import BridgeError, FileTooLarge
 from bridge.model import Attachment, Incoming
 
-if TYPE_CHECKING:
-    from bridge.turn import TurnSettings
+
+class FileLimits(Protocol):
+    """The limits on a user's files (an adapter's ``max_attachments`` and ``max_attachment_bytes``)."""
+
+    @property
+    def max_attachments(self) -> int: ...
+
+    @property
+    def max_attachment_bytes(self) -> int: ...
 
 
-async def fetch_attachments(
-    adapter: Adapter, msg: Incoming, settings: TurnSettings
-) -> list[Attachment] | str:
+async def fetch_attachments(adapter: Adapter, msg: Incoming, settings: FileLimits) -> list[Attachment] | str:
     """The message's files, checked and fetched; or what to tell the user instead."""
     problem = check(adapter, msg, settings)
     if problem:
@@ -31,7 +36,7 @@ async def fetch_attachments(
         return f"📎 Your file could not be fetched: {exc}"
 
 
-def check(adapter: Adapter, msg: Incoming, settings: TurnSettings) -> str | None:
+def check(adapter: Adapter, msg: Incoming, settings: FileLimits) -> str | None:
     """Why the message's files cannot be taken (too many, too large), or None."""
     if len(msg.attachments) > settings.max_attachments:
         return f"📎 Please send at most {settings.max_attachments} files at once."

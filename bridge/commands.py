@@ -15,33 +15,26 @@ from bridge.errors import BridgeError, InvalidParam
 from bridge.gradio.chat import resolve_params
 from bridge.gradio.session import drop_last_turn
 from bridge.inbox import Journal
-from bridge.model import Choice, Incoming
+from bridge.model import COMMAND_ALIASES, COMMANDS, Choice, Incoming
 from bridge.render import error_reply
 from bridge.turn import TurnRunner
 
-HELP = {
-    "help": "show this help",
-    "reset": "start a new conversation (the app forgets earlier messages)",
-    "stop": "stop the reply being written",
-    "retry": "ask your last message again",
-    "settings": "show or change the app's settings, e.g. /settings temperature=0.3",
-}
-ALIASES = {"start": "help", "new": "reset", "cancel": "stop"}
+_USAGE = {"settings": ", e.g. /settings temperature=0.3"}
 _EXAMPLES_WAIT_S = 5.0
 
 
 def parse(msg: Incoming) -> tuple[str, str] | None:
     """``(command, args)`` for a command message, else None."""
     if msg.command:
-        name = ALIASES.get(msg.command, msg.command)
-        return (name, msg.args) if name in HELP else None
+        name = COMMAND_ALIASES.get(msg.command, msg.command)
+        return (name, msg.args) if name in COMMANDS else None
     text = msg.text.strip()
     if not text.startswith("/") or len(text) < 2:
         return None
     word, _, rest = text[1:].partition(" ")
     name = word.split("@", 1)[0].lower()
-    name = ALIASES.get(name, name)
-    return (name, rest.strip()) if name in HELP else None
+    name = COMMAND_ALIASES.get(name, name)
+    return (name, rest.strip()) if name in COMMANDS else None
 
 
 class Commands:
@@ -81,7 +74,7 @@ class Commands:
             "",
             "Commands:",
         ]
-        lines += [f"/{name} — {text}" for name, text in HELP.items()]
+        lines += [f"/{name} — {text}{_USAGE.get(name, '')}" for name, text in COMMANDS.items()]
         examples = await self._examples()
         if examples:
             lines += ["", "Try one of the app's examples:", *(f"• {e}" for e in examples)]

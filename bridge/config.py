@@ -14,38 +14,33 @@ from __future__ import annotations
 
 import difflib
 import os
-import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     NonNegativeFloat,
-    NonNegativeInt,
     PositiveFloat,
     PositiveInt,
     PrivateAttr,
     SecretStr,
-    ValidationInfo,
     field_validator,
 )
 
 from bridge import registry
+from bridge.adapterconfig import AdapterConfig, MiB, Model
 from bridge.configcheck import Problem, failure, tables, toml_error, unknown, validate
 from bridge.errors import ConfigError
-from bridge.gradio.http import ClientOptions
-from bridge.gradio.space import is_space_id
+from bridge.gradio.spaceid import is_space_id
 
-MiB = 1024 * 1024
+if TYPE_CHECKING:
+    from bridge.gradio.http import ClientOptions
+
 Secret = tuple[str, SecretStr]  # (environment variable name, its value)
 
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_HF_TOKEN = re.compile(r"^hf_[A-Za-z0-9]{20,}$")
 _SCALARS = (str, int, float, bool)
 
 
@@ -83,25 +78,7 @@ def _src(value: str) -> str:
     raise ValueError("expected a Space id like 'owner/name' or an http(s) URL like 'http://127.0.0.1:7860'")
 
 
-class _Model(BaseModel):
-    """Strict (TOML values are typed), closed (unknown keys are errors) and immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-    @field_validator("*")
-    @classmethod
-    def _env_names(cls, value: Any, info: ValidationInfo) -> Any:
-        if (info.field_name or "").endswith("_env") and isinstance(value, str):
-            if _HF_TOKEN.match(value):
-                raise ValueError(
-                    "this looks like a token: put it in an environment variable, write its name here"
-                )
-            if not _ENV_NAME.match(value):
-                raise ValueError("expected the name of an environment variable (letters, digits, '_')")
-        return value
-
-
-class BridgeSettings(_Model):
+class BridgeSettings(Model):
     """``[bridge]``: process-wide settings."""
 
     state: Annotated[str, AfterValidator(_state_url)] = "sqlite:///bridge-state.db"
@@ -125,7 +102,7 @@ class BridgeSettings(_Model):
         return None if self.http is None else _host_port(self.http)
 
 
-class SpaceConfig(_Model):
+class SpaceConfig(Model):
     """``[spaces.NAME]``: one Gradio app."""
 
     src: Annotated[str, AfterValidator(_src)]
@@ -153,6 +130,8 @@ class SpaceConfig(_Model):
 
     def client_options(self) -> ClientOptions:
         """Transport settings for ``GradioClient.connect(..., options=...)``."""
+        from bridge.gradio.http import ClientOptions  # the client (and httpx) only when connecting
+
         return ClientOptions(
             connect_timeout=self.connect_timeout_s,
             read_timeout=self.read_timeout_s,
@@ -160,46 +139,7 @@ class SpaceConfig(_Model):
         )
 
 
-def string_ids(value: Any) -> Any:
-    """A list of ids as strings: platform ids are numbers that TOML writes bare (``[12, "bob"]``).
-
-    For a ``mode="before"`` validator of an adapter's own id lists; anything else passes unchanged.
-    """
-    if isinstance(value, list):
-        return [str(x) if isinstance(x, int) and not isinstance(x, bool) else x for x in value]
-    return value
-
-
-class AdapterConfig(_Model):
-    """Keys every ``[adapters.NAME]`` table accepts; each adapter type's model subclasses this.
-
-    A subclass narrows ``type`` to a ``Literal`` and adds platform keys; its ``*_env`` keys are checked
-    and resolved like all others. Ids are strings (TOML integers are converted); an empty allow list
-    allows everyone.
-    """
-
-    type: str
-    space: str
-    scope: Literal["chat", "user", "thread"] = "chat"
-    allow_users: list[str] = []
-    block_users: list[str] = []
-    allow_chats: list[str] = []
-    block_chats: list[str] = []
-    max_in_flight_per_user: PositiveInt = 2
-    turns_per_minute: NonNegativeInt = 10  # per user; 0 = unlimited
-    max_attachments: NonNegativeInt = 4
-    max_attachment_bytes: PositiveInt = 20 * MiB
-    show_thoughts: bool = True
-    show_outputs: bool = True  # an event chain's extra outputs (code, JSON, images…) after the reply
-    refuse_in_groups: bool = True  # false: users the access lists refuse get silence in groups/channels
-
-    @field_validator("allow_users", "block_users", "allow_chats", "block_chats", mode="before")
-    @classmethod
-    def _ids(cls, value: Any) -> Any:
-        return string_ids(value)
-
-
-class Config(_Model):
+class Config(Model):
     """The whole file, validated; build it with :func:`load_config` or :func:`parse_config`."""
 
     bridge: BridgeSettings = BridgeSettings()
@@ -285,7 +225,7 @@ def _adapter(
         problems.append((f"{path}.type", f"{what}; known types: {', '.join(registry.adapter_types())}"))
         return None
     try:
-        model = registry.config_model(type_name)
+        model = registry.config_model(type_name, AdapterConfig)
     except ConfigError as exc:
         problems.append((f"{path}.type", str(exc)))
         return None
@@ -299,11 +239,11 @@ def _adapter(
     return adapter
 
 
-def _named(section: str, models: Mapping[str, _Model]) -> list[tuple[str, _Model]]:
+def _named(section: str, models: Mapping[str, Model]) -> list[tuple[str, Model]]:
     return [(f"{section}.{name}", model) for name, model in models.items()]
 
 
-def _resolve(model: _Model, path: str, env: Mapping[str, str], problems: list[Problem]) -> list[Secret]:
+def _resolve(model: Model, path: str, env: Mapping[str, str], problems: list[Problem]) -> list[Secret]:
     """The ``*_env`` variables ``model`` names, read from ``env``; no value ever goes in a message."""
     found: list[Secret] = []
     for field in type(model).model_fields:

@@ -10,7 +10,22 @@ import mimetypes
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Literal
+
+COMMANDS: Mapping[str, str] = MappingProxyType(
+    {
+        "help": "Show what this bot does and its commands",
+        "reset": "Start a new conversation (the app forgets earlier messages)",
+        "stop": "Stop the reply being written",
+        "retry": "Ask your last message again",
+        "settings": "Show or change the app's settings for this conversation",
+    }
+)
+"""The chat commands the core answers, in menu order: name → what it does, as a sentence a platform's
+command menu can show. Adapters register these (and only these) as native commands."""
+COMMAND_ALIASES: Mapping[str, str] = MappingProxyType({"start": "help", "new": "reset", "cancel": "stop"})
+"""Other names the core accepts for a command (``/start`` is Telegram's first message)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,3 +229,31 @@ class LocalFile:
     mime_type: str | None
     size: int
     kind: str = "file"  # "image" | "audio" | "video" | "file"
+
+
+SettingKind = Literal["number", "integer", "boolean", "choice", "text", "other"]
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """An app input a user may set for their conversation, described without Gradio's terms.
+
+    ``name`` is the key of ``/settings name=value`` and of :attr:`Incoming.params`; the core checks
+    and converts every value it is given (a choice's label is taken for its value), so a platform
+    only offers the setting natively. ``kind``: ``number`` (any finite number within ``minimum`` and
+    ``maximum``), ``integer``, ``boolean``, ``choice`` (one of ``choices``, ``(label, value)`` pairs;
+    ``multiple``: a list of them; ``free``: other values allowed too), ``text``, or ``other`` (set
+    only with ``/settings``: no native control fits it). ``index`` is its position among the app's
+    settings, for a name of last resort when neither ``name`` nor ``label`` gives one.
+    """
+
+    name: str
+    label: str | None
+    kind: SettingKind
+    index: int
+    default: Any = None
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[tuple[str, Any], ...] | None = None
+    multiple: bool = False
+    free: bool = False

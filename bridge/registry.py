@@ -21,12 +21,11 @@ from __future__ import annotations
 import difflib
 import importlib
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 
 from bridge.errors import ConfigError
 
-if TYPE_CHECKING:
-    from bridge.config import AdapterConfig
+T = TypeVar("T")
 
 ENTRY_POINT_GROUP = "bridge.adapters"
 ADAPTERS: dict[str, str] = {
@@ -62,13 +61,15 @@ def adapter_class(type_name: str) -> type:
     return found
 
 
-def config_model(type_name: str) -> type[AdapterConfig]:
-    """The model that validates an ``[adapters.NAME]`` table of type ``type_name``."""
-    from bridge.config import AdapterConfig
+def config_model(type_name: str, base: type[T]) -> type[T]:
+    """The model that validates an ``[adapters.NAME]`` table of type ``type_name``: a subclass of ``base``.
 
+    ``base`` is :class:`bridge.config.AdapterConfig`, passed in so this module need not import the
+    config loader that imports it.
+    """
     target = CONFIGS.get(type_name)
     model = _load(target, type_name) if target else getattr(adapter_class(type_name), "Config", None)
-    if not (isinstance(model, type) and issubclass(model, AdapterConfig)):
+    if not (isinstance(model, type) and issubclass(model, base)):
         raise ConfigError(
             f"adapter type '{type_name}' has no config model: its class needs a Config attribute "
             "that subclasses bridge.config.AdapterConfig"

@@ -33,7 +33,7 @@ from bridge.metrics import MESSAGES, REFUSED
 from bridge.model import ConversationKey, Incoming
 
 if TYPE_CHECKING:
-    from bridge.config import AdapterConfig
+    from bridge.adapterconfig import AdapterConfig
 
 log = structlog.get_logger(__name__)
 Handler = Callable[[Incoming], Awaitable[None]]

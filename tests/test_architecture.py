@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 import bridge
 import bridge.gradio
+from tests.house import circles
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,7 +60,7 @@ def test_core_does_not_import_gradio_outside_the_demo_app() -> None:
 def test_public_surface_is_exactly_all() -> None:
     for module in (bridge, bridge.gradio):
         exported = set(module.__all__)
-        public = {n for n in vars(module) if not n.startswith("_")} - {"annotations"}
+        public = {n for n in vars(module) if not n.startswith("_")} - {"annotations", "TYPE_CHECKING"}
         submodules = {n for n in public if type(getattr(module, n)).__name__ == "module"}
         assert public - submodules - exported == set(), module.__name__
         assert all(hasattr(module, n) for n in exported)
@@ -67,3 +72,31 @@ def test_modules_stay_small() -> None:
         for p in [*(ROOT / "bridge").rglob("*.py"), *(ROOT / "adapters").rglob("*.py")]
     }
     assert {k: v for k, v in sizes.items() if v > 320} == {}
+
+
+def test_no_import_circles() -> None:
+    # Imports inside functions and under TYPE_CHECKING count too: a circle there is still a tangle.
+    assert circles() == []
+
+
+@pytest.mark.parametrize(
+    "modules",
+    [
+        "bridge.adapter",
+        "bridge",
+        "adapters.console.config, adapters.discord.config, adapters.telegram.config",
+    ],
+)
+def test_the_contract_loads_neither_the_relay_nor_httpx(modules: str) -> None:
+    # What an adapter author imports must not drag in the Gradio client: checked in a fresh process.
+    code = (
+        f"import sys, {modules}\n"
+        "from bridge import Adapter, AdapterConfig, Capabilities, Incoming, Setting\n"
+        "heavy = ('httpx', 'bridge.gradio.client', 'bridge.turn', 'bridge.app')\n"
+        "loaded = [m for m in heavy if m in sys.modules]\n"
+        "assert not loaded, loaded"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stderr

@@ -14,7 +14,8 @@ from adapters.console.config import ConsoleConfig
 from adapters.discord.config import DiscordConfig
 from adapters.telegram.config import TelegramConfig
 from bridge import registry
-from bridge.config import AdapterConfig, BridgeSettings, Config, SpaceConfig, load_config, parse_config
+from bridge.adapterconfig import AdapterConfig
+from bridge.config import BridgeSettings, Config, SpaceConfig, load_config, parse_config
 from bridge.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -268,7 +269,7 @@ def test_the_http_address_is_checked(tmp_path: Path, http: str) -> None:
 
 def test_the_console_config_is_the_console_adapters_config() -> None:
     assert registry.adapter_types() == ["console", "discord", "telegram"]
-    assert registry.config_model("console") is ConsoleConfig
+    assert registry.config_model("console", AdapterConfig) is ConsoleConfig
     assert registry.adapter_class("console").Config is ConsoleConfig  # type: ignore[attr-defined]
 
 

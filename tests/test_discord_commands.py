@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import re
 import shlex
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -24,9 +25,15 @@ from adapters.discord.commands import (
     thread_name,
 )
 from adapters.discord.config import DiscordConfig
-from bridge import InvalidParam, Param
+from bridge import COMMANDS, InvalidParam
+from bridge.gradio import Param
 
 NAME = re.compile(r"^[-_a-z0-9]{1,32}$")
+
+
+def payloads(params: Sequence[Param], **kwargs: Any) -> CommandSet:
+    """The commands for Gradio inputs, given to the adapter as the core gives them: as Settings."""
+    return command_payloads([p.setting(i) for i, p in enumerate(params)], **kwargs)
 
 
 def units(text: str) -> int:
@@ -91,9 +98,9 @@ PARAMS = [
 
 
 def test_chat_command_shape_and_option_types() -> None:
-    commands = command_payloads(PARAMS, multimodal=True)
+    commands = payloads(PARAMS, multimodal=True)
     assert_discord_valid(commands)
-    assert [c["name"] for c in commands.payloads] == ["chat", "settings", "reset", "stop", "retry", "help"]
+    assert [c["name"] for c in commands.payloads] == ["chat", *COMMANDS]
     chat = options_of(commands, "chat")
     assert list(chat)[:2] == ["message", "file"]
     assert chat["message"] == {
@@ -122,7 +129,7 @@ def test_chat_command_shape_and_option_types() -> None:
 
 
 def test_settings_takes_the_same_options_all_optional_plus_reset() -> None:
-    commands = command_payloads(PARAMS, multimodal=False)
+    commands = payloads(PARAMS, multimodal=False)
     chat, settings = options_of(commands, "chat"), options_of(commands, "settings")
     assert "file" not in chat
     generated = {k: v for k, v in chat.items() if k != "message"}
@@ -134,9 +141,9 @@ def test_settings_takes_the_same_options_all_optional_plus_reset() -> None:
 
 
 def test_chat_command_name_is_configurable() -> None:
-    commands = command_payloads(PARAMS, multimodal=False, chat_command="ask")
+    commands = payloads(PARAMS, multimodal=False, chat_command="ask")
     assert commands.payloads[0]["name"] == "ask"
-    assert commands.hash != command_payloads(PARAMS, multimodal=False).hash
+    assert commands.hash != payloads(PARAMS, multimodal=False).hash
 
 
 @pytest.mark.parametrize(
@@ -153,7 +160,7 @@ def test_chat_command_name_is_configurable() -> None:
     ],
 )
 def test_numeric_options_are_integer_only_when_every_value_is(param: Param, kind: int) -> None:
-    option = options_of(command_payloads([param], multimodal=False), "chat")["a"]
+    option = options_of(payloads([param], multimodal=False), "chat")["a"]
     assert option["type"] == kind
 
 
@@ -163,7 +170,7 @@ def test_integer_bounds_are_rounded_inwards_and_bounds_clamped() -> None:
         Param("b", None, "number", 2, 0.0, -1e300, 1e300),
         Param("c", None, "number", 3, 0.0, 5.0, 1.0),  # min above max: neither is offered
     ]
-    commands = command_payloads(params, multimodal=False)
+    commands = payloads(params, multimodal=False)
     assert_discord_valid(commands)
     chat = options_of(commands, "chat")
     assert (chat["a"]["min_value"], chat["a"]["max_value"]) == (1, 9)
@@ -175,7 +182,7 @@ def test_choices_up_to_25_are_offered_and_more_become_free_text() -> None:
     few = Param("pick", None, "radio", 1, "v0", choices=tuple((f"Label {i}", f"v{i}") for i in range(25)))
     many = Param("big", None, "dropdown", 2, 0, choices=tuple((f"L{i}", i) for i in range(26)))
     custom = Param("free", None, "dropdown", 3, "a", choices=(("a", "a"),), custom_values=True)
-    chat = options_of(command_payloads([few, many, custom], multimodal=False), "chat")
+    chat = options_of(payloads([few, many, custom], multimodal=False), "chat")
     assert len(chat["pick"]["choices"]) == 25
     assert chat["pick"]["choices"][3] == {"name": "Label 3", "value": "v3"}
     assert "choices" not in chat["big"] and chat["big"]["description"].startswith("big: one of 0, 1, 2")
@@ -186,11 +193,11 @@ def test_choices_up_to_25_are_offered_and_more_become_free_text() -> None:
 def test_choice_values_too_long_for_discord_go_as_labels_the_core_accepts() -> None:
     long_value = "x" * 150
     param = Param("p", None, "dropdown", 1, long_value, choices=(("Long one", long_value), ("Short", "s")))
-    option = options_of(command_payloads([param], multimodal=False), "chat")["p"]
+    option = options_of(payloads([param], multimodal=False), "chat")["p"]
     assert option["choices"] == [{"name": "Long one", "value": "Long one"}, {"name": "Short", "value": "s"}]
     assert param.coerce(option["choices"][0]["value"]) == long_value  # what the core will do with it
     hopeless = Param("q", None, "dropdown", 2, "", choices=(("y" * 120, "z" * 120),))
-    assert "choices" not in options_of(command_payloads([hopeless], multimodal=False), "chat")["q"]
+    assert "choices" not in options_of(payloads([hopeless], multimodal=False), "chat")["q"]
 
 
 def test_option_names_from_odd_names_and_labels() -> None:
@@ -207,7 +214,7 @@ def test_option_names_from_odd_names_and_labels() -> None:
         Param("reset", None, "checkbox", 10, False),
         Param("__x__", None, "checkbox", 11, False),
     ]
-    commands = command_payloads(params, multimodal=True)
+    commands = payloads(params, multimodal=True)
     assert_discord_valid(commands)
     assert list(commands.option_params) == [
         "max_new_tokens",
@@ -227,7 +234,7 @@ def test_option_names_from_odd_names_and_labels() -> None:
 
 def test_options_over_the_cap_are_left_to_the_settings_other_option() -> None:
     params = [Param(f"p{i}", None, "checkbox", i, False) for i in range(30)]
-    commands = command_payloads(params, multimodal=True)
+    commands = payloads(params, multimodal=True)
     assert_discord_valid(commands)
     chat, settings = options_of(commands, "chat"), options_of(commands, "settings")
     assert len(chat) == 25 and len(settings) == 25
@@ -241,7 +248,7 @@ def test_options_over_the_cap_are_left_to_the_settings_other_option() -> None:
 @pytest.mark.parametrize(("count", "multimodal", "kept"), [(24, False, 24), (24, True, 23), (25, False, 23)])
 def test_the_cap_keeps_as_many_params_as_fit(count: int, multimodal: bool, kept: int) -> None:
     params = [Param(f"p{i}", None, "checkbox", i, False) for i in range(count)]
-    commands = command_payloads(params, multimodal=multimodal)
+    commands = payloads(params, multimodal=multimodal)
     assert_discord_valid(commands)
     assert len(commands.option_params) == kept and len(commands.omitted) == count - kept
 
@@ -278,19 +285,19 @@ def test_random_params_always_give_valid_payloads() -> None:
                     rng.random() < 0.2,
                 )
             )
-        commands = command_payloads(params, multimodal=rng.random() < 0.5)
+        commands = payloads(params, multimodal=rng.random() < 0.5)
         assert_discord_valid(commands)
         assert set(commands.option_params.values()) | set(commands.omitted) <= {p.name for p in params}
 
 
 def test_hash_is_stable_and_follows_the_params() -> None:
-    first = command_payloads(PARAMS, multimodal=True)
-    assert first.hash == command_payloads(list(PARAMS), multimodal=True).hash
+    first = payloads(PARAMS, multimodal=True)
+    assert first.hash == payloads(list(PARAMS), multimodal=True).hash
     assert re.fullmatch(r"[0-9a-f]{64}", first.hash)
     changed = [*PARAMS[:1], slider("temperature", "Temperature", 0.7, 0.0, 1.0, 0.1), *PARAMS[2:]]
-    assert command_payloads(changed, multimodal=True).hash != first.hash
-    assert command_payloads(PARAMS, multimodal=False).hash != first.hash
-    assert command_payloads(PARAMS[:-2], multimodal=True).hash != first.hash
+    assert payloads(changed, multimodal=True).hash != first.hash
+    assert payloads(PARAMS, multimodal=False).hash != first.hash
+    assert payloads(PARAMS[:-2], multimodal=True).hash != first.hash
 
 
 def test_options_round_trip_to_param_names() -> None:
@@ -298,7 +305,7 @@ def test_options_round_trip_to_param_names() -> None:
         Param("Max new tokens!", None, "slider", 1, 1, 0, 9, 1),
         Param("top_p", "Top p", "number", 2, 0.5),
     ]
-    commands = command_payloads(params, multimodal=True)
+    commands = payloads(params, multimodal=True)
     interaction = [
         {"name": "message", "type": STRING, "value": "hi"},
         {"name": "file", "type": ATTACHMENT, "value": "123"},
@@ -334,7 +341,7 @@ def test_settings_args_quote_for_the_core_parser() -> None:
 
 def test_settings_interaction_to_core_arguments() -> None:
     params = [Param(f"p{i}", None, "checkbox", i, False) for i in range(30)]
-    commands = command_payloads(params, multimodal=False)
+    commands = payloads(params, multimodal=False)
     shown = settings_command_args([], commands)
     assert shown == ""
     chosen = [
@@ -349,7 +356,7 @@ def test_settings_interaction_to_core_arguments() -> None:
 
 
 def test_values_discord_sends_pass_the_core_validation() -> None:
-    commands = command_payloads(PARAMS, multimodal=False)
+    commands = payloads(PARAMS, multimodal=False)
     chat = options_of(commands, "chat")
     by_name = {p.name: p for p in PARAMS}
     assert by_name["model"].coerce(chat["model"]["choices"][1]["value"]) == "b"

@@ -19,7 +19,7 @@ import redis
 
 from bridge.sessions import MemoryStore, RedisStore, SessionStore, SqliteStore, StoreError, ValueTooLarge
 from bridge.sessions.inbox import Inbox, InboxEntry
-from bridge.sessions.redis import EXPIRY_GRACE
+from bridge.sessions.redis_db import EXPIRY_GRACE
 from bridge.sessions.sqlite import SCHEMA_VERSION
 from tests import test_stores
 from tests.redis_server import (  # the fixtures register by being imported

@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bridge.adapter import AdapterState, AppInputs, Host
 from bridge.app import assemble
 from bridge.errors import RateLimited
-from bridge.host import AdapterState, AppInputs, Host
 from bridge.router import AccessRules, UserLimits
 from bridge.sessions import MemoryStore, SessionStore
 from bridge.spaces import SpaceHandle, SpaceSettings

@@ -28,8 +28,8 @@ from bridge.sessions import (
     ValueTooLarge,
     open_store,
 )
-from bridge.sessions.redis import EXPIRY_GRACE
-from bridge.sessions.store import REDIS_UNAVAILABLE
+from bridge.sessions.redis_db import EXPIRY_GRACE
+from bridge.sessions.urls import REDIS_UNAVAILABLE
 from tests.redis_server import (  # the fixtures register by being imported
     free_port,
     redis_prefix_fixture,  # noqa: F401

@@ -153,7 +153,7 @@ class DiscordAdapter:
             )
             inputs = AppInputs(multimodal=True)
         commands: CommandSet = command_payloads(
-            inputs.params,
+            inputs.settings,
             multimodal=inputs.multimodal,
             chat_command=self.config.command,
             examples=inputs.examples,

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bridge import Param, splits_cluster
+from bridge import COMMANDS, Setting, splits_cluster
 
 CHAT_INPUT = 1
 STRING, INTEGER, BOOLEAN, NUMBER, ATTACHMENT = 3, 4, 5, 10, 11
@@ -30,16 +30,7 @@ MAX_CHOICES = 25
 MAX_TEXT = 100  # descriptions, choice names and values, thread names
 MESSAGE, FILE, RESET, OTHER = "message", "file", "reset", "other"
 _LIMIT = 2**53  # Discord's bound on min_value / max_value
-_NUMERIC = frozenset({"slider", "number"})
-_TEXT = frozenset({"textbox", "textarea", "code"})
-_CHOICE = frozenset({"dropdown", "radio"})
-FIXED = {
-    "settings": "Show or change the app's settings for this conversation",
-    "reset": "Start a new conversation (the app forgets earlier messages)",
-    "stop": "Stop the reply being written",
-    "retry": "Ask your last message again",
-    "help": "Show what this bot does and its commands",
-}
+_TYPES = {"integer": INTEGER, "number": NUMBER, "boolean": BOOLEAN, "choice": STRING, "text": STRING}
 _MENTION = re.compile(r"<(?:@[!&]?|#)\d+>|<a?(:\w+:)\d+>|@(?:everyone|here)\b")
 _LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\n]*\)|<(https?://[^>\s]+)>")
 _MARKS = re.compile(r"(?<!\w)[*_~`|]+|[*_~`|]+(?!\w)")
@@ -50,7 +41,7 @@ _LEAD = re.compile(r"^(?:#{1,6}|-#|>+|[-*+]|\d{1,9}[.)])\s+")
 class CommandSet:
     """The commands to register, and what the adapter needs to read their interactions back.
 
-    ``option_params`` maps each generated option name to its ``Param.name`` (the same options on the
+    ``option_params`` maps each generated option name to its ``Setting.name`` (the same options on the
     chat command and on ``/settings``). ``omitted`` names the settable params past the 25-option cap:
     ``/settings`` then has an ``other`` option taking ``name=value`` words for them. ``hash`` is the
     sha256 of the payloads' canonical JSON: equal hashes mean identical commands. ``examples`` are
@@ -65,7 +56,7 @@ class CommandSet:
 
 
 def command_payloads(
-    params: Sequence[Param], *, multimodal: bool, chat_command: str = "chat", examples: Sequence[str] = ()
+    params: Sequence[Setting], *, multimodal: bool, chat_command: str = "chat", examples: Sequence[str] = ()
 ) -> CommandSet:
     """The CHAT_INPUT commands: the chat command, ``/settings``, ``/reset``, ``/stop``, ``/retry``, ``/help``.
 
@@ -102,7 +93,9 @@ def command_payloads(
         example = f"{omitted[0]}=…" if len(omitted[0]) < 40 else "name=value"
         settings.append(_opt(OTHER, STRING, clip(f"More settings as name=value words, e.g. {example}")))
     payloads = [_command(chat_command, chat_text, [*chat, *options])]
-    payloads += [_command(name, text, settings if name == "settings" else []) for name, text in FIXED.items()]
+    payloads += [
+        _command(name, text, settings if name == "settings" else []) for name, text in COMMANDS.items()
+    ]
     canonical = json.dumps(payloads, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     digest = hashlib.sha256(canonical.encode()).hexdigest()
     return CommandSet(payloads, mapping, omitted, digest, offered)
@@ -111,10 +104,11 @@ def command_payloads(
 def options_to_params(
     options: Sequence[Mapping[str, Any]], option_params: Mapping[str, str]
 ) -> dict[str, Any]:
-    """An interaction's ``data.options`` (``[{name, type, value}]``) → ``{Param.name: value}``.
+    """An interaction's ``data.options`` (``[{name, type, value}]``) → ``{Setting.name: value}``.
 
     Only generated options count (``message``, ``file``, ``reset``, ``other`` and unknown names are
-    skipped). Values are passed as Discord sent them; the core validates them with ``Param.coerce``.
+    skipped). Values are passed as Discord sent them; the core validates them (a choice's label
+    stands for its value).
     """
     return {option_params[o["name"]]: o.get("value") for o in options if o.get("name") in option_params}
 
@@ -167,27 +161,12 @@ def units(text: str) -> int:
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
-def _kind(param: Param) -> int | None:
-    """The option type for ``param``, or None when it cannot be set from a slash command."""
-    if param.component in _NUMERIC:
-        integral = param.precision == 0 or (
-            _integral(param.step) and _integral(param.minimum, True) and _integral(param.default, True)
-        )
-        return INTEGER if integral else NUMBER
-    if param.component == "checkbox":
-        return BOOLEAN
-    if param.component in _TEXT or param.component in _CHOICE:
-        return STRING
-    return None
+def _kind(setting: Setting) -> int | None:
+    """The option type for ``setting``, or None when it cannot be set from a slash command."""
+    return _TYPES.get(setting.kind)
 
 
-def _integral(value: Any, none_ok: bool = False) -> bool:
-    if value is None:
-        return none_ok
-    return isinstance(value, int | float) and not isinstance(value, bool) and float(value).is_integer()
-
-
-def _names(param: Param) -> str:
+def _names(param: Setting) -> str:
     """``param``'s option name before de-duplication: its name, else its label, slugged."""
     for source in (param.name, param.label or ""):
         plain = unicodedata.normalize("NFKD", source.lower())
@@ -195,7 +174,7 @@ def _names(param: Param) -> str:
         slug = re.sub(r"_{2,}", "_", slug).strip("_-")[:32].strip("_-")
         if slug:
             return slug
-    return f"param_{param.slot}"
+    return f"param_{param.index + 1}"
 
 
 def _unique(base: str, taken: set[str]) -> str:
@@ -207,7 +186,7 @@ def _unique(base: str, taken: set[str]) -> str:
     return name
 
 
-def _option(param: Param, name: str) -> dict[str, Any]:
+def _option(param: Setting, name: str) -> dict[str, Any]:
     kind = _kind(param)
     assert kind is not None
     label = " ".join((param.label or param.name).split()) or name
@@ -223,11 +202,11 @@ def _option(param: Param, name: str) -> dict[str, Any]:
         return _opt(name, kind, clip(f"{label} ({span}default {_show(param.default)})"), **extra)
     if kind == BOOLEAN or param.choices is None:
         return _opt(name, kind, clip(f"{label} (default {_show(param.default)})"))
-    choices = None if param.multiselect or param.custom_values else _choices(param.choices)
+    choices = None if param.multiple or param.free else _choices(param.choices)
     if choices is not None:
         return _opt(name, kind, clip(f"{label} (default {_show(param.default)})"), choices=choices)
     listed = ", ".join(_show(value) for _, value in param.choices)
-    how = "comma-separated, any of" if param.multiselect else "one of" if not param.custom_values else "e.g."
+    how = "comma-separated, any of" if param.multiple else "one of" if not param.free else "e.g."
     return _opt(name, kind, clip(f"{label}: {how} {listed}"))
 
 
@@ -236,7 +215,7 @@ def _choices(pairs: Iterable[tuple[str, Any]]) -> list[dict[str, str]] | None:
     found: list[dict[str, str]] = []
     seen: set[str] = set()
     for label, value in pairs:
-        # Param.coerce accepts a choice's label as well as its value, so a long value goes as its label.
+        # The core accepts a choice's label as well as its value, so a long value goes as its label.
         text = next((t for t in (str(value), label) if t.strip() and units(t) <= MAX_TEXT), None)
         if text is None:
             return None

@@ -11,11 +11,10 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, NonNegativeInt, PositiveInt, field_validator, model_validator
 
-from bridge import AdapterConfig, string_ids
+from bridge import COMMANDS, AdapterConfig, string_ids
 
 _COMMAND = re.compile(r"^[-_a-z0-9]{1,32}$")
 # The other slash commands the adapter registers; the chat command must not shadow one of them.
-_FIXED_COMMANDS = frozenset({"settings", "reset", "stop", "retry", "help"})
 
 
 class DiscordConfig(AdapterConfig):
@@ -83,7 +82,7 @@ class DiscordConfig(AdapterConfig):
     def _command(cls, value: str) -> str:
         if not _COMMAND.match(value):
             raise ValueError("expected 1-32 lowercase letters, digits, '-' or '_', like 'chat'")
-        if value in _FIXED_COMMANDS:
+        if value in COMMANDS:
             raise ValueError(f"'{value}' is one of the bot's own commands; choose another name")
         return value
 

@@ -105,7 +105,7 @@ class TelegramAdapter:
             )
             reader = UpdateReader(self.name, self.config, bot, bot.username or "", keyboards)
             await bot.set_my_commands(
-                [BotCommand("start", "what this bot does")]
+                [BotCommand("start", "What this bot does")]
                 + [BotCommand(name, text[:256]) for name, text in COMMANDS.items()]
             )
             host.ready()

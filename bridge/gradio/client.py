@@ -52,6 +52,7 @@ from bridge.gradio.http import (
     unreachable,
     validation_message,
 )
+from bridge.gradio.spaceid import is_space_id
 from bridge.gradio.streams import Job, SessionStream
 from bridge.gradio.wire import unquote_error
 from bridge.model import Attachment, FilePart
@@ -97,7 +98,7 @@ class GradioClient:
         opts = options or ClientOptions()
         http = make_http(opts)
         try:
-            if space.is_space_id(src):
+            if is_space_id(src):
                 root = await space.resolve_space(
                     http, src, hf_token, on_status, opts.wake_timeout, opts.hub_poll_interval
                 )
@@ -105,7 +106,7 @@ class GradioClient:
                 root = src.split("?", 1)[0].rstrip("/")
             else:
                 raise DiscoveryError(f"{src!r} is neither a Space id (owner/name) nor an http(s) URL")
-            if hf_token and (space.is_space_id(src) or space.is_space_host(root)):
+            if hf_token and (is_space_id(src) or space.is_space_host(root)):
                 http.headers["x-hf-authorization"] = f"Bearer {hf_token}"
             client = cls(http, placeholder_app(root), src=src, api_name=api_name, auth=auth, options=opts)
             await client.refresh()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bridge.errors import InvalidParam
+from bridge.model import Setting, SettingKind
 
 _TRUE = {"true", "yes", "on", "1", "y"}
 _FALSE = {"false", "no", "off", "0", "n"}
@@ -33,6 +34,35 @@ class Param:
     choices: tuple[tuple[str, Any], ...] | None = None
     multiselect: bool = False
     custom_values: bool = False
+
+    def setting(self, index: int) -> Setting:
+        """This input as the platform-neutral :class:`~bridge.model.Setting` adapters are given."""
+        return Setting(
+            name=self.name,
+            label=self.label,
+            kind=self._kind(),
+            index=index,
+            default=self.default,
+            minimum=self.minimum,
+            maximum=self.maximum,
+            choices=self.choices,
+            multiple=self.multiselect,
+            free=self.custom_values,
+        )
+
+    def _kind(self) -> SettingKind:
+        if self.component in ("slider", "number"):
+            integral = self.precision == 0 or (
+                _integral(self.step) and _integral(self.minimum, True) and _integral(self.default, True)
+            )
+            return "integer" if integral else "number"
+        if self.component == "checkbox":
+            return "boolean"
+        if self.component in ("dropdown", "radio"):
+            return "choice" if self.choices is not None else "text"
+        if self.component in ("textbox", "textarea", "code"):
+            return "text"
+        return "other"
 
     def describe(self) -> str:
         """A one-line human description: type, allowed values and default."""
@@ -128,6 +158,12 @@ class Param:
             return value
         allowed = ", ".join(repr(v) for _, v in self.choices)
         raise InvalidParam(self.name, f"{value!r} is not one of {allowed}")
+
+
+def _integral(value: Any, none_ok: bool = False) -> bool:
+    if value is None:
+        return none_ok
+    return isinstance(value, int | float) and not isinstance(value, bool) and float(value).is_integer()
 
 
 def _slug(text: str) -> str:

@@ -30,7 +30,6 @@ BROKEN = {
     "PAUSED": "is paused by its owner",
     "DELETING": "is being deleted",
 }
-_SPACE_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 StatusCallback = Callable[[SpaceStatus], None]
 
@@ -38,11 +37,6 @@ StatusCallback = Callable[[SpaceStatus], None]
 def hub_url() -> str:
     """The Hub base URL: ``$HF_ENDPOINT`` or huggingface.co."""
     return os.environ.get("HF_ENDPOINT", DEFAULT_HUB).rstrip("/")
-
-
-def is_space_id(src: str) -> bool:
-    """True for ``owner/name``; False for URLs."""
-    return "://" not in src and bool(_SPACE_ID.match(src))
 
 
 def is_space_host(url: str) -> bool:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from bridge.sessions.base import StoreError, ValueTooLarge
 from bridge.sessions.memory import MemoryStore
 from bridge.sessions.sqlite import SqliteStore
-from bridge.sessions.store import SessionStore, StoreError, ValueTooLarge, open_store
+from bridge.sessions.store import SessionStore
+from bridge.sessions.urls import open_store
 
 if TYPE_CHECKING:
     from bridge.sessions.redis import RedisStore

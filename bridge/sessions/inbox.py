@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from bridge.sessions.store import StoreError, decode, encode
+from bridge.sessions.base import StoreError, decode, encode
 
 DEDUP_TTL = 2 * 86400.0  # Telegram keeps undelivered updates for 24 h; a margin on top
 

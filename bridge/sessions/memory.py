@@ -11,8 +11,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from bridge.sessions.base import PURGE_EVERY, StoreError, check_options, decode, encode, expiry, is_live
 from bridge.sessions.inbox import DEDUP_TTL, Inbox, MemoryInbox
-from bridge.sessions.store import PURGE_EVERY, StoreError, check_options, decode, encode, expiry, is_live
 
 
 class MemoryStore:

@@ -49,19 +49,18 @@ from redis.exceptions import AuthenticationError, RedisError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from bridge.sessions.base import StoreError, check_options, encode, expiry, is_live
 from bridge.sessions.inbox import DEDUP_TTL, Inbox
+from bridge.sessions.redis_db import EXPIRY_GRACE, MAX_PX, Arg
+from bridge.sessions.redis_inbox import RedisInbox
 from bridge.sessions.redis_url import parse_url
-from bridge.sessions.store import StoreError, check_options, encode, expiry, is_live
 
 T = TypeVar("T")
-Arg = str | bytes | int  # a script argument
 
 ACCEPTED_REDIS_URLS = (
     '"redis://[USER@]HOST:PORT/DB" or "rediss://…" (TLS), optionally with "?prefix=NAME:" '
     'and "password_env=ENV_VAR"'
 )
-EXPIRY_GRACE = 60.0  # seconds Redis keeps an expired value after the clock hid it
-MAX_PX = 100 * 365 * 86400 * 1000  # a longer TTL would overflow Redis' clock arithmetic
 SWEEP_EACH_PUT = 100  # expired entries a put removes in passing (all of them when over the bound)
 
 # Every script derives its key names from the prefix in ARGV[1]. drop(k) forgets a key everywhere;
@@ -148,7 +147,6 @@ class RedisStore:
         max_connections: int = 50,
         dedup_ttl: float = DEDUP_TTL,
     ) -> None:
-        from bridge.sessions.redis_inbox import RedisInbox  # it uses this module's constants
 
         check_options(default_ttl, max_entries, max_value_bytes)
         if not expiry_grace >= 0:

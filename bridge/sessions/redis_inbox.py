@@ -30,6 +30,7 @@ from typing import Any, Protocol, TypeVar
 
 from redis.asyncio import Redis
 
+from bridge.sessions.base import ValueTooLarge, decode
 from bridge.sessions.inbox import (
     DEDUP_TTL,
     InboxEntry,
@@ -38,8 +39,7 @@ from bridge.sessions.inbox import (
     entry_text,
     json_text,
 )
-from bridge.sessions.redis import EXPIRY_GRACE, MAX_PX, Arg
-from bridge.sessions.store import ValueTooLarge, decode
+from bridge.sessions.redis_db import EXPIRY_GRACE, MAX_PX, Arg
 
 T = TypeVar("T")
 

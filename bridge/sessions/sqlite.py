@@ -23,14 +23,15 @@ import asyncio
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bridge.sessions.base import PURGE_EVERY, StoreError, check_options, decode, encode, expiry
 from bridge.sessions.inbox import DEDUP_TTL, Inbox
-from bridge.sessions.store import PURGE_EVERY, StoreError, check_options, decode, encode, expiry
+from bridge.sessions.sqlite_db import transaction
+from bridge.sessions.sqlite_inbox import SqliteInbox, expire_finished
 
 T = TypeVar("T")
 
@@ -59,18 +60,6 @@ _UPSERT = (
 _LIVE = "(expires_at IS NULL OR expires_at > ?)"
 
 
-@contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    """One write transaction (``BEGIN IMMEDIATE``), rolled back on any exception, committed otherwise."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
 class SqliteStore:
     """:class:`~bridge.sessions.store.SessionStore` in a SQLite file at ``path`` (parents created).
 
@@ -91,7 +80,6 @@ class SqliteStore:
         clock: Callable[[], float] = time.time,
         dedup_ttl: float = DEDUP_TTL,
     ) -> None:
-        from bridge.sessions.sqlite_inbox import SqliteInbox  # it uses this module's transaction
 
         check_options(default_ttl, max_entries, max_value_bytes)
         self.path = Path(path)
@@ -267,8 +255,3 @@ class SqliteStore:
         with transaction(conn):
             self._count = self._sweep(conn, now)
             expire_finished(conn, now)
-
-
-def expire_finished(conn: sqlite3.Connection, now: float) -> None:
-    """Forget finished inbox ids whose dedup window has ended by ``now`` (an index range)."""
-    conn.execute("DELETE FROM inbox_done WHERE until <= ?", (now,))

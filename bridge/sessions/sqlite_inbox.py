@@ -24,6 +24,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
+from bridge.sessions.base import PURGE_EVERY, decode
 from bridge.sessions.inbox import (
     DEDUP_TTL,
     InboxEntry,
@@ -32,8 +33,7 @@ from bridge.sessions.inbox import (
     entry_text,
     json_text,
 )
-from bridge.sessions.sqlite import expire_finished, transaction
-from bridge.sessions.store import PURGE_EVERY, decode
+from bridge.sessions.sqlite_db import transaction
 
 T = TypeVar("T")
 
@@ -160,3 +160,8 @@ def _entry(row: tuple[Any, ...]) -> InboxEntry:
         return InboxEntry(id, conversation, seq, decode(message), received_at, decode(progress), attempts)
     except ValueError as exc:  # not JSON (StoreError: not a JSON object)
         raise damaged(exc) from exc
+
+
+def expire_finished(conn: sqlite3.Connection, now: float) -> None:
+    """Forget finished inbox ids whose dedup window has ended by ``now`` (an index range)."""
+    conn.execute("DELETE FROM inbox_done WHERE until <= ?", (now,))

@@ -13,9 +13,8 @@ import contextlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
-from bridge.adapter import Capabilities, Stage
+from bridge.adapter import Capabilities, Host, Stage
 from bridge.errors import PlatformError
-from bridge.host import Host
 from bridge.model import Attachment, Author, Choice, ConversationKey, Incoming, LocalFile, MessageRef
 
 
