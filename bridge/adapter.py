@@ -146,12 +146,14 @@ class Adapter(Protocol):
         """Post ``text`` (Markdown, within ``max_text_len``) and return an editable handle."""
         ...
 
-    async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> MessageRef | None:
+    async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> MessageRef:
         """Replace a sent message's text; a no-op edit is not an error.
 
-        Returns the message's new handle when the edit made it another message (a draft preview
-        became a real message, a reply moved on after its interaction expired), else None; the
-        caller edits that handle from then on. ``MessageGone`` when the message was deleted.
+        Returns the handle to use for this message from now on: ``ref`` itself, or another one when
+        the edit made it another message (a draft preview became a real message, a reply moved on
+        after its interaction expired). The core keeps only the handle returned, so an adapter never
+        needs to remember which old handle became which message. ``MessageGone`` when the message
+        was deleted.
         """
         ...
 

@@ -59,6 +59,7 @@ class Bot:
     space: SpaceHandle
     runner: TurnRunner
     intake: Intake
+    scope: str = "chat"
     resumed: bool = field(default=False)
 
     def ready(self) -> None:
@@ -72,6 +73,9 @@ class Bot:
         """The adapter's ``host.deliver``: returns once the message is recorded (or refused); False
         when it is only held in memory (the store is down), so the platform must not confirm it."""
         self.ready()
+        key = msg.key.scoped(self.scope, msg.author.id)
+        if key != msg.key:
+            msg = dataclasses.replace(msg, key=key)
         if msg.id is None:  # the platform gave no id: every delivery counts as new
             msg = dataclasses.replace(msg, id=uuid.uuid4().hex)
         if not self.intake.redelivered(msg):  # a redelivery is dropped before the rules and limits
@@ -134,13 +138,18 @@ def build_bot(
 
     rules = AccessRules.of(cfg)
     limits = UserLimits(max_in_flight=cfg.max_in_flight_per_user, per_minute=cfg.turns_per_minute)
-    return assemble(runner, rules, limits, health)
+    return assemble(runner, rules, limits, health, cfg.scope)
 
 
 def assemble(
-    runner: TurnRunner, rules: AccessRules, limits: UserLimits, health: StoreHealth | None = None
+    runner: TurnRunner,
+    rules: AccessRules,
+    limits: UserLimits,
+    health: StoreHealth | None = None,
+    scope: str = "chat",
 ) -> Bot:
-    """A bot around ``runner``: commands, the durable inbox on the runner's store, the router."""
+    """A bot around ``runner``: commands, the durable inbox on the runner's store, the router;
+    ``scope`` is the adapter's (who shares a conversation), applied to every incoming key."""
     adapter, store = runner.adapter, runner.store
 
     async def notify(msg: Incoming, text: str) -> None:
@@ -166,7 +175,7 @@ def assemble(
         exclusive=locks.hold if locks is not None else None,
         record=intake.record,
     )
-    return Bot(adapter, router, runner.space, runner, intake)
+    return Bot(adapter, router, runner.space, runner, intake, scope)
 
 
 async def serve(config: Config, *, base_dir: Path | None = None, install_signals: bool = True) -> int:

@@ -165,6 +165,16 @@ class ConversationKey:
             return cls(adapter, chat, thread, user)
         return cls(adapter, chat, thread)
 
+    def scoped(self, scope: str, user: str) -> ConversationKey:
+        """This key for a message from ``user`` under an adapter's ``scope`` (as :meth:`for_scope`).
+
+        The core applies it to every incoming message, so adapters build keys of ``(adapter, chat,
+        thread)`` only; a key that already names a user is kept as it is.
+        """
+        if self.user is not None:
+            return self
+        return ConversationKey.for_scope(self.adapter, scope, self.chat, user, self.thread)
+
     def __str__(self) -> str:
         text = f"{self.adapter}:{self.chat}"
         if self.thread is not None:
@@ -197,6 +207,9 @@ class MessageRef:
 @dataclass(frozen=True, slots=True)
 class Incoming:
     """One message from a platform, already parsed by its adapter.
+
+    ``key`` names the chat and thread (``ConversationKey(adapter, chat, thread)``); the core adds the
+    user to it when the adapter's ``scope`` gives each user a conversation of their own.
 
     ``command`` is set when the adapter recognised a command itself (a slash command, a button);
     otherwise the core parses ``/name args`` from ``text``. ``reply_to`` is the user's message,

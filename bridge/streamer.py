@@ -72,7 +72,7 @@ class Sink(Protocol):
         self, to: ConversationKey, text: str, reply_to: MessageRef | None = None, *, stage: Stage = "final"
     ) -> MessageRef: ...
 
-    async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> MessageRef | None: ...
+    async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> MessageRef: ...
 
 
 class Streamer:
@@ -171,7 +171,7 @@ class Streamer:
         return policy.refs
 
     async def _perform(self, action: Action) -> None:
-        ref: MessageRef | None = None
+        ref: MessageRef | None = None  # stays None only when the call failed
         try:
             if action.ref is not None:
                 ref = await self._sink.edit(action.ref, action.text, stage=action.stage)

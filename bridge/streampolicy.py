@@ -110,8 +110,8 @@ class StreamPolicy:
         return action
 
     def succeeded(self, action: Action, ref: MessageRef | None = None) -> None:
-        """``action`` went through; a send reports the new message's ``ref``, an edit that turned the
-        message into another one (a draft became a message) reports that one."""
+        """``action`` went through; a send reports the new message's ``ref``, an edit the handle to
+        use from now on (another one when a draft became a message)."""
         self._in_flight, self._failing_since = None, None
         self._backoff.reset()
         self._refused.pop(action.index, None)

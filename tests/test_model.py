@@ -40,3 +40,14 @@ def test_attachment_needs_exactly_one_source(tmp_path) -> None:  # type: ignore[
     p = tmp_path / "a.txt"
     p.write_text("hey")
     assert Attachment.from_path(p).size == 3 and Attachment.from_path(p).mime_type == "text/plain"
+
+
+def test_the_core_scopes_keys_adapters_build_without_users() -> None:
+    plain, threaded = ConversationKey("tg", "-5"), ConversationKey("tg", "-5", "77")
+    assert plain.scoped("chat", "u1") == plain
+    assert plain.scoped("user", "u1") == ConversationKey("tg", "-5", None, "u1")
+    assert plain.scoped("thread", "u1") == ConversationKey("tg", "-5", None, "u1")  # no thread: per user
+    assert threaded.scoped("thread", "u1") == threaded
+    assert threaded.scoped("user", "u1") == ConversationKey("tg", "-5", "77", "u1")
+    already = ConversationKey("tg", "-5", None, "u2")
+    assert already.scoped("user", "u1") is already  # an adapter's own keying is kept

@@ -97,11 +97,11 @@ class FakeSink:
         await self._call(Call(self.clock.now(), "send", message, text, stage, True, reply_to))
         return MessageRef(to.chat, message)
 
-    async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> MessageRef | None:
+    async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> MessageRef:
         assert ref.id in self.screen, "edits only messages it sent"
         moved = self.moves.get(len(self.calls))
         await self._call(Call(self.clock.now(), "edit", moved or ref.id, text, stage, True))
-        return MessageRef(ref.chat, moved) if moved else None
+        return MessageRef(ref.chat, moved) if moved else ref
 
     async def _call(self, call: Call) -> None:
         await self.gate.wait()

@@ -145,17 +145,17 @@ class ConsoleAdapter:
         await self.edit(ref, text, stage=stage)
         return ref
 
-    async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> None:
+    async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> MessageRef:
         """Show the new text (TTY: redrawn in place when it is the newest message)."""
         if self._texts.get(ref.id) == text and stage != "final":
-            return None
+            return ref
         self._texts[ref.id] = text
         if not (self.tty and self.config.redraw):
             if stage == "final":
                 self._write(self._out, text.rstrip("\n") + "\n" + (self.config.prompt if self.tty else ""))
             elif stage == "status" and text.strip(" …"):
                 self._write(self._err, f"[{text}]\n")
-            return
+            return ref
         if self._last_id == ref.id and self._last_lines:
             self._write(self._out, f"\x1b[{self._last_lines}F{_CLEAR_TO_END}")
         shown = text if stage != "status" else f"\x1b[2m{text}\x1b[0m"
@@ -166,6 +166,7 @@ class ConsoleAdapter:
         if stage == "final":
             self._last_id = None  # finished: the prompt goes below it
             self._write(self._out, self.config.prompt)
+        return ref
 
     async def send_files(
         self, to: ConversationKey, files: Sequence[LocalFile], reply_to: MessageRef | None = None

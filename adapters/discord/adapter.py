@@ -193,7 +193,7 @@ class DiscordAdapter:
         """Post ``text``: as the reply to a slash command when ``reply_to`` is one, else in the channel."""
         return await self._out().send(to, text, reply_to, stage)
 
-    async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> MessageRef | None:
+    async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> MessageRef:
         """Replace a message's text (and drop its Stop button with the final text); the new handle
         when the reply had to move to a channel message (its interaction expired)."""
         return await self._out().edit(ref, text, stage)

@@ -139,7 +139,7 @@ class Outbox:
         msg = await call(channel.send(content, view=view, allowed_mentions=NO_PINGS, reference=reference))  # type: ignore[arg-type]
         return MessageRef(to.chat, str(msg.id), to.thread)
 
-    async def edit(self, ref: MessageRef, text: str, stage: Stage) -> MessageRef | None:
+    async def edit(self, ref: MessageRef, text: str, stage: Stage) -> MessageRef:
         content = message_content(text, self.thoughts)  # type: ignore[arg-type]
         view = self._view(stage)
         data = dict(ref.data)
@@ -163,7 +163,7 @@ class Outbox:
                         what="the reply's edit",
                         edit=True,
                     )
-                return None
+                return ref
             # The token has expired (or this process never had it: a reply resumed after a restart),
             # and a bot cannot edit an interaction's message otherwise: the reply goes on as an
             # ordinary channel message, whose handle the streamer uses from now on.
@@ -179,7 +179,7 @@ class Outbox:
             what="the reply's edit",
             edit=True,
         )
-        return None
+        return ref
 
     async def attach(self, ref: MessageRef, view: discord.ui.View) -> None:
         """Put ``view``'s components on a sent message, its text unchanged. A reply whose interaction

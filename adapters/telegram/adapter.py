@@ -156,7 +156,7 @@ class TelegramAdapter:
         message_id = await self._send(int(to.chat), to.thread, text, reply_to.id if reply_to else "", stage)
         return MessageRef(chat=to.chat, id=str(message_id), thread=to.thread)
 
-    async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> MessageRef | None:
+    async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> MessageRef:
         """Replace the text; a draft is updated, or becomes a real message (whose handle is returned)."""
         data = dict(ref.data)
         message_id = self._message_id(ref)
@@ -164,7 +164,7 @@ class TelegramAdapter:
             draft = data["draft"]
             drafting = stage != "final" and self._drafts_in(ref.chat)
             if drafting and await self._draft(int(ref.chat), ref.thread, int(draft), text):
-                return None
+                return ref
             sent = await self._send(int(ref.chat), ref.thread, text, data.get("reply", ""), stage)
             self._remember(f"{ref.chat}:{draft}", sent)
             return MessageRef(chat=ref.chat, id=str(sent), thread=ref.thread)
@@ -181,7 +181,7 @@ class TelegramAdapter:
                 reply_markup=self._markup(stage),
             ),
         )
-        return None
+        return ref
 
     async def offer(self, ref: MessageRef, choices: Sequence[Choice]) -> None:
         """Quick replies as an inline keyboard under message ``ref`` (:mod:`adapters.telegram.choices`)."""

@@ -77,13 +77,14 @@ class RecordingAdapter:
         self.messages[str(self._n)] = Sent(to, text, stage, [text])
         return MessageRef(chat=to.chat, id=str(self._n))
 
-    async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> None:
+    async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> MessageRef:
         self._fail("edit")
         if ref.id in self.frozen:
             raise PlatformError("message can't be edited", permanent=True)
         sent = self.messages[ref.id]
         sent.text, sent.stage = text, stage
         sent.history.append(text)
+        return ref
 
     async def send_files(
         self, to: ConversationKey, files: Sequence[LocalFile], reply_to: MessageRef | None = None
