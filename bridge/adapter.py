@@ -6,10 +6,12 @@ sends and edits. Text crosses the contract as Markdown; the adapter renders it. 
 cannot do is a field of :class:`Capabilities`, never a method that raises. Errors leave an
 adapter only as :mod:`bridge.errors` types (``RateLimited`` for back-off).
 
-An adapter class is built as ``AdapterClass(name, config)``: ``name`` is its ``[adapters.NAME]``
-table's name, ``config`` that table validated by the class attribute ``Config`` (a subclass of
-:class:`bridge.config.AdapterConfig`). In ``run`` it receives one :class:`Host`, everything the
-bridge offers it besides ``deliver``, all platform-neutral:
+An adapter class is built as ``AdapterClass(name, config, secret)``: ``name`` is its
+``[adapters.NAME]`` table's name, ``config`` that table validated by the class attribute ``Config``
+(a subclass of :class:`bridge.AdapterConfig`), and ``secret(env_name)`` returns the resolved value
+of one of its ``*_env`` keys (a token), which the adapter must never log.
+In ``run`` it receives one :class:`Host`, everything the bridge offers it besides ``deliver``, all
+platform-neutral:
 
 * :class:`AdapterState` is a small persistent key-value area of that adapter in the bridge's store
   (Telegram keeps its update offset there, Discord the hash of its synced commands); it survives
@@ -129,7 +131,7 @@ class Host:
 class Adapter(Protocol):
     """A platform connection. ``run`` receives until cancelled; the others act on the platform.
 
-    Built as ``cls(name, config)`` with ``config`` an instance of ``cls.Config``.
+    Built as ``cls(name, config, secret)`` with ``config`` an instance of ``cls.Config``.
     """
 
     Config: ClassVar[type[AdapterConfig]]

@@ -12,75 +12,33 @@ Lifecycle:
 - ``/healthz`` answers ``ok``, ``degraded`` (the state store is unreachable; messages are kept in
   memory meanwhile; still HTTP 200) or ``stopping`` (503).
 - An adapter that crashes is logged and stops the bridge gracefully; the exit code is then 1.
-An adapter class is built as ``cls(name, config, secret)`` where ``secret(env_name)`` returns a
-resolved ``*_env`` value.
+Each bot (an adapter wired to its Space) is built by :mod:`bridge.bot`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import signal
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import structlog
 
-from bridge import metrics, registry
-from bridge.adapter import Adapter, AdapterState, AppInputs, Host
-from bridge.adapterconfig import AdapterConfig
-from bridge.commands import Commands
+from bridge import metrics
+from bridge.adapter import Host
+from bridge.bot import Bot, build_bot
 from bridge.config import Config
-from bridge.control import StopRelay, locks_for, relay_for
-from bridge.delivery import send_text
+from bridge.control import StopRelay, relay_for
 from bridge.httpserver import HttpRequest, HttpResponse, HttpServer, Routes
-from bridge.inbox import Intake, StoreHealth
-from bridge.model import ConversationKey, Incoming
+from bridge.inbox import StoreHealth
+from bridge.model import ConversationKey
 from bridge.observability import register_secret, setup_logging
-from bridge.retrying import RetryPolicy
-from bridge.router import AccessRules, Router, UserLimits
-from bridge.sessions import MemoryStore, SessionStore, open_store
+from bridge.sessions import open_store
 from bridge.spaces import SpaceHandle, SpaceSettings
-from bridge.turn import TurnRunner, TurnSettings
 
 log = structlog.get_logger(__name__)
-
-
-@dataclass
-class Bot:
-    """One adapter with its router and durable inbox."""
-
-    adapter: Adapter
-    router: Router
-    space: SpaceHandle
-    runner: TurnRunner
-    intake: Intake
-    scope: str = "chat"
-    resumed: bool = field(default=False)
-
-    def ready(self) -> None:
-        """The adapter can send: queue what the inbox kept from an earlier run (once)."""
-        if not self.resumed:
-            self.resumed = True
-            for msg in self.intake.take_resumable():
-                self.router.resume(msg)
-
-    async def deliver(self, msg: Incoming) -> bool:
-        """The adapter's ``host.deliver``: returns once the message is recorded (or refused); False
-        when it is only held in memory (the store is down), so the platform must not confirm it."""
-        self.ready()
-        key = msg.key.scoped(self.scope, msg.author.id)
-        if key != msg.key:
-            msg = dataclasses.replace(msg, key=key)
-        if msg.id is None:  # the platform gave no id: every delivery counts as new
-            msg = dataclasses.replace(msg, id=uuid.uuid4().hex)
-        if not self.intake.redelivered(msg):  # a redelivery is dropped before the rules and limits
-            await self.router.deliver(msg)
-        return not self.intake.held(msg)
 
 
 def build_spaces(config: Config) -> dict[str, SpaceHandle]:
@@ -99,83 +57,6 @@ def build_spaces(config: Config) -> dict[str, SpaceHandle]:
             )
         )
     return spaces
-
-
-def build_bot(
-    name: str,
-    cfg: AdapterConfig,
-    config: Config,
-    space: SpaceHandle,
-    store: SessionStore,
-    health: StoreHealth | None = None,
-    relay: StopRelay | None = None,
-) -> Bot:
-    """The adapter of ``[adapters.NAME]`` wired to its Space through a turn runner, inbox and router."""
-    adapter: Adapter = registry.adapter_class(cfg.type)(name, cfg, config.secret)
-    sc = config.spaces[cfg.space]
-    b = config.bridge
-    runner = TurnRunner(
-        adapter,
-        space,
-        store,
-        TurnSettings(
-            show_thoughts=cfg.show_thoughts,
-            show_outputs=cfg.show_outputs,
-            max_attachments=cfg.max_attachments,
-            max_attachment_bytes=cfg.max_attachment_bytes,
-            max_download_bytes=sc.max_download_bytes,
-            history_turns=b.history_turns,
-            session_ttl_s=b.session_ttl_s,
-            params=dict(sc.params),
-            idle_timeout_s=sc.idle_timeout_s,
-            turn_timeout_s=sc.turn_timeout_s,
-            app_wait_s=sc.app_wait_s,
-            store_wait_s=b.store_wait_s,
-            delivery=RetryPolicy(deadline_s=b.delivery_deadline_s),
-        ),
-        relay,
-    )
-
-    rules = AccessRules.of(cfg)
-    limits = UserLimits(max_in_flight=cfg.max_in_flight_per_user, per_minute=cfg.turns_per_minute)
-    return assemble(runner, rules, limits, health, cfg.scope)
-
-
-def assemble(
-    runner: TurnRunner,
-    rules: AccessRules,
-    limits: UserLimits,
-    health: StoreHealth | None = None,
-    scope: str = "chat",
-) -> Bot:
-    """A bot around ``runner``: commands, the durable inbox on the runner's store, the router;
-    ``scope`` is the adapter's (who shares a conversation), applied to every incoming key."""
-    adapter, store = runner.adapter, runner.store
-
-    async def notify(msg: Incoming, text: str) -> None:
-        await send_text(adapter, msg.key, text, msg.reply_to, runner.settings.delivery)
-
-    commands = Commands(runner)
-    intake = Intake(
-        store,
-        adapter.name,
-        commands.handle,
-        notify,
-        health or StoreHealth(),
-        durable=not isinstance(store, MemoryStore),
-        hold_s=runner.settings.store_wait_s,
-    )
-    locks = locks_for(store)
-    router = Router(
-        intake.handle,
-        notify,
-        rules,
-        limits,
-        urgent=commands.is_urgent,
-        exclusive=locks.hold if locks is not None else None,
-        record=intake.record,
-    )
-    return Bot(adapter, router, runner.space, runner, intake, scope)
 
 
 async def serve(config: Config, *, base_dir: Path | None = None, install_signals: bool = True) -> int:
@@ -216,7 +97,7 @@ async def serve(config: Config, *, base_dir: Path | None = None, install_signals
         timeout = config.bridge.shutdown_timeout_s
         async with asyncio.TaskGroup() as tg:
             supervisors = [
-                tg.create_task(_supervise(b, _host(b, store, routes if http else None), stopping, timeout))
+                tg.create_task(_supervise(b, b.host(store, routes if http else None), stopping, timeout))
                 for b in bots
             ]
         failed = any(s.result() for s in supervisors)
@@ -247,26 +128,17 @@ def _start_relay(relay: StopRelay | None, bots: list[Bot]) -> asyncio.Task[None]
     """With a store several processes share, let ``/stop`` reach replies running elsewhere."""
     if relay is None:
         return None
-    runners = {b.adapter.name: b.runner for b in bots}
+    stops = {b.adapter.name: b.stops for b in bots}
 
     async def stop_local(key: ConversationKey) -> bool:
-        runner = runners.get(key.adapter)
-        return runner is not None and await runner.stop(key)
+        here = stops.get(key.adapter)
+        return here is not None and await here.stop(key)
 
     return asyncio.create_task(relay.serve(stop_local), name="stop relay")
 
 
 async def _metrics(_: HttpRequest) -> HttpResponse:
     return HttpResponse(200, metrics.render(), content_type=metrics.CONTENT_TYPE)
-
-
-def _host(bot: Bot, store: SessionStore, routes: Routes | None) -> Host:
-    async def inputs() -> AppInputs:
-        chat = (await bot.space.client()).chat
-        settings = tuple(p.setting(i) for i, p in enumerate(chat.params))
-        return AppInputs(settings, chat.multimodal, chat.examples)
-
-    return Host(bot.deliver, AdapterState(store, bot.adapter.name), inputs, routes, bot.ready)
 
 
 async def _supervise(bot: Bot, host: Host, stopping: asyncio.Event, grace_s: float) -> bool:

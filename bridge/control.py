@@ -163,22 +163,16 @@ class ConversationLocks:
 
 
 def locks_for(store: SessionStore) -> ConversationLocks | None:
-    """Cross-process conversation locks of a Redis store; None for one-process stores."""
-    shared = _redis_of(store)
-    return ConversationLocks(*shared) if shared else None
+    """Cross-process conversation locks on the store's coordination; None for one-process stores."""
+    shared = store.coordination()
+    return ConversationLocks(shared.client, shared.prefix) if shared else None
 
 
 def relay_for(store: SessionStore) -> StopRelay | None:
-    """The relay of a Redis store (on its connection and key prefix); None for one-process stores."""
-    shared = _redis_of(store)
-    return StopRelay(shared[0], shared[1] + "control") if shared else None
-
-
-def _redis_of(store: SessionStore) -> tuple[Any, str] | None:
-    """``(client, key prefix)`` of a store several processes share (a RedisStore), else None."""
-    client = getattr(store, "client", None)
-    prefix = getattr(store, "prefix", None)
-    return (client, prefix) if client is not None and isinstance(prefix, str) else None
+    """The stop relay on the store's coordination (its channel under the store's prefix); None for
+    one-process stores."""
+    shared = store.coordination()
+    return StopRelay(shared.client, shared.prefix + "control") if shared else None
 
 
 def _fields(key: ConversationKey) -> dict[str, str | None]:

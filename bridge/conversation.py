@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from bridge.gradio.session import ChatSession, trim_history, turn_count
+from bridge.gradio.session import ChatSession
 from bridge.model import ConversationKey
 from bridge.retrying import Backoff
 from bridge.sessions import SessionStore, StoreError, ValueTooLarge
@@ -79,6 +79,26 @@ async def save(
     await patiently(lambda: _save(store, key, state, ttl), wait_s)
 
 
+class Conversations:
+    """The conversations of one adapter in the store: :func:`load` and :func:`save` with the adapter's
+    expiry (``ttl_s``) and patience for store outages (``wait_s``)."""
+
+    def __init__(self, store: SessionStore, ttl_s: float | None, wait_s: float) -> None:
+        self.store = store
+        self.ttl_s = ttl_s
+        self.wait_s = wait_s
+
+    async def load(
+        self, key: ConversationKey, on_wait: Callable[[], None] | None = None
+    ) -> ConversationState:
+        """The conversation's state (a fresh one when none is stored), waiting out a store outage."""
+        return await load(self.store, key, wait_s=self.wait_s, on_wait=on_wait)
+
+    async def save(self, key: ConversationKey, state: ConversationState) -> None:
+        """Persist the conversation's state, waiting out a store outage."""
+        await save(self.store, key, state, self.ttl_s, wait_s=self.wait_s)
+
+
 async def patiently(
     op: Callable[[], Awaitable[T]], wait_s: float, on_wait: Callable[[], None] | None = None
 ) -> T:
@@ -107,9 +127,5 @@ async def _save(
             await store.put(store_key(key), state.to_dict(), ttl=ttl)
             return
         except ValueTooLarge:
-            history = state.session.history
-            if not history:
+            if not state.session.shrink():
                 raise
-            fmt = "tuples" if isinstance(history[0], list) else "messages"
-            kept = trim_history(history, fmt, turn_count(history, fmt) // 2)
-            state.session.history = kept if len(kept) < len(history) else []

@@ -44,6 +44,12 @@ STORE_DOWN = (
 )
 UNDELIVERED = "⚠️ The reply was interrupted: the platform refused it ({error})."
 CONTEXT_RESET = "_(The app had lost this conversation and its earlier context could not be restored.)_"
+# Files, both ways (bridge.files applies the limits; these are what the user reads about them).
+TOO_MANY_FILES = "📎 Please send at most {limit} files at once."
+FILE_UNFETCHED = "📎 Your file could not be fetched: {error}"
+REPLY_FILE_TOO_LARGE = "📎 {name} is too large to send here (limit {limit_mb:.0f} MB)."
+REPLY_FILE_UNFETCHED = "📎 {name} could not be fetched from the app: {error}"
+REPLY_FILES_UNSENT = "📎 The files could not be sent here: {error}"
 
 
 def reply_markdown(reply: Reply, show_thoughts: bool = True) -> str:
@@ -111,7 +117,7 @@ def error_reply(exc: BaseException) -> str:
     if isinstance(exc, Unsupported):
         return "📎 This app takes text only, so attachments cannot be sent to it. Send your message as text."
     if isinstance(exc, FileTooLarge):
-        return f"📎 {exc}. Send a smaller file."
+        return f"📎 {exc}. Send a smaller file."  # a user's file over the bridge's or the app's limit
     if isinstance(exc, InvalidParam):
         return f"⚠️ {exc}"
     if isinstance(exc, ContextLost):

@@ -20,27 +20,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 
-from bridge import conversation, render
+from bridge import render
 from bridge.adapter import Adapter
-from bridge.attachments import fetch_attachments
-from bridge.control import StopRelay
-from bridge.conversation import ConversationState
-from bridge.delivery import offer_choices, send_text
-from bridge.errors import AppUnreachable, BridgeError, PlatformError
+from bridge.conversation import Conversations, ConversationState
+from bridge.delivery import Replies
+from bridge.errors import AppUnreachable, BridgeError
+from bridge.files import FileLimits, Files
 from bridge.gradio.chat import ChatTurn, TurnDone
-from bridge.inbox import FinalAnswer, Journal
+from bridge.journal import FinalAnswer, Journal
 from bridge.metrics import TURN_SECONDS, TURNS, TURNS_RUNNING
-from bridge.model import Attachment, Choice, ConversationKey, FilePart, Incoming, Reply
-from bridge.outfiles import send_reply_files
+from bridge.model import Attachment, FilePart, Incoming, Reply
 from bridge.retrying import Backoff, RetryPolicy
-from bridge.sessions import SessionStore
 from bridge.spaces import SpaceHandle
+from bridge.stops import Stops
 from bridge.streamer import Streamer
 from bridge.turnwatch import Ending, Running, Shown, unless_stopped, watch
 
@@ -55,9 +53,7 @@ class TurnSettings:
 
     show_thoughts: bool = True
     show_outputs: bool = True
-    max_attachments: int = 4
-    max_attachment_bytes: int = 20 * 1024 * 1024
-    max_download_bytes: int = 50 * 1024 * 1024
+    files: FileLimits = field(default_factory=FileLimits)
     history_turns: int = 50
     session_ttl_s: float | None = 30 * 86400
     params: Mapping[str, Any] = field(default_factory=dict)
@@ -69,67 +65,40 @@ class TurnSettings:
 
 
 class TurnRunner:
-    """Runs chat turns of one adapter against one Space; knows the running turn of each conversation."""
+    """Runs the chat turns of one adapter against one Space, each through its collaborators:
+    ``conversations`` (stored state), ``stops`` (registers each running turn, so a stop ends it),
+    ``replies`` (the streamer, the final text exactly once) and ``files`` (both ways)."""
 
     def __init__(
         self,
         adapter: Adapter,
         space: SpaceHandle,
-        store: SessionStore,
         settings: TurnSettings,
-        relay: StopRelay | None = None,
+        *,
+        conversations: Conversations,
+        stops: Stops,
+        replies: Replies,
+        files: Files,
     ) -> None:
         self.adapter = adapter
         self.space = space
-        self.store = store
         self.settings = settings
-        self.relay = relay  # with a store several processes share: /stop reaches their replies
-        self._running: dict[ConversationKey, Running] = {}
-
-    async def stop(self, key: ConversationKey) -> bool:
-        """End the running turn of ``key`` now (its cancel reaches the app in the background);
-        False when nothing runs here."""
-        run = self._running.get(key)
-        if run is None:
-            return False
-        run.stop.set()
-        return True
-
-    async def stop_anywhere(self, key: ConversationKey) -> bool:
-        """Stop ``key``'s running turn here or, through the relay, in another process."""
-        return await self.stop(key) or (self.relay is not None and await self.relay.stop_elsewhere(key))
-
-    async def load(self, key: ConversationKey) -> ConversationState:
-        """The conversation's state, waiting out a store outage."""
-        return await conversation.load(self.store, key, wait_s=self.settings.store_wait_s)
-
-    async def save(self, key: ConversationKey, state: ConversationState) -> None:
-        """Persist the conversation's state, waiting out a store outage."""
-        await conversation.save(
-            self.store, key, state, self.settings.session_ttl_s, wait_s=self.settings.store_wait_s
-        )
-
-    async def reply(
-        self, msg: Incoming, text: str, journal: Journal | None = None, choices: Sequence[Choice] = ()
-    ) -> None:
-        """Answer ``msg`` with ``text`` (a command's reply, a note), in the journal's messages."""
-        streamer = self._streamer(msg, journal or Journal())
-        try:
-            await self._deliver(streamer, msg, text, choices)
-        finally:
-            await streamer.aclose()
+        self.conversations = conversations
+        self.stops = stops
+        self.replies = replies
+        self.files = files
 
     async def chat(self, msg: Incoming, journal: Journal, text: str | None = None) -> None:
         """Answer ``msg`` (or re-ask ``text`` for /retry) in its conversation."""
         text = msg.text if text is None else text
-        streamer = self._streamer(msg, journal)
+        streamer = self.replies.streamer(msg, journal)
         try:
             if journal.final is not None:  # an earlier run had the answer: deliver it, ask nothing
-                if await self._deliver(streamer, msg, journal.final.text):
+                if await self.replies.deliver(streamer, msg, journal.final.text):
                     await self._files_of(msg, journal.final.files, streamer)
                 return
             if journal.resumed and journal.files_lost:
-                await self._deliver(streamer, msg, render.FILES_LOST)
+                await self.replies.deliver(streamer, msg, render.FILES_LOST)
                 return
             await streamer.start()
             await self._turn(msg, journal, text, streamer)
@@ -140,18 +109,13 @@ class TurnRunner:
         name = msg.key.adapter
         shown = Shown()
         state: ConversationState | None = None
-        run = self._running[msg.key] = Running()  # a stop from now on ends this turn
+        run = self.stops.begin(msg.key)
         TURNS_RUNNING.inc(name)
         try:
-            state = await conversation.load(
-                self.store,
-                msg.key,
-                wait_s=self.settings.store_wait_s,
-                on_wait=lambda: streamer.status(render.STORE_WAIT),
-            )
-            attachments = await fetch_attachments(self.adapter, msg, self.settings)
+            state = await self.conversations.load(msg.key, on_wait=lambda: streamer.status(render.STORE_WAIT))
+            attachments = await self.files.incoming(msg)
             if isinstance(attachments, str):
-                await self._deliver(streamer, msg, attachments)
+                await self.replies.deliver(streamer, msg, attachments)
                 return
             done, ending = await self._ask(run, msg, journal, text, attachments, state, streamer, shown)
         except BridgeError as exc:
@@ -163,9 +127,9 @@ class TurnRunner:
             if state is not None:
                 state.last_text = text
                 with contextlib.suppress(BridgeError):
-                    await self.save(msg.key, state)
+                    await self.conversations.save(msg.key, state)
             await journal.note_final(FinalAnswer(note))
-            await self._deliver(streamer, msg, note)
+            await self.replies.deliver(streamer, msg, note)
             return
         except asyncio.CancelledError:
             TURNS.inc(name, "interrupted")
@@ -176,8 +140,7 @@ class TurnRunner:
             raise
         finally:
             TURNS_RUNNING.dec(name)
-            if self._running.get(msg.key) is run:
-                del self._running[msg.key]
+            self.stops.end(msg.key, run)
         if done is None:  # answered already (a resumed turn that must not be repeated)
             return
         assert state is not None
@@ -186,10 +149,10 @@ class TurnRunner:
         TURN_SECONDS.observe(time.monotonic() - shown.started, name)
         state.last_text = text
         await asyncio.gather(
-            self.save(msg.key, state), journal.note_final(FinalAnswer(final, done.reply.files))
+            self.conversations.save(msg.key, state), journal.note_final(FinalAnswer(final, done.reply.files))
         )
         log.info("turn done", conversation=str(msg.key), ending=ending, chars=len(done.reply.text))
-        if await self._deliver(streamer, msg, final, done.reply.choices):
+        if await self.replies.deliver(streamer, msg, final, done.reply.choices):
             await self._files_of(msg, done.reply.files, streamer)
 
     async def _ask(
@@ -222,12 +185,12 @@ class TurnRunner:
                     text,
                     attachments,
                     {**s.params, **state.params, **msg.params},
-                    upload_limit=s.max_attachment_bytes,
+                    upload_limit=s.files.max_attachment_bytes,
                     max_turns=s.history_turns,
                     show_outputs=s.show_outputs,
                 )
                 if journal.resumed and not turn.repeatable:
-                    await self._deliver(streamer, msg, render.RESUME_UNSAFE)
+                    await self.replies.deliver(streamer, msg, render.RESUME_UNSAFE)
                     return None, "done"
                 async with self.adapter.typing(msg.key):
                     return await watch(
@@ -256,38 +219,6 @@ class TurnRunner:
                 if await unless_stopped(run, asyncio.sleep(pause, result=True)) is None:
                     return TurnDone(Reply(), cancelled=True), "stopped"
 
-    async def _deliver(
-        self, streamer: Streamer, msg: Incoming, text: str, choices: Sequence[Choice] = ()
-    ) -> bool:
-        """The final text, exactly once, then ``choices`` on it; False (logged, with one short
-        note) when the text cannot be delivered."""
-        try:
-            refs = await streamer.finish(text)
-        except PlatformError as exc:
-            return await self._undelivered(msg, exc)
-        await offer_choices(self.adapter, refs, choices)
-        return True
-
-    async def _undelivered(self, msg: Incoming, exc: PlatformError) -> bool:
-        TURNS.inc(msg.key.adapter, "undelivered")
-        log.warning("the reply could not be delivered", conversation=str(msg.key), error=str(exc))
-        if exc.permanent:
-            with contextlib.suppress(BridgeError):
-                note = render.UNDELIVERED.format(error=exc.__cause__ or exc)
-                await send_text(self.adapter, msg.key, note, None, RetryPolicy(deadline_s=60))
-        return False
-
-    def _streamer(self, msg: Incoming, journal: Journal) -> Streamer:
-        return Streamer(
-            self.adapter,
-            msg.key,
-            self.adapter.capabilities,
-            reply_to=msg.reply_to,
-            retry=self.settings.delivery,
-            refs=journal.refs,
-            on_ref=journal.note_refs,
-        )
-
     def _final_text(self, done: TurnDone, ending: Ending) -> str:
         text = render.reply_markdown(done.reply, self.settings.show_thoughts)
         if done.context_reset:
@@ -302,14 +233,7 @@ class TurnRunner:
 
     async def _files_of(self, msg: Incoming, parts: tuple[FilePart, ...], streamer: Streamer) -> None:
         refs = streamer.refs
-        await send_reply_files(
-            self.adapter,
-            self.space,
-            msg.key,
-            parts,
-            refs[-1] if refs else msg.reply_to,
-            self.settings.max_download_bytes,
-        )
+        await self.files.send_reply(msg.key, parts, refs[-1] if refs else msg.reply_to)
 
 
 def _join(*parts: str) -> str:

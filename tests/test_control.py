@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from bridge.app import Bot, assemble
+from bridge.bot import Bot, assemble
 from bridge.commands import Commands
 from bridge.control import StopRelay, relay_for
 from bridge.inbox import Journal
@@ -17,7 +17,7 @@ from bridge.model import Author, ConversationKey, Incoming
 from bridge.router import AccessRules, UserLimits
 from bridge.sessions import MemoryStore, SessionStore, open_store
 from bridge.spaces import SpaceHandle, SpaceSettings
-from bridge.turn import TurnRunner, TurnSettings
+from bridge.turn import TurnSettings
 from tests.fakes.recording import RecordingAdapter
 from tests.redis_server import redis_prefix_fixture, redis_url_fixture  # noqa: F401 - fixtures
 
@@ -26,14 +26,17 @@ KEY = ConversationKey("mem", "c1")
 
 @dataclass
 class Process:
-    """One bridge process's pieces for one bot: adapter, runner, commands, relay."""
+    """One bridge process's pieces for one bot: adapter, the bot (runner, commands), relay."""
 
     adapter: RecordingAdapter
-    runner: TurnRunner
-    commands: Commands
+    bot: Bot
     store: SessionStore
     relay: StopRelay
     space: SpaceHandle
+
+    @property
+    def commands(self) -> Commands:
+        return self.bot.commands
 
 
 @contextlib.asynccontextmanager
@@ -44,13 +47,14 @@ async def process(url: str, app_url: str, prefix: str) -> AsyncIterator[Process]
     relay.timeout_s = 1.0
     adapter = RecordingAdapter()
     space = SpaceHandle(SpaceSettings(name="t", src=app_url))
-    runner = TurnRunner(adapter, space, store, TurnSettings(), relay)
-    listener = asyncio.create_task(relay.serve(runner.stop))
+    limits = UserLimits(max_in_flight=10, per_minute=0)
+    bot = assemble(adapter, space, store, TurnSettings(), AccessRules(), limits, relay=relay)
+    listener = asyncio.create_task(relay.serve(bot.stops.stop))
     try:
         async with asyncio.timeout(10):
             while not relay._listening.is_set():
                 await asyncio.sleep(0.02)
-        yield Process(adapter, runner, Commands(runner), store, relay, space)
+        yield Process(adapter, bot, store, relay, space)
     finally:
         listener.cancel()
         await asyncio.wait({listener})
@@ -59,7 +63,7 @@ async def process(url: str, app_url: str, prefix: str) -> AsyncIterator[Process]
 
 
 def bot_of(p: Process) -> Bot:
-    return assemble(p.runner, AccessRules(), UserLimits(max_in_flight=10, per_minute=0))
+    return p.bot
 
 
 async def test_a_conversation_takes_one_turn_at_a_time_across_processes(

@@ -9,12 +9,12 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bridge.adapter import AdapterState, AppInputs, Host
-from bridge.app import assemble
+from bridge.bot import assemble
 from bridge.errors import RateLimited
 from bridge.router import AccessRules, UserLimits
 from bridge.sessions import MemoryStore, SessionStore
 from bridge.spaces import SpaceHandle, SpaceSettings
-from bridge.turn import TurnRunner, TurnSettings
+from bridge.turn import TurnSettings
 from tests.fakes.recording import RecordingAdapter, Sent
 
 
@@ -36,9 +36,11 @@ class Relay:
         self.adapter = RecordingAdapter(messages=messages)
         self.store = store or MemoryStore()
         self.space = SpaceHandle(SpaceSettings(name="t", src=url))
-        runner = TurnRunner(self.adapter, self.space, self.store, settings or TurnSettings())
         bot = assemble(
-            runner,
+            self.adapter,
+            self.space,
+            self.store,
+            settings or TurnSettings(),
             AccessRules(block_users=frozenset({"mallory"})),
             UserLimits(**{"max_in_flight": 20, "per_minute": 0, **limits}),
         )

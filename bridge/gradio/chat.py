@@ -35,7 +35,7 @@ from bridge.gradio.client import GradioClient
 from bridge.gradio.events import Cancelled, Completed, Failed, JobEvent, Output
 from bridge.gradio.extras import chain_reply
 from bridge.gradio.messages import reply_from_output
-from bridge.gradio.session import ChatSession, text_only, trim_history
+from bridge.gradio.session import ChatSession, text_only
 from bridge.gradio.streams import Job
 from bridge.gradio.values import apply_output, kept_values, start_values, step_inputs
 from bridge.model import Attachment, Reply
@@ -234,7 +234,7 @@ class ChatTurn:
         ep = self.endpoint
         history = values.get(ep.chatbot) if ep.chatbot is not None else None
         if isinstance(history, list):
-            self.session.history = trim_history(history, ep.history_format, self.max_turns)
+            self.session.keep(history, ep.history_format, self.max_turns)
         self.session.values = kept_values(ep, values)
         self.session.turns += 1
 

@@ -27,6 +27,7 @@ class ChatSession:
     history: list[Any] = field(default_factory=list)
     turns: int = 0
     values: dict[str, Any] = field(default_factory=dict)  # component id → value a chain step wrote
+    history_format: str | None = None  # how the app writes ``history``: "messages" or "tuples"
 
     def reset(self) -> None:
         """Start over: a new session_hash and no history."""
@@ -35,6 +36,26 @@ class ChatSession:
         self.turns = 0
         self.values = {}
 
+    def keep(self, history: list[Any], fmt: str | None, max_turns: int | None) -> None:
+        """Store the app's newest ``history`` (written in ``fmt``), its newest ``max_turns`` turns."""
+        self.history = trim_history(history, fmt, max_turns)
+        self.history_format = fmt
+
+    def drop_last_turn(self) -> None:
+        """Forget the newest turn (``/retry`` asks it again): the last user message and what follows."""
+        self.history = drop_last_turn(self.history, self.history_format)
+
+    def shrink(self) -> bool:
+        """Forget the older half of the history (to fit a store's size limit); False when there was
+        no history left to forget."""
+        if not self.history:
+            return False
+        kept = trim_history(
+            self.history, self.history_format, turn_count(self.history, self.history_format) // 2
+        )
+        self.history = kept if len(kept) < len(self.history) else []
+        return True
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable form for session stores."""
         return {
@@ -42,16 +63,22 @@ class ChatSession:
             "history": self.history,
             "turns": self.turns,
             "values": self.values,
+            "format": self.history_format,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ChatSession:
-        """Rebuild a session stored with :meth:`to_dict`."""
+        """Rebuild a session stored with :meth:`to_dict` (by this version or an older one)."""
+        history = list(data.get("history") or [])
+        fmt = data.get("format")
+        if fmt is None and history:  # stored before the format was: its first entry tells
+            fmt = "tuples" if isinstance(history[0], list) else "messages"
         return cls(
             session_hash=str(data["session_hash"]),
-            history=list(data.get("history") or []),
+            history=history,
             turns=int(data.get("turns", 0)),
             values=dict(data.get("values") or {}),
+            history_format=fmt if isinstance(fmt, str) else None,
         )
 
 

@@ -44,6 +44,10 @@ class MemoryStore:
         if self._closed:
             raise StoreError("the in-memory session store is closed")
 
+    def coordination(self) -> None:
+        """None: only one process uses this store."""
+        return None
+
     async def ping(self) -> None:
         """Nothing to reach; StoreError once closed."""
         self._check_open()

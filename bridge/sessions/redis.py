@@ -49,7 +49,7 @@ from redis.exceptions import AuthenticationError, RedisError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from bridge.sessions.base import StoreError, check_options, encode, expiry, is_live
+from bridge.sessions.base import Coordination, StoreError, check_options, encode, expiry, is_live
 from bridge.sessions.inbox import DEDUP_TTL, Inbox
 from bridge.sessions.redis_db import EXPIRY_GRACE, MAX_PX, Arg
 from bridge.sessions.redis_inbox import RedisInbox
@@ -195,10 +195,9 @@ class RedisStore:
     def __repr__(self) -> str:
         return f"RedisStore({self.url!r}, prefix={self.prefix!r})"
 
-    @property
-    def client(self) -> Redis:
-        """The redis-py client (for pub/sub: :mod:`bridge.control`)."""
-        return self._client
+    def coordination(self) -> Coordination:
+        """This store's Redis connection and key prefix, shared by every process on it."""
+        return Coordination(self._client, self.prefix)
 
     async def ping(self) -> None:
         """Connect (and authenticate) now; StoreError naming the URL when Redis cannot be used."""

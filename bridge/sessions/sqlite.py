@@ -123,6 +123,10 @@ class SqliteStore:
         now = self._clock()
         return await self._run(lambda c: self._keys(c, prefix, now))
 
+    def coordination(self) -> None:
+        """None: only one process uses this store."""
+        return None
+
     async def ping(self) -> None:
         """Open the file (creating it) now; StoreError when it cannot be used."""
         await self._run(lambda c: c.execute("SELECT 1").fetchall())

@@ -25,6 +25,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    from bridge.sessions.base import Coordination
     from bridge.sessions.inbox import Inbox
 
 
@@ -55,6 +56,11 @@ class SessionStore(Protocol):
 
     async def close(self) -> None:
         """Flush and release resources; later operations raise StoreError."""
+        ...
+
+    def coordination(self) -> Coordination | None:
+        """How processes sharing this store coordinate (stop relay, conversation locks); None for a
+        store only one process can use (memory, SQLite)."""
         ...
 
     async def ping(self) -> None:

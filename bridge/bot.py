@@ -1,0 +1,171 @@
+"""One bot: an adapter wired to its Space — the turn runner and its collaborators, the commands, the
+durable inbox and the router — and the :class:`~bridge.adapter.Host` the adapter runs with.
+
+An adapter class is built as ``cls(name, config, secret)``: ``config`` its validated
+``[adapters.NAME]`` table, ``secret(env_name)`` the resolved value of one of its ``*_env`` keys.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from dataclasses import dataclass, field
+
+from bridge import registry
+from bridge.adapter import Adapter, AdapterState, AppInputs, Host
+from bridge.adapterconfig import AdapterConfig
+from bridge.commands import Commands
+from bridge.config import Config
+from bridge.control import StopRelay, locks_for
+from bridge.conversation import Conversations
+from bridge.delivery import Replies
+from bridge.files import FileLimits, Files
+from bridge.httpserver import Routes
+from bridge.inbox import Intake, StoreHealth
+from bridge.model import Incoming
+from bridge.retrying import RetryPolicy
+from bridge.router import AccessRules, Router, UserLimits
+from bridge.sessions import MemoryStore, SessionStore
+from bridge.spaces import SpaceHandle
+from bridge.stops import Stops
+from bridge.turn import TurnRunner, TurnSettings
+
+
+@dataclass
+class Bot:
+    """One adapter with its router, durable inbox, commands and running turns."""
+
+    adapter: Adapter
+    router: Router
+    space: SpaceHandle
+    runner: TurnRunner
+    intake: Intake
+    commands: Commands
+    stops: Stops
+    scope: str = "chat"
+    resumed: bool = field(default=False)
+
+    def ready(self) -> None:
+        """The adapter can send: queue what the inbox kept from an earlier run (once)."""
+        if not self.resumed:
+            self.resumed = True
+            for msg in self.intake.take_resumable():
+                self.router.resume(msg)
+
+    async def deliver(self, msg: Incoming) -> bool:
+        """The adapter's ``host.deliver``: returns once the message is recorded (or refused); False
+        when it is only held in memory (the store is down), so the platform must not confirm it.
+        The adapter's ``scope`` is applied to the message's key here."""
+        self.ready()
+        key = msg.key.scoped(self.scope, msg.author.id)
+        if key != msg.key:
+            msg = dataclasses.replace(msg, key=key)
+        if msg.id is None:  # the platform gave no id: every delivery counts as new
+            msg = dataclasses.replace(msg, id=uuid.uuid4().hex)
+        if not self.intake.redelivered(msg):  # a redelivery is dropped before the rules and limits
+            await self.router.deliver(msg)
+        return not self.intake.held(msg)
+
+    def host(self, store: SessionStore, routes: Routes | None = None) -> Host:
+        """What the adapter runs with: ``deliver``, its state in ``store``, the app's inputs, ``routes``."""
+
+        async def inputs() -> AppInputs:
+            chat = (await self.space.client()).chat
+            settings = tuple(p.setting(i) for i, p in enumerate(chat.params))
+            return AppInputs(settings, chat.multimodal, chat.examples)
+
+        return Host(self.deliver, AdapterState(store, self.adapter.name), inputs, routes, self.ready)
+
+
+def build_bot(
+    name: str,
+    cfg: AdapterConfig,
+    config: Config,
+    space: SpaceHandle,
+    store: SessionStore,
+    health: StoreHealth | None = None,
+    relay: StopRelay | None = None,
+) -> Bot:
+    """The adapter of ``[adapters.NAME]`` wired to its Space through a turn runner, inbox and router."""
+    adapter: Adapter = registry.adapter_class(cfg.type)(name, cfg, config.secret)
+    sc = config.spaces[cfg.space]
+    b = config.bridge
+    settings = TurnSettings(
+        show_thoughts=cfg.show_thoughts,
+        show_outputs=cfg.show_outputs,
+        files=FileLimits(cfg.max_attachments, cfg.max_attachment_bytes, sc.max_download_bytes),
+        history_turns=b.history_turns,
+        session_ttl_s=b.session_ttl_s,
+        params=dict(sc.params),
+        idle_timeout_s=sc.idle_timeout_s,
+        turn_timeout_s=sc.turn_timeout_s,
+        app_wait_s=sc.app_wait_s,
+        store_wait_s=b.store_wait_s,
+        delivery=RetryPolicy(deadline_s=b.delivery_deadline_s),
+    )
+    limits = UserLimits(max_in_flight=cfg.max_in_flight_per_user, per_minute=cfg.turns_per_minute)
+    return assemble(
+        adapter,
+        space,
+        store,
+        settings,
+        AccessRules.of(cfg),
+        limits,
+        health=health,
+        scope=cfg.scope,
+        relay=relay,
+    )
+
+
+def assemble(
+    adapter: Adapter,
+    space: SpaceHandle,
+    store: SessionStore,
+    settings: TurnSettings,
+    rules: AccessRules,
+    limits: UserLimits,
+    *,
+    health: StoreHealth | None = None,
+    scope: str = "chat",
+    relay: StopRelay | None = None,
+) -> Bot:
+    """A bot of ``adapter`` on ``space``: every part built here, each given its collaborators.
+
+    ``scope`` is the adapter's (who shares a conversation); ``relay`` lets ``/stop`` reach replies in
+    other processes on the same store.
+    """
+    conversations = Conversations(store, settings.session_ttl_s, settings.store_wait_s)
+    stops = Stops(relay)
+    replies = Replies(adapter, settings.delivery)
+    files = Files(adapter, space, settings.files)
+    runner = TurnRunner(
+        adapter, space, settings, conversations=conversations, stops=stops, replies=replies, files=files
+    )
+    commands = Commands(
+        runner,
+        space=space,
+        conversations=conversations,
+        stops=stops,
+        replies=replies,
+        defaults=settings.params,
+    )
+    intake = Intake(
+        store,
+        adapter.name,
+        commands.handle,
+        replies.note,
+        health or StoreHealth(),
+        durable=not isinstance(store, MemoryStore),
+        hold_s=settings.store_wait_s,
+    )
+    locks = locks_for(store)
+    router = Router(
+        intake.handle,
+        replies.note,
+        rules,
+        limits,
+        urgent=commands.is_urgent,
+        exclusive=locks.hold if locks is not None else None,
+        record=intake.record,
+    )
+    return Bot(adapter, router, space, runner, intake, commands, stops, scope)
