@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -58,7 +59,8 @@ async def adapter_on(
     run = Running(DiscordAdapter("dc", config, lambda _: fake.token))
 
     async def deliver(msg: Incoming) -> bool:
-        run.delivered.append(msg)
+        # The core keys each message by the adapter's scope (Bot.deliver); recorded here as it would.
+        run.delivered.append(dataclasses.replace(msg, key=msg.key.scoped(config.scope, msg.author.id)))
         return True
 
     async def inputs() -> AppInputs:

@@ -39,7 +39,7 @@ class Access:
         return not cfg.allow_roles or bool(roles & set(cfg.allow_roles))
 
     def _key(self, chat: str, user: str, thread: str | None) -> ConversationKey:
-        return ConversationKey.for_scope(self.adapter, self.config.scope, chat, user, thread)
+        return ConversationKey(self.adapter, chat, thread)  # the core applies the scope
 
 
 def author_of(user: discord.abc.User) -> Author:

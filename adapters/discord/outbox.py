@@ -5,7 +5,7 @@ Where a reply goes:
 * **Interaction replies** (a slash command answered in place): the first text replaces the deferred
   "thinking…" response, later pieces are follow-ups; edits go through the interaction's webhook
   while its token is valid (15 minutes). After that, a message that still changes is continued as
-  an ordinary channel message (the streamer keeps its handle; :attr:`Outbox._moved` maps it).
+  an ordinary channel message, whose handle :meth:`Outbox.edit` returns (the core keeps it).
 * **Everything else** (threads, mentions, DMs) is a channel message, replying to the user's one.
 
 Every send and every edit carries ``allowed_mentions`` that ping nobody: Discord re-parses mentions
@@ -89,7 +89,6 @@ class Outbox:
         self.thoughts = thoughts
         self.stop_button = stop_button
         self.pending: OrderedDict[str, Pending] = OrderedDict()  # interaction id → its reply state
-        self._moved: OrderedDict[str, int] = OrderedDict()  # message id → channel message replacing it
         self.upload_limits: OrderedDict[str, int] = OrderedDict()  # channel id → limit interactions report
         self.clock = time.monotonic
 
@@ -143,9 +142,8 @@ class Outbox:
         content = message_content(text, self.thoughts)  # type: ignore[arg-type]
         view = self._view(stage)
         data = dict(ref.data)
-        message_id = self._moved.get(ref.id, int(ref.id))
         pending = self.pending.get(data.get("i", ""))
-        if ref.id not in self._moved and "i" in data:
+        if "i" in data:
             if pending is not None and pending.fresh(self.clock()):
                 if data.get("original"):
                     await call(
@@ -169,11 +167,9 @@ class Outbox:
             # ordinary channel message, whose handle the streamer uses from now on.
             channel = await self.channel(ref.thread or ref.chat)
             msg = await call(channel.send(content, view=view, allowed_mentions=NO_PINGS))  # type: ignore[arg-type]
-            self._moved[ref.id] = msg.id
-            _trim(self._moved)
             return MessageRef(ref.chat, str(msg.id), ref.thread)
         channel = await self.channel(ref.thread or ref.chat)
-        partial = channel.get_partial_message(message_id)
+        partial = channel.get_partial_message(int(ref.id))
         await call(
             partial.edit(content=content, view=view, allowed_mentions=NO_PINGS),
             what="the reply's edit",
@@ -187,7 +183,7 @@ class Outbox:
         then come on a new message after it. ``MessageGone`` when the message was deleted."""
         data = dict(ref.data)
         what = "adding the choices"
-        if ref.id not in self._moved and "i" in data:
+        if "i" in data:
             pending = self._pending(ref)
             if pending is None:
                 channel = await self.channel(ref.thread or ref.chat)
@@ -199,7 +195,7 @@ class Outbox:
                 await call(edited, what=what, edit=True)
             return
         channel = await self.channel(ref.thread or ref.chat)
-        partial = channel.get_partial_message(self._moved.get(ref.id, int(ref.id)))
+        partial = channel.get_partial_message(int(ref.id))
         await call(partial.edit(view=view), what=what, edit=True)
 
     # -- files and typing ------------------------------------------------------------------
