@@ -201,8 +201,8 @@ async def test_choices_on_replies_to_slash_commands(fake: FakeDiscord) -> None:
         fake.messages[first.id].deleted = True
         with pytest.raises(MessageGone):
             await run.adapter.offer(first, [Choice("c", "C")])
-        outbox = run.adapter._out()
-        outbox.clock = lambda: time.monotonic() + 15 * 60  # the interaction token has expired
+        sender = run.adapter._out()
+        sender.clock = lambda: time.monotonic() + 15 * 60  # the interaction token has expired
         before = len(fake.sent(fake.channel_id))
         await run.adapter.offer(second, [Choice("later", "Later")])  # so they come on a new message
         late = fake.sent(fake.channel_id)[before:]
