@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -58,7 +59,8 @@ async def adapter_on(
     run = Running(DiscordAdapter("dc", config, lambda _: fake.token))
 
     async def deliver(msg: Incoming) -> bool:
-        run.delivered.append(msg)
+        # The core keys each message by the adapter's scope (Bot.deliver); recorded here as it would.
+        run.delivered.append(dataclasses.replace(msg, key=msg.key.scoped(config.scope, msg.author.id)))
         return True
 
     async def inputs() -> AppInputs:
@@ -199,8 +201,8 @@ async def test_choices_on_replies_to_slash_commands(fake: FakeDiscord) -> None:
         fake.messages[first.id].deleted = True
         with pytest.raises(MessageGone):
             await run.adapter.offer(first, [Choice("c", "C")])
-        outbox = run.adapter._out()
-        outbox.clock = lambda: time.monotonic() + 15 * 60  # the interaction token has expired
+        sender = run.adapter._out()
+        sender.clock = lambda: time.monotonic() + 15 * 60  # the interaction token has expired
         before = len(fake.sent(fake.channel_id))
         await run.adapter.offer(second, [Choice("later", "Later")])  # so they come on a new message
         late = fake.sent(fake.channel_id)[before:]

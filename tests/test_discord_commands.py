@@ -22,9 +22,9 @@ from adapters.discord.commands import (
     options_to_params,
     settings_args,
     settings_command_args,
-    thread_name,
 )
 from adapters.discord.config import DiscordConfig
+from adapters.discord.receive import thread_name
 from bridge import COMMANDS, InvalidParam
 from bridge.gradio import Param
 

@@ -14,8 +14,8 @@ import pytest
 
 from adapters.discord.adapter import DiscordAdapter
 from adapters.discord.config import DiscordConfig
-from adapters.discord.outbox import Outbox
 from adapters.discord.pacing import GlobalPacer
+from adapters.discord.send import Sender
 from bridge import (
     AdapterState,
     AppInputs,
@@ -155,7 +155,7 @@ async def test_a_reply_outliving_the_interaction_token_goes_on_in_the_channel(
     current_apps: dict[str, str], monkeypatch: MP
 ) -> None:
     # A 9-s reply against tokens that live 3 s (the adapter stops using them after 2 s).
-    monkeypatch.setattr("adapters.discord.outbox.TOKEN_LIFETIME_S", 2.0)
+    monkeypatch.setattr("adapters.discord.send.TOKEN_LIFETIME_S", 2.0)
     fake = FakeDiscord(token_ttl=3.0)
     async with bridge_on(fake, current_apps["text"], monkeypatch, threads=False):
         interaction = await fake.push_interaction("chat", {"message": "slow"})
@@ -193,13 +193,13 @@ async def test_a_refused_message_content_intent_says_where_to_enable_it(
 
 
 @contextlib.asynccontextmanager
-async def logged_in(fake: FakeDiscord, monkeypatch: MP) -> AsyncIterator[tuple[Outbox, discord.Client]]:
-    """An outbox on a discord.py client set up like the adapter's, logged in to the fake over REST."""
+async def logged_in(fake: FakeDiscord, monkeypatch: MP) -> AsyncIterator[tuple[Sender, discord.Client]]:
+    """A sender on a discord.py client set up like the adapter's, logged in to the fake over REST."""
     monkeypatch.setattr(discord.http.Route, "BASE", f"{fake.url}/api/v10")
     client = discord.Client(intents=discord.Intents.default(), max_ratelimit_timeout=30.0)
     await client.login(fake.token)
     try:
-        yield Outbox(client, "quote", GlobalPacer()), client
+        yield Sender(client, "quote", GlobalPacer()), client
     finally:
         await client.close()
 
@@ -215,33 +215,33 @@ async def test_discord_errors_become_permanent_or_transient_bridge_errors(monkey
     key = ConversationKey("dc", fake.channel_id)
     async with contextlib.AsyncExitStack() as client:
         async with serve_discord(fake):
-            outbox, _ = await client.enter_async_context(logged_in(fake, monkeypatch))
-            ref = await outbox.send(key, "hello", None, "final")
+            sender, _ = await client.enter_async_context(logged_in(fake, monkeypatch))
+            ref = await sender.send(key, "hello", None, "final")
             fake.fail_next("create_message", 403, code=50013, message="Missing Permissions")
-            error = await refused(outbox.send(key, "x", None, "final"))
+            error = await refused(sender.send(key, "x", None, "final"))
             assert error.permanent and "Missing Permissions" in str(error)
             fake.fail_next("create_message", 400, code=50035, message="Invalid Form Body")
-            assert (await refused(outbox.send(key, "x", None, "final"))).permanent
+            assert (await refused(sender.send(key, "x", None, "final"))).permanent
             fake.fail_next("create_message", 401, message="401: Unauthorized")
-            assert (await refused(outbox.send(key, "x", None, "final"))).permanent
+            assert (await refused(sender.send(key, "x", None, "final"))).permanent
             fake.fail_next("create_message", 503)  # discord.py retries 500/502/504/524 only
-            error = await refused(outbox.send(key, "x", None, "final"))
+            error = await refused(sender.send(key, "x", None, "final"))
             assert not error.permanent and not isinstance(error, RateLimited)
             fake.fail_next("create_message", 429, retry_after=31)  # over max_ratelimit_timeout (30 s)
-            error = await refused(outbox.send(key, "x", None, "final"))
+            error = await refused(sender.send(key, "x", None, "final"))
             assert isinstance(error, RateLimited) and error.retry_after == 31 and not error.permanent
             fake.fail_next("create_message", 429, body="<html>banned</html>")  # Cloudflare: no JSON
-            assert isinstance(await refused(outbox.send(key, "x", None, "final")), RateLimited)
+            assert isinstance(await refused(sender.send(key, "x", None, "final")), RateLimited)
             fake.messages[ref.id].deleted = True
-            assert isinstance(await refused(outbox.edit(ref, "new text", "final")), MessageGone)
-            error = await refused(outbox.send(ConversationKey("dc", "1234"), "x", None, "final"))
+            assert isinstance(await refused(sender.edit(ref, "new text", "final")), MessageGone)
+            error = await refused(sender.send(ConversationKey("dc", "1234"), "x", None, "final"))
             assert error.permanent and "Unknown Channel" in str(error) and not isinstance(error, MessageGone)
             fake.deny_bot(fake.channel2_id)
-            error = await refused(outbox.send(ConversationKey("dc", fake.channel2_id), "x", None, "final"))
+            error = await refused(sender.send(ConversationKey("dc", fake.channel2_id), "x", None, "final"))
             assert error.permanent and "Missing Access" in str(error)
             assert [m.content for m in fake.sent()] == ["hello"]
         # The fake has stopped: the REST API refuses connections, which may work later.
-        error = await refused(outbox.send(key, "x", None, "final"))
+        error = await refused(sender.send(key, "x", None, "final"))
         assert not error.permanent and "could not be reached" in str(error)
 
 

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from adapters.discord.content import BLANK, content_length, message_content
 from adapters.discord.render import MAX_GROWTH, to_discord
+from adapters.discord.send import BLANK, content_length, message_content
 from bridge import ThoughtPart, split_markdown
 from bridge.render import thought_markdown
 

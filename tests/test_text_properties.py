@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 
 from adapters.discord.adapter import DiscordAdapter
 from adapters.discord.config import DiscordConfig
-from adapters.discord.content import message_content
 from adapters.discord.render import to_discord
+from adapters.discord.send import message_content
 from adapters.telegram.adapter import TelegramAdapter
 from adapters.telegram.config import TelegramConfig
 from adapters.telegram.render import MAX_LEN, message, render, text_length, utf16_len

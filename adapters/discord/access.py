@@ -1,62 +1,34 @@
-"""Who may use the bot where, and which conversation a user's words belong to (Discord side).
+"""Discord's own access rules: guild and role lists (users and channels are checked by the core).
 
-Guild and role lists are checked here (users and channels by the core). Conversation keys: a thread
-is a conversation of its own (``chat`` = parent channel, ``thread`` = the thread); elsewhere the
-adapter's ``scope`` decides. Messages, slash commands and presses all use these rules, so a press
-lands exactly where that user's message would.
+:func:`admitted` applies ``allow_guilds``/``block_guilds`` and ``allow_roles``/``block_roles`` to
+whoever wrote a message, ran a slash command or pressed a button, so every way in is held to the
+same lists; DMs are outside every guild, so they pass only when no guild or role list is set. Roles
+match by id or by name. :func:`author_of` is who that person is for the core's own lists (their
+id and every handle they go by).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-from typing import Any
-
 import discord
-import structlog
 
 from adapters.discord.config import DiscordConfig
-from bridge import Author, ConversationKey
-
-log = structlog.get_logger(__name__)
+from bridge import Author
 
 
-class Access:
-    """The access lists and scope of one adapter (a base of the inbox)."""
-
-    def __init__(self, adapter: str, config: DiscordConfig) -> None:
-        self.adapter = adapter
-        self.config = config
-
-    def _admitted(self, guild: discord.Guild | None, user: discord.abc.User) -> bool:
-        cfg = self.config
-        if guild is None:
-            return not cfg.allow_guilds and not cfg.allow_roles  # DMs are outside every guild
-        if str(guild.id) in cfg.block_guilds or (cfg.allow_guilds and str(guild.id) not in cfg.allow_guilds):
-            return False
-        roles = {str(r.id) for r in getattr(user, "roles", ())} | {r.name for r in getattr(user, "roles", ())}
-        if roles & set(cfg.block_roles):
-            return False
-        return not cfg.allow_roles or bool(roles & set(cfg.allow_roles))
-
-    def _key(self, chat: str, user: str, thread: str | None) -> ConversationKey:
-        return ConversationKey.for_scope(self.adapter, self.config.scope, chat, user, thread)
+def admitted(config: DiscordConfig, guild: discord.Guild | None, user: discord.abc.User) -> bool:
+    """Whether ``user`` may use the bot in ``guild`` (None: a DM) under the guild and role lists."""
+    if guild is None:
+        return not config.allow_guilds and not config.allow_roles  # DMs are outside every guild
+    gid = str(guild.id)
+    if gid in config.block_guilds or (config.allow_guilds and gid not in config.allow_guilds):
+        return False
+    roles = {str(r.id) for r in getattr(user, "roles", ())} | {r.name for r in getattr(user, "roles", ())}
+    if roles & set(config.block_roles):
+        return False
+    return not config.allow_roles or bool(roles & set(config.allow_roles))
 
 
 def author_of(user: discord.abc.User) -> Author:
     """The bridge's author for a Discord user or member (their handles, for access rules)."""
     names = tuple(n for n in (user.name, user.global_name, getattr(user, "display_name", None)) if n)
     return Author(id=str(user.id), name=user.display_name, names=names, is_bot=user.bot)
-
-
-async def acknowledge(response: Awaitable[object]) -> None:
-    """Answer an interaction; one answered already (a redelivery: 40060) or too late (10062) is
-    logged, not raised: the work it asks for may still have to be done."""
-    try:
-        await response
-    except (discord.HTTPException, discord.InteractionResponded) as exc:
-        log.info("interaction not answered", error=str(exc))
-
-
-def data_of(interaction: discord.Interaction[Any]) -> dict[str, Any]:
-    """The interaction's raw ``data`` (``{}`` when absent)."""
-    return dict(interaction.data or {})

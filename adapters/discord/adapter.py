@@ -1,12 +1,12 @@
 """The Discord adapter: discord.py's ``Client`` ↔ the bridge's adapter contract.
 
-Receiving is :mod:`adapters.discord.inbox`, sending :mod:`adapters.discord.outbox`, catching up
-after a restart :mod:`adapters.discord.catchup`; this module connects the client (REST base and
-gateway from the config, shards), and registers the slash commands, generated from the app's
-inputs, only when their definition changed: the hash of the last registered set is kept in the
-bridge's state (Discord allows 200 command creates a day). Quick replies are
-:mod:`adapters.discord.choices` (their presses :mod:`adapters.discord.presses`). The background
-work of the first ``on_ready`` (commands, catching up) never holds up the gateway's event handlers.
+This module is the lifecycle and the contract's facade; the work is in the rooms. ``run`` builds one
+run's parts on a new client (:class:`_Run`: REST base and gateway from the config, shards, the pacer),
+loads what to catch up on, puts the gateway handlers on the client (:mod:`adapters.discord.receive`)
+and connects. The first ``on_ready`` starts two background tasks that never hold up the gateway's
+handlers: the slash commands (:mod:`adapters.discord.commands`, registered only when they changed)
+and the catch-up (:mod:`adapters.discord.catchup`). The contract methods hand over to
+:mod:`adapters.discord.send` and :mod:`adapters.discord.choices`.
 """
 
 from __future__ import annotations
@@ -15,24 +15,22 @@ import asyncio
 import contextlib
 import functools
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import discord
-import structlog
 import yarl
 
 from adapters.discord.catchup import CatchUp, Recent, state_key
 from adapters.discord.choices import QuickReplies
-from adapters.discord.commands import CommandSet, command_payloads
+from adapters.discord.commands import app_commands, register
 from adapters.discord.config import DiscordConfig
-from adapters.discord.content import content_length
-from adapters.discord.inbox import Inbox
-from adapters.discord.outbox import Outbox
+from adapters.discord.errors import login_errors
 from adapters.discord.pacing import GlobalPacer, pace
+from adapters.discord.receive import Receiver
+from adapters.discord.send import Sender, content_length
 from bridge import (
-    AppInputs,
     Attachment,
-    BridgeError,
     Capabilities,
     Choice,
     ConversationKey,
@@ -42,10 +40,6 @@ from bridge import (
     PlatformError,
     Stage,
 )
-
-log = structlog.get_logger(__name__)
-COMMANDS_KEY = "commands"
-_INPUTS_TIMEOUT_S = 60.0
 
 
 class DiscordAdapter:
@@ -68,125 +62,35 @@ class DiscordAdapter:
             max_incoming_bytes=config.max_attachment_bytes,
             markup="markdown",
         )
-        self._client: discord.Client | None = None
-        self._outbox: Outbox | None = None
-        self._replies: QuickReplies | None = None
+        self._run: _Run | None = None
 
-    # -- receiving -------------------------------------------------------------------------
     async def run(self, host: Host) -> None:
-        """Connect and receive until cancelled."""
-        _point_at(self.config)
-        client = _new_client(self.config)
-        pacer = GlobalPacer()
-        pace(client.http, pacer)
-        outbox = Outbox(client, self.config.thoughts, pacer)
-        cfg = self.config
-        recent = (
-            Recent(host.state, state_key(cfg), cfg.catch_up_channels, cfg.catch_up_max_age_h * 3600)
-            if cfg.catch_up
-            else None
-        )
-        replies = QuickReplies(outbox, host.state)
-        inbox = Inbox(self.name, cfg, client, outbox, recent.handled if recent else None, replies)
-        catchup = CatchUp(cfg, inbox, outbox, recent)
-        await catchup.prepare()
-        started = asyncio.Event()
-        background: set[asyncio.Task[None]] = set()
+        """Connect and receive until cancelled (the steps are the module docstring's)."""
+        run = _Run.build(self.name, self.config, host)
+        await run.catchup.prepare()
+        background = _Background(self.name)
 
-        def spawn(work: Coroutine[Any, Any, None], name: str) -> None:
-            task = asyncio.create_task(work, name=f"{self.name} {name}")
-            background.add(task)
-            task.add_done_callback(background.discard)
+        def started() -> None:
+            background.spawn(self._commands(run, host), "commands")
+            background.spawn(run.catchup.run(host.deliver), "catch-up")
 
-        @client.event
-        async def on_ready() -> None:
-            host.ready()
-            if not started.is_set():  # on_ready comes again after each new session
-                started.set()
-                spawn(self._sync_commands(client, host, inbox), "commands")
-                spawn(catchup.run(host.deliver), "catch-up")
-
-        @client.event
-        async def on_message(message: discord.Message) -> None:
-            if not message.author.bot:
-                await catchup.settled(str(message.channel.id))  # missed messages go first
-            await inbox.message(message, host.deliver)
-
-        @client.event
-        async def on_interaction(interaction: discord.Interaction[Any]) -> None:
-            await inbox.interaction(interaction, host.deliver)
-
-        self._client, self._outbox, self._replies = client, outbox, replies
+        run.receiver.listen(host, settled=run.catchup.settled, started=started)
+        self._run = run
         try:
-            async with client:
-                try:
-                    await client.start(self._token, reconnect=True)
-                except discord.LoginFailure:
-                    raise PlatformError(
-                        f"Discord rejected the bot token of adapter '{self.name}' "
-                        f"(from ${self.config.token_env})",
-                        permanent=True,
-                    ) from None
-                except discord.PrivilegedIntentsRequired:
-                    raise PlatformError(
-                        f"adapter '{self.name}': enable the Message Content intent for the bot in the "
-                        "Discord Developer Portal, or set message_content_intent = false",
-                        permanent=True,
-                    ) from None
+            async with run.client:
+                with login_errors(self.name, self.config.token_env):
+                    await run.client.start(self._token, reconnect=True)
         finally:
-            for task in background:
-                task.cancel()
-            if background:
-                await asyncio.wait(list(background))
-            if recent is not None:
-                await asyncio.shield(recent.close())
-            self._client = self._outbox = self._replies = None
+            await background.close()
+            await run.close()
+            self._run = None
 
-    async def _sync_commands(self, client: discord.Client, host: Host, inbox: Inbox) -> None:
-        """Register the slash commands when their definition changed since the last registration."""
-        try:
-            async with asyncio.timeout(_INPUTS_TIMEOUT_S):
-                inputs = await host.inputs()
-        except (BridgeError, TimeoutError) as exc:
-            log.warning(
-                "app inputs unknown; commands without settings options", adapter=self.name, error=str(exc)
-            )
-            inputs = AppInputs(multimodal=True)
-        commands: CommandSet = command_payloads(
-            inputs.settings,
-            multimodal=inputs.multimodal,
-            chat_command=self.config.command,
-            examples=inputs.examples,
-        )
-        inbox.commands = commands
-        shards = self.config.shard_ids
-        if shards is not None and 0 not in shards:
-            return  # the process running shard 0 registers them
-        app_id = client.application_id
-        assert app_id is not None
-        wanted = {
-            "hash": commands.hash,
-            "application": str(app_id),
-            "guilds": sorted(self.config.command_guilds),
-        }
-        if await host.state.get(COMMANDS_KEY) == wanted:
-            log.info("slash commands unchanged; not registered again", adapter=self.name)
-            return
-        try:
-            if self.config.command_guilds:
-                for guild in self.config.command_guilds:
-                    await client.http.bulk_upsert_guild_commands(app_id, int(guild), commands.payloads)
-            else:
-                await client.http.bulk_upsert_global_commands(app_id, commands.payloads)
-        except discord.HTTPException as exc:
-            log.error(
-                "registering slash commands failed", adapter=self.name, status=exc.status, error=exc.text
-            )
-            return
-        await host.state.put(COMMANDS_KEY, wanted)
-        log.info("slash commands registered", adapter=self.name, commands=len(commands.payloads))
+    async def _commands(self, run: _Run, host: Host) -> None:
+        """The slash commands for the app's inputs: read back from now on, registered if changed."""
+        run.receiver.commands = commands = await app_commands(host, self.config, self.name)
+        await register(run.client, host.state, self.config, commands, self.name)
 
-    # -- sending ---------------------------------------------------------------------------
+    # -- the contract ----------------------------------------------------------------------
     async def send(
         self, to: ConversationKey, text: str, reply_to: MessageRef | None = None, *, stage: Stage = "final"
     ) -> MessageRef:
@@ -194,30 +98,20 @@ class DiscordAdapter:
         return await self._out().send(to, text, reply_to, stage)
 
     async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> MessageRef:
-        """Replace a message's text (and drop its Stop button with the final text); the new handle
-        when the reply had to move to a channel message (its interaction expired)."""
+        """Replace a message's text (and drop its Stop button with the final text); the handle to
+        use next: ``ref``, or a channel message's when the reply moved on (its interaction expired)."""
         return await self._out().edit(ref, text, stage)
 
     async def send_files(
         self, to: ConversationKey, files: Sequence[LocalFile], reply_to: MessageRef | None = None
     ) -> None:
         """Upload files; those over the channel's upload limit are named in a note instead."""
-        too_big = await self._out().send_files(to, files, reply_to)
-        if too_big:
-            names = ", ".join(too_big)
-            await self._out().send(
-                to,
-                f"📎 Too large to upload here: {names} (over this server's upload limit).",
-                reply_to,
-                "final",
-            )
+        await self._out().send_files(to, files, reply_to)
 
     async def offer(self, ref: MessageRef, choices: Sequence[Choice]) -> None:
         """Show ``choices`` on the sent message ``ref`` as buttons (past 25: select menus), whose
         presses come back as messages from whoever pressed them (see :mod:`adapters.discord.choices`)."""
-        if self._replies is None:
-            raise PlatformError("the Discord bot is not running", permanent=True)
-        await self._replies.offer(ref, choices)
+        await self._running().replies.offer(ref, choices)
 
     async def fetch(self, attachment: Attachment) -> Attachment:
         """Download a file a user sent, from Discord's CDN."""
@@ -229,14 +123,69 @@ class DiscordAdapter:
         async with self._out().typing(to):
             yield
 
-    def _out(self) -> Outbox:
-        if self._outbox is None:
+    def _out(self) -> Sender:
+        return self._running().sender
+
+    def _running(self) -> _Run:
+        if self._run is None:
             raise PlatformError("the Discord bot is not running", permanent=True)
-        return self._outbox
+        return self._run
+
+
+@dataclass
+class _Run:
+    """One run's parts, wired to one client."""
+
+    client: discord.Client
+    sender: Sender
+    replies: QuickReplies
+    receiver: Receiver
+    catchup: CatchUp
+    recent: Recent | None
+
+    @classmethod
+    def build(cls, name: str, config: DiscordConfig, host: Host) -> _Run:
+        client = _new_client(config)
+        pacer = GlobalPacer()
+        pace(client.http, pacer)
+        sender = Sender(client, config.thoughts, pacer)
+        recent = (
+            Recent(host.state, state_key(config), config.catch_up_channels, config.catch_up_max_age_h * 3600)
+            if config.catch_up
+            else None
+        )
+        replies = QuickReplies(name, config, sender, host.state)
+        receiver = Receiver(name, config, client, sender, replies, recent.handled if recent else None)
+        return cls(client, sender, replies, receiver, CatchUp(config, receiver, sender, recent), recent)
+
+    async def close(self) -> None:
+        """Write what is left of the catch-up list (even when the run is being cancelled)."""
+        if self.recent is not None:
+            await asyncio.shield(self.recent.close())
+
+
+class _Background:
+    """Tasks that run beside the gateway, cancelled and awaited when the run ends."""
+
+    def __init__(self, adapter: str) -> None:
+        self.adapter = adapter
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(work, name=f"{self.adapter} {name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks))
 
 
 def _new_client(config: DiscordConfig) -> discord.Client:
-    """discord.py's client: one connection, or the configured shards."""
+    """discord.py's client, aimed at the configured URLs: one connection, or the configured shards."""
+    _point_at(config)
     intents = discord.Intents.default()
     intents.message_content = config.message_content_intent
     options: dict[str, Any] = {

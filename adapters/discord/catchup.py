@@ -10,11 +10,11 @@ remembers the conversations that were active and reads their history when it is 
 * :class:`CatchUp` runs once, after the first ``on_ready``, in the background: for each remembered
   channel, most recently active first, it reads the channel's newest messages after the remembered
   one (up to :data:`READ_LIMIT`, one request) and delivers, oldest first, those that would have
-  triggered the bot (the inbox's rules: not the bot's own, triggers, access lists). At most
+  triggered the bot (the receiver's rules: not the bot's own, triggers, access lists). At most
   ``catch_up_messages`` per channel, the most recent; when more were missed a note says so first.
   A channel that is gone or unreadable (a permanent refusal: 403, 404) is forgotten.
 * Until a channel is caught up, its live messages wait (:meth:`CatchUp.settled`, at most
-  :data:`SETTLE_S`), so that missed messages are answered before newer ones; the inbox delivers
+  :data:`SETTLE_S`), so that missed messages are answered before newer ones; the receiver delivers
   each message once, however it arrived.
 
 Shards run by different processes keep separate lists (:func:`state_key`).
@@ -33,8 +33,8 @@ import structlog
 
 from adapters.discord.config import DiscordConfig
 from adapters.discord.errors import call
-from adapters.discord.inbox import Deliver, Inbox
-from adapters.discord.outbox import NO_PINGS, Channel, Outbox
+from adapters.discord.receive import Deliver, Receiver
+from adapters.discord.send import NO_PINGS, Channel, Sender
 from bridge import AdapterState, BridgeError, Incoming, PlatformError
 
 log = structlog.get_logger(__name__)
@@ -149,8 +149,10 @@ class Recent:
 class CatchUp:
     """One run's catch-up (see the module docstring); ``recent`` None: catching up is off."""
 
-    def __init__(self, config: DiscordConfig, inbox: Inbox, outbox: Outbox, recent: Recent | None) -> None:
-        self.config, self.inbox, self.outbox, self.recent = config, inbox, outbox, recent
+    def __init__(
+        self, config: DiscordConfig, receiver: Receiver, sender: Sender, recent: Recent | None
+    ) -> None:
+        self.config, self.receiver, self.sender, self.recent = config, receiver, sender, recent
         self._todo: list[tuple[str, int]] = []
         self._waiting: dict[str, asyncio.Event] = {}
         self._members: dict[tuple[int, int], discord.Member | None] = {}
@@ -193,13 +195,13 @@ class CatchUp:
             event.set()
 
     async def _channel(self, channel_id: str, last: int, deliver: Deliver) -> None:
-        channel = await self.outbox.channel(channel_id)
+        channel = await self.sender.channel(channel_id)
         newest = await call(_newest(channel, last), what=f"the history of channel {channel_id}")
         missed: list[tuple[discord.Message, Incoming]] = []
         for msg in reversed(newest):
-            if self.inbox.seen(msg.id) or not await self._with_member(msg):
+            if self.receiver.seen(msg.id) or not await self._with_member(msg):
                 continue
-            incoming = self.inbox.incoming(msg)
+            incoming = self.receiver.incoming(msg)
             if incoming is not None:
                 missed.append((msg, incoming))
         keep = self.config.catch_up_messages
@@ -213,7 +215,7 @@ class CatchUp:
             except PlatformError as exc:
                 log.warning("the catch-up note could not be sent", channel=channel_id, error=str(exc))
         for msg, incoming in missed[-keep:]:
-            await self.inbox.deliver_once(msg, incoming, deliver)
+            await self.receiver.deliver_once(msg, incoming, deliver)
 
     async def _with_member(self, msg: discord.Message) -> bool:
         """Give a history message's author its roles when role lists apply (history messages carry no

@@ -21,23 +21,40 @@ Stop button's ``bridge:stop``):
   by the same rule.
 
 So a press needs nothing from the process that offered it: it works after a restart and in any
-process on the same store. Presses are handled in :mod:`adapters.discord.inbox`.
+process on the same store.
+
+**A press** (:meth:`QuickReplies.press`, called by the receiver for these custom ids) is
+acknowledged at once with a deferred update (the message stays as it is; Discord allows 3 seconds)
+and delivered as a message from whoever pressed it: text = the choice's value, keyed
+``(adapter, chat, thread)`` where the choice sits (the core applies the scope with the presser's
+id, so it lands in that person's conversation there), replying to the message the choice sits on,
+``shared`` in a guild, ``id`` = the interaction's id (a redelivered interaction is answered once by
+the core). Once the delivery is durable the choices are removed from that message, so none is sent
+twice. Refused users get a private answer, as for slash commands, and so does a press whose long
+value cannot be read (the store is down: press again; or it lost it).
+
+**Autocomplete** of the chat command's ``message`` (:meth:`QuickReplies.suggest`) suggests the
+app's examples containing what was typed (:func:`suggestions`); other options, and refused users,
+get no suggestions.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import discord
 import structlog
 
-from adapters.discord.commands import MAX_CHOICES, clip, units
-from adapters.discord.outbox import Outbox
-from bridge import AdapterState, Choice, MessageRef
+from adapters.discord.access import admitted, author_of
+from adapters.discord.commands import MAX_CHOICES, MESSAGE, CommandSet, clip, units
+from adapters.discord.config import DiscordConfig
+from adapters.discord.errors import acknowledge, call
+from adapters.discord.send import Sender, interaction_place
+from bridge import AdapterState, BridgeError, Choice, ConversationKey, Incoming, MessageRef, PlatformError
 
 log = structlog.get_logger(__name__)
 PREFIX, BUTTON, STORED, SELECT = "bridge:", "bridge:c:", "bridge:h:", "bridge:s:"
@@ -47,6 +64,10 @@ MAX_ID = 100  # custom_id, and a select option's value
 ROWS, PER_ROW, PER_SELECT = 5, 5, 25
 MAX_OFFERED = ROWS * PER_SELECT
 BUTTON_LABEL, OPTION_LABEL = 80, 100
+REFUSAL = "Sorry, you are not allowed to use this bot here."
+UNREADABLE = "Sorry, that choice could not be read just now; please press it again."
+GONE = "Sorry, that choice is no longer available; please type your message."
+Deliver = Callable[[Incoming], Awaitable[object]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,8 +152,10 @@ def view_of(items: Sequence[Offered]) -> discord.ui.View:
 class QuickReplies:
     """Offering choices on sent messages and reading presses back; see the module docstring."""
 
-    def __init__(self, outbox: Outbox, state: AdapterState) -> None:
-        self.outbox = outbox
+    def __init__(self, adapter: str, config: DiscordConfig, sender: Sender, state: AdapterState) -> None:
+        self.adapter = adapter
+        self.config = config
+        self.sender = sender
         self.state = state
 
     async def offer(self, ref: MessageRef, choices: Sequence[Choice]) -> None:
@@ -144,7 +167,7 @@ class QuickReplies:
         for item in items:
             if item.token.startswith("h:"):
                 await self.state.put(STATE_PREFIX + item.token[2:], {"value": item.value}, ttl_s=STORED_TTL_S)
-        await self.outbox.attach(ref, view_of(items))
+        await self.sender.attach(ref, view_of(items))
 
     async def value(self, data: Mapping[str, Any]) -> str | None:
         """The value a component interaction's ``data`` chose; None when it is not a choice or its
@@ -162,6 +185,51 @@ class QuickReplies:
             value = (stored or {}).get("value")
             return value if isinstance(value, str) else None
         return None
+
+    async def press(self, interaction: discord.Interaction[Any], deliver: Deliver) -> None:
+        """Acknowledge a choice's press and deliver it as the presser's message (see the module)."""
+        if not admitted(self.config, interaction.guild, interaction.user):
+            await acknowledge(interaction.response.send_message(REFUSAL, ephemeral=True))
+            return
+        # A redelivered interaction was acknowledged already (40060): delivered again all the same,
+        # as the first delivery may not have happened; the core answers its id once.
+        await acknowledge(interaction.response.defer())
+        try:
+            value = await self.value(dict(interaction.data or {}))
+        except BridgeError as exc:
+            log.warning("a stored choice could not be read", error=str(exc))
+            await acknowledge(interaction.followup.send(UNREADABLE, ephemeral=True))
+            return
+        if value is None:
+            log.warning("a pressed choice is unknown (its stored value is gone)")
+            await acknowledge(interaction.followup.send(GONE, ephemeral=True))
+            return
+        (chat, thread), on = interaction_place(interaction), interaction.message
+        durable = await deliver(
+            Incoming(
+                key=ConversationKey(self.adapter, chat, thread),
+                author=author_of(interaction.user),
+                text=value,
+                reply_to=MessageRef(chat=chat, id=str(on.id), thread=thread) if on is not None else None,
+                shared=interaction.guild is not None,
+                id=str(interaction.id),
+            )
+        )
+        if durable is not False:  # the component interaction's @original is the choices' message
+            try:
+                await call(interaction.edit_original_response(view=None), what="removing the choices")
+            except PlatformError as exc:
+                log.warning("the choices could not be removed", error=str(exc))
+
+    async def suggest(self, interaction: discord.Interaction[Any], commands: CommandSet | None) -> None:
+        """Answer the autocomplete of the chat command's ``message`` with the app's examples."""
+        data: Mapping[str, Any] = interaction.data or {}
+        focused: Mapping[str, Any] = next((o for o in data.get("options") or [] if o.get("focused")), {})
+        wanted = data.get("name") == self.config.command and focused.get("name") == MESSAGE
+        allowed = admitted(self.config, interaction.guild, interaction.user)
+        examples = commands.examples if commands is not None and wanted and allowed else ()
+        typed = str(focused.get("value") or "")
+        await acknowledge(interaction.response.autocomplete(suggestions(examples, typed)))
 
 
 def suggestions(examples: Sequence[str], typed: str) -> list[discord.app_commands.Choice[str]]:

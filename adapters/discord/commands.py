@@ -1,8 +1,11 @@
-"""Slash commands as Discord API JSON, built from the app's inputs; option values back to the core.
+"""Slash commands: built from ``bridge.COMMANDS`` and the app's settings, registered, read back.
 
-Pure functions over plain dicts (no discord.py): :func:`command_payloads` gives the application commands
-to register (``PUT /applications/{id}/commands``, or per guild) with a stable hash, so the adapter
-re-registers only when the app's inputs changed (Discord allows 200 command creates a day per guild).
+:func:`command_payloads` gives the application commands as Discord API JSON (pure functions over
+plain dicts), with a stable hash; :func:`register` puts them on Discord (``PUT
+/applications/{id}/commands``, or per guild) only when that hash, the application or the guild list
+changed since the last registration, which is kept in the adapter's state (Discord allows 200
+command creates a day per guild), and only from the process running shard 0. The core's values
+come back from interactions through :func:`options_to_params` and :func:`settings_command_args`.
 
 Every payload satisfies Discord's rules: names match ``^[-_a-z0-9]{1,32}$`` and are unique per command,
 descriptions are 1-100 characters, required options come first, at most 25 options per command and
@@ -11,6 +14,7 @@ descriptions are 1-100 characters, required options come first, at most 25 optio
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import math
@@ -21,7 +25,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bridge import COMMANDS, Setting, splits_cluster
+import discord
+import structlog
+
+from adapters.discord.config import DiscordConfig
+from bridge import COMMANDS, AdapterState, AppInputs, BridgeError, Host, Setting, splits_cluster
+
+log = structlog.get_logger(__name__)
 
 CHAT_INPUT = 1
 STRING, INTEGER, BOOLEAN, NUMBER, ATTACHMENT = 3, 4, 5, 10, 11
@@ -29,12 +39,10 @@ MAX_OPTIONS = 25
 MAX_CHOICES = 25
 MAX_TEXT = 100  # descriptions, choice names and values, thread names
 MESSAGE, FILE, RESET, OTHER = "message", "file", "reset", "other"
+STATE_KEY = "commands"  # the last registration: {hash, application, guilds}
+INPUTS_TIMEOUT_S = 60.0
 _LIMIT = 2**53  # Discord's bound on min_value / max_value
 _TYPES = {"integer": INTEGER, "number": NUMBER, "boolean": BOOLEAN, "choice": STRING, "text": STRING}
-_MENTION = re.compile(r"<(?:@[!&]?|#)\d+>|<a?(:\w+:)\d+>|@(?:everyone|here)\b")
-_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\n]*\)|<(https?://[^>\s]+)>")
-_MARKS = re.compile(r"(?<!\w)[*_~`|]+|[*_~`|]+(?!\w)")
-_LEAD = re.compile(r"^(?:#{1,6}|-#|>+|[-*+]|\d{1,9}[.)])\s+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +109,47 @@ def command_payloads(
     return CommandSet(payloads, mapping, omitted, digest, offered)
 
 
+async def app_commands(host: Host, config: DiscordConfig, adapter: str) -> CommandSet:
+    """The commands for the app's inputs; without settings options when the app cannot say in time."""
+    try:
+        async with asyncio.timeout(INPUTS_TIMEOUT_S):
+            inputs = await host.inputs()
+    except (BridgeError, TimeoutError) as exc:
+        log.warning("app inputs unknown; commands without settings options", adapter=adapter, error=str(exc))
+        inputs = AppInputs(multimodal=True)
+    return command_payloads(
+        inputs.settings, multimodal=inputs.multimodal, chat_command=config.command, examples=inputs.examples
+    )
+
+
+async def register(
+    client: discord.Client, state: AdapterState, config: DiscordConfig, commands: CommandSet, adapter: str
+) -> None:
+    """Register ``commands`` (see the module docstring: only when changed, only from shard 0's process).
+
+    A refusal is logged, not raised: the commands registered before keep working.
+    """
+    if config.shard_ids is not None and 0 not in config.shard_ids:
+        return  # the process running shard 0 registers them
+    app_id = client.application_id
+    assert app_id is not None
+    wanted = {"hash": commands.hash, "application": str(app_id), "guilds": sorted(config.command_guilds)}
+    if await state.get(STATE_KEY) == wanted:
+        log.info("slash commands unchanged; not registered again", adapter=adapter)
+        return
+    try:
+        if config.command_guilds:
+            for guild in config.command_guilds:
+                await client.http.bulk_upsert_guild_commands(app_id, int(guild), commands.payloads)
+        else:
+            await client.http.bulk_upsert_global_commands(app_id, commands.payloads)
+    except discord.HTTPException as exc:
+        log.error("registering slash commands failed", adapter=adapter, status=exc.status, error=exc.text)
+        return
+    await state.put(STATE_KEY, wanted)
+    log.info("slash commands registered", adapter=adapter, commands=len(commands.payloads))
+
+
 def options_to_params(
     options: Sequence[Mapping[str, Any]], option_params: Mapping[str, str]
 ) -> dict[str, Any]:
@@ -130,30 +179,6 @@ def settings_command_args(options: Sequence[Mapping[str, Any]], commands: Comman
     words = settings_args(options_to_params(options, commands.option_params))
     other = next((str(o.get("value") or "") for o in options if o.get("name") == OTHER), "")
     return " ".join(w for w in (words, other.strip()) if w)
-
-
-def thread_name(prompt: str) -> str:
-    """A thread name for ``prompt``: its first non-blank line without Markdown or mention noise.
-
-    Whitespace is collapsed; ``<@123>``, ``<#123>``, ``@everyone``, ``@here`` are removed, custom emoji
-    become ``:name:``, links their text. At most 100 UTF-16 units (a longer line is cut at a word
-    boundary when one is in the second half, never inside a character cluster, and ends with ``…``);
-    ``"Chat"`` when nothing is left.
-    """
-    line = next((s for s in prompt.splitlines() if s.strip()), "")
-    line = _MENTION.sub(lambda m: m[1] or "", line)
-    line = _LINK.sub(lambda m: m[1] if m[1] is not None else m[2], line)
-    line = " ".join(line.split())
-    while (lead := _LEAD.match(line)) is not None:
-        line = line[lead.end() :]
-    line = " ".join(_MARKS.sub("", line).split())
-    if units(line) > MAX_TEXT:
-        end = len(line)
-        while units(line[:end]) > MAX_TEXT - 1 or (0 < end < len(line) and splits_cluster(line, end)):
-            end -= 1
-        space = line.rfind(" ", 0, end + 1)
-        line = line[: space if space > end // 2 else end].rstrip() + "…"
-    return line or "Chat"
 
 
 def units(text: str) -> int:

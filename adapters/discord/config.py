@@ -14,7 +14,6 @@ from pydantic import Field, NonNegativeInt, PositiveInt, field_validator, model_
 from bridge import COMMANDS, AdapterConfig, string_ids
 
 _COMMAND = re.compile(r"^[-_a-z0-9]{1,32}$")
-# The other slash commands the adapter registers; the chat command must not shadow one of them.
 
 
 class DiscordConfig(AdapterConfig):
@@ -82,7 +81,7 @@ class DiscordConfig(AdapterConfig):
     def _command(cls, value: str) -> str:
         if not _COMMAND.match(value):
             raise ValueError("expected 1-32 lowercase letters, digits, '-' or '_', like 'chat'")
-        if value in COMMANDS:
+        if value in COMMANDS:  # the other slash commands: the chat command must not shadow one
             raise ValueError(f"'{value}' is one of the bot's own commands; choose another name")
         return value
 

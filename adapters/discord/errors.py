@@ -20,17 +20,25 @@ about 25 s (webhook and interaction calls retry every 5xx the same way, channel 
 once); a refused connection raises ``ClientConnectorError`` at once; an address that drops packets
 raises after the 30 s connect timeout; a server that accepts and never answers holds the call for
 the full 300 s. Each of those then counts as one transient failure here.
+
+Two more places where discord.py's errors meet the bridge: :func:`login_errors` turns a rejected
+token or a refused privileged intent at start-up into a permanent error saying what to fix, and
+:func:`acknowledge` answers an interaction without raising when it was answered already or too late.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+import contextlib
+from collections.abc import Awaitable, Iterator
 from typing import TypeVar
 
 import aiohttp
 import discord
+import structlog
 
 from bridge import MessageGone, PlatformError, RateLimited
+
+log = structlog.get_logger(__name__)
 
 UNKNOWN_MESSAGE = 10008
 T = TypeVar("T")
@@ -72,3 +80,29 @@ def _retry_after(exc: discord.HTTPException) -> float:
         return max(0.1, float(headers.get("Retry-After", 1.0)))
     except (TypeError, ValueError):
         return 1.0
+
+
+@contextlib.contextmanager
+def login_errors(adapter: str, token_env: str) -> Iterator[None]:
+    """Raise discord.py's start-up refusals as permanent errors naming the fix (never the token)."""
+    try:
+        yield
+    except discord.LoginFailure:
+        raise PlatformError(
+            f"Discord rejected the bot token of adapter '{adapter}' (from ${token_env})", permanent=True
+        ) from None
+    except discord.PrivilegedIntentsRequired:
+        raise PlatformError(
+            f"adapter '{adapter}': enable the Message Content intent for the bot in the "
+            "Discord Developer Portal, or set message_content_intent = false",
+            permanent=True,
+        ) from None
+
+
+async def acknowledge(response: Awaitable[object]) -> None:
+    """Answer an interaction; one answered already (a redelivery: 40060) or too late (10062) is
+    logged, not raised: the work it asks for may still have to be done."""
+    try:
+        await response
+    except (discord.HTTPException, discord.InteractionResponded) as exc:
+        log.info("interaction not answered", error=str(exc))

@@ -14,7 +14,7 @@ outside the spoilers, where Discord can show them; ``||`` inside gets a zero-wid
 
 Mentions are left as they are: the adapter neutralises pings with ``allowed_mentions``.
 
-What a message carries (never blank) and how long it is: :mod:`adapters.discord.content`.
+What a message carries (never blank) and how long it is: :mod:`adapters.discord.send`.
 """
 
 from __future__ import annotations

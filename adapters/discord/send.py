@@ -4,48 +4,54 @@ Where a reply goes:
 
 * **Interaction replies** (a slash command answered in place): the first text replaces the deferred
   "thinking…" response, later pieces are follow-ups; edits go through the interaction's webhook
-  while its token is valid (15 minutes). After that, a message that still changes is continued as
-  an ordinary channel message (the streamer keeps its handle; :attr:`Outbox._moved` maps it).
+  while its token is valid (15 minutes). After that (or in a process that never had the token: a
+  reply resumed after a restart) a message that still changes goes on as an ordinary channel
+  message, whose handle :meth:`Sender.edit` returns; the core uses that handle from then on, so no
+  map of old handles to new messages is kept here.
 * **Everything else** (threads, mentions, DMs) is a channel message, replying to the user's one.
+
+What a message carries: :func:`message_content`, the chunk rendered (:mod:`adapters.discord.render`)
+and never blank; the core splits replies by :func:`content_length`, so every chunk fits Discord's
+2,000 characters, counted in code points (Discord's API counts them with ``len``, discord-api-docs#1315).
 
 Every send and every edit carries ``allowed_mentions`` that ping nobody: Discord re-parses mentions
 on edits with default allowances unless told otherwise, and an app may well print ``@everyone``.
 While a reply streams, its message carries a ⏹ Stop button (custom id :data:`STOP_ID`); the final
 edit removes it. Quick replies (:mod:`adapters.discord.choices`) are put on a sent message by
-:meth:`Outbox.attach`. discord.py errors become ``bridge`` errors (:mod:`adapters.discord.errors`):
-permanent refusals, transient failures, a long 429 → ``RateLimited``, a deleted message →
-``MessageGone``.
+:meth:`Sender.attach`. Files follow :mod:`adapters.discord.files`. discord.py errors become
+``bridge`` errors (:mod:`adapters.discord.errors`); every REST call is paced
+(:mod:`adapters.discord.pacing`), and "typing…" gives way when the budget runs low.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import re
 import time
+import unicodedata
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import discord
 
-from adapters.discord.content import message_content
 from adapters.discord.errors import call
+from adapters.discord.files import UploadLimits, batches, too_big_note
 from adapters.discord.pacing import GlobalPacer
-from bridge import (
-    Attachment,
-    ConversationKey,
-    LocalFile,
-    MessageRef,
-    PlatformError,
-    Stage,
-    repeating,
-)
+from adapters.discord.render import to_discord
+from bridge import Attachment, ConversationKey, LocalFile, MessageRef, PlatformError, Stage, repeating
 
 STOP_ID = "bridge:stop"
 NO_PINGS = discord.AllowedMentions.none()
 TOKEN_LIFETIME_S = 15 * 60 - 45  # the interaction token lasts 15 min; stop using it a little before
-DM_UPLOAD_LIMIT = 10 * 1024 * 1024
+BLANK = "…"  # what a chunk of only whitespace shows
 _REMEMBER = 10_000
+# Contents remembered: the core's splitter measures the same chunk prefixes on every streamed update of
+# a long reply. Each entry holds a chunk (at most about 2,000 characters).
+_CONTENTS = 512
+_MARKUP = re.compile(r"[!-/:-@\[-`{-~]")  # ASCII punctuation: Discord shows any of it escaped as itself
 Channel = (
     discord.TextChannel | discord.Thread | discord.DMChannel | discord.VoiceChannel | discord.StageChannel
 )
@@ -71,14 +77,14 @@ class Pending:
 
 
 class StopView(discord.ui.View):
-    """The ⏹ Stop button; presses are handled in the inbox (``on_interaction``), not here."""
+    """The ⏹ Stop button; presses are handled by the receiver (``on_interaction``), not here."""
 
     def __init__(self) -> None:
         super().__init__(timeout=TOKEN_LIFETIME_S)
         self.add_item(discord.ui.Button(label="Stop", emoji="⏹", custom_id=STOP_ID))
 
 
-class Outbox:
+class Sender:
     """One bot's outgoing side; ``client`` must be logged in."""
 
     def __init__(
@@ -89,21 +95,15 @@ class Outbox:
         self.thoughts = thoughts
         self.stop_button = stop_button
         self.pending: OrderedDict[str, Pending] = OrderedDict()  # interaction id → its reply state
-        self._moved: OrderedDict[str, int] = OrderedDict()  # message id → channel message replacing it
-        self.upload_limits: OrderedDict[str, int] = OrderedDict()  # channel id → limit interactions report
+        self.limits = UploadLimits()
         self.clock = time.monotonic
-
-    def note_limit(self, channel_id: str, interaction: discord.Interaction[Any]) -> None:
-        """Remember the upload limit an interaction reports for its channel (boosts raise it)."""
-        self.upload_limits[channel_id] = interaction.filesize_limit
-        _trim(self.upload_limits)
 
     def track(self, interaction: discord.Interaction[Any]) -> MessageRef:
         """Remember a deferred interaction; the handle to reply to it with :meth:`send`."""
         self.pending[str(interaction.id)] = Pending(interaction, self.clock())
-        _trim(self.pending)
-        channel = interaction.channel
-        chat, thread = place(channel) if channel is not None else (str(interaction.channel_id), None)
+        while len(self.pending) > _REMEMBER:
+            self.pending.popitem(last=False)
+        chat, thread = interaction_place(interaction)
         return MessageRef(
             chat=chat, id=f"interaction-{interaction.id}", thread=thread, data=(("i", str(interaction.id)),)
         )
@@ -140,67 +140,54 @@ class Outbox:
         return MessageRef(to.chat, str(msg.id), to.thread)
 
     async def edit(self, ref: MessageRef, text: str, stage: Stage) -> MessageRef:
+        """Replace ``ref``'s text; the handle to use next (a new one when the reply moved on)."""
         content = message_content(text, self.thoughts)  # type: ignore[arg-type]
         view = self._view(stage)
         data = dict(ref.data)
-        message_id = self._moved.get(ref.id, int(ref.id))
-        pending = self.pending.get(data.get("i", ""))
-        if ref.id not in self._moved and "i" in data:
-            if pending is not None and pending.fresh(self.clock()):
-                if data.get("original"):
-                    await call(
-                        pending.interaction.edit_original_response(
-                            content=content, view=view, allowed_mentions=NO_PINGS
-                        ),
-                        what="the reply's edit",
-                        edit=True,
-                    )
-                else:
-                    await call(
-                        pending.interaction.followup.edit_message(
-                            int(ref.id), content=content, view=view, allowed_mentions=NO_PINGS
-                        ),
-                        what="the reply's edit",
-                        edit=True,
-                    )
-                return ref
-            # The token has expired (or this process never had it: a reply resumed after a restart),
-            # and a bot cannot edit an interaction's message otherwise: the reply goes on as an
-            # ordinary channel message, whose handle the streamer uses from now on.
+        what = "the reply's edit"
+        if "i" not in data:
+            partial = (await self.channel(ref.thread or ref.chat)).get_partial_message(int(ref.id))
+            await call(
+                partial.edit(content=content, view=view, allowed_mentions=NO_PINGS), what=what, edit=True
+            )
+            return ref
+        pending = self._pending(ref)
+        if pending is None:
+            # The token has expired (or this process never had it), and a bot cannot edit an
+            # interaction's message otherwise: the reply goes on as an ordinary channel message.
             channel = await self.channel(ref.thread or ref.chat)
             msg = await call(channel.send(content, view=view, allowed_mentions=NO_PINGS))  # type: ignore[arg-type]
-            self._moved[ref.id] = msg.id
-            _trim(self._moved)
             return MessageRef(ref.chat, str(msg.id), ref.thread)
-        channel = await self.channel(ref.thread or ref.chat)
-        partial = channel.get_partial_message(message_id)
-        await call(
-            partial.edit(content=content, view=view, allowed_mentions=NO_PINGS),
-            what="the reply's edit",
-            edit=True,
-        )
+        edited: Awaitable[object]
+        if data.get("original"):
+            edited = pending.interaction.edit_original_response(
+                content=content, view=view, allowed_mentions=NO_PINGS
+            )
+        else:
+            edited = pending.interaction.followup.edit_message(
+                int(ref.id), content=content, view=view, allowed_mentions=NO_PINGS
+            )
+        await call(edited, what=what, edit=True)
         return ref
 
     async def attach(self, ref: MessageRef, view: discord.ui.View) -> None:
         """Put ``view``'s components on a sent message, its text unchanged. A reply whose interaction
         token has expired (or that another process sent) cannot be edited by the bot: the components
         then come on a new message after it. ``MessageGone`` when the message was deleted."""
-        data = dict(ref.data)
         what = "adding the choices"
-        if ref.id not in self._moved and "i" in data:
-            pending = self._pending(ref)
-            if pending is None:
-                channel = await self.channel(ref.thread or ref.chat)
-                await call(channel.send(view=view, allowed_mentions=NO_PINGS), what=what)
-            elif data.get("original") or not ref.id.isdigit():
-                await call(pending.interaction.edit_original_response(view=view), what=what, edit=True)
-            else:
-                edited = pending.interaction.followup.edit_message(int(ref.id), view=view)
-                await call(edited, what=what, edit=True)
+        if "i" not in dict(ref.data):
+            partial = (await self.channel(ref.thread or ref.chat)).get_partial_message(int(ref.id))
+            await call(partial.edit(view=view), what=what, edit=True)
             return
-        channel = await self.channel(ref.thread or ref.chat)
-        partial = channel.get_partial_message(self._moved.get(ref.id, int(ref.id)))
-        await call(partial.edit(view=view), what=what, edit=True)
+        pending = self._pending(ref)
+        if pending is None:
+            channel = await self.channel(ref.thread or ref.chat)
+            await call(channel.send(view=view, allowed_mentions=NO_PINGS), what=what)
+        elif dict(ref.data).get("original") or not ref.id.isdigit():
+            await call(pending.interaction.edit_original_response(view=view), what=what, edit=True)
+        else:
+            edited = pending.interaction.followup.edit_message(int(ref.id), view=view)
+            await call(edited, what=what, edit=True)
 
     # -- files and typing ------------------------------------------------------------------
     async def fetch(self, attachment: Attachment) -> Attachment:
@@ -210,21 +197,14 @@ class Outbox:
 
     async def send_files(
         self, to: ConversationKey, files: Sequence[LocalFile], reply_to: MessageRef | None
-    ) -> list[str]:
-        """Upload ``files`` (≤10 per message, within the channel's limit); names that did not fit."""
+    ) -> None:
+        """Upload ``files`` in batches within the channel's limit; a note names those over it."""
         channel = await self.channel(to.thread or to.chat)
         pending = self._pending(reply_to)
-        guild = getattr(channel, "guild", None)
         limit = (
-            pending.interaction.filesize_limit
-            if pending is not None
-            else self.upload_limits.get(str(channel.id))
-            or self.upload_limits.get(to.chat)
-            or (guild.filesize_limit if guild is not None else DM_UPLOAD_LIMIT)
+            pending.interaction.filesize_limit if pending is not None else self.limits.of(channel, to.chat)
         )
-        fitting = [f for f in files if f.size <= limit]
-        too_big = [f.name for f in files if f.size > limit]
-        for batch in _batches(fitting, limit):
+        for batch in batches([f for f in files if f.size <= limit], limit):
             uploads = [discord.File(f.path, filename=f.name) for f in batch]
             try:
                 if pending is not None:
@@ -236,7 +216,8 @@ class Outbox:
             finally:
                 for u in uploads:
                     u.close()
-        return too_big
+        if too_big := [f.name for f in files if f.size > limit]:
+            await self.send(to, too_big_note(too_big), reply_to, "final")
 
     @contextlib.asynccontextmanager
     async def typing(self, to: ConversationKey) -> AsyncIterator[None]:
@@ -262,6 +243,7 @@ class Outbox:
         return found
 
     def _pending(self, ref: MessageRef | None) -> Pending | None:
+        """The interaction ``ref`` answers, while its token can still be used."""
         if ref is None:
             return None
         pending = self.pending.get(dict(ref.data).get("i", ""))
@@ -278,17 +260,34 @@ def place(channel: Any) -> tuple[str, str | None]:
     return str(channel.id), None
 
 
-def _batches(files: Sequence[LocalFile], limit: int) -> list[list[LocalFile]]:
-    """At most 10 files and ``max(limit, 25 MiB)`` bytes per message."""
-    budget = max(limit, 25 * 1024 * 1024)
-    out: list[list[LocalFile]] = []
-    for f in files:
-        if not out or len(out[-1]) == 10 or sum(x.size for x in out[-1]) + f.size > budget:
-            out.append([])
-        out[-1].append(f)
-    return out
+def interaction_place(interaction: discord.Interaction[Any]) -> tuple[str, str | None]:
+    """``(chat, thread)`` where an interaction happened (its channel may not be cached)."""
+    channel = interaction.channel
+    return place(channel) if channel is not None else (str(interaction.channel_id), None)
 
 
-def _trim(mapping: OrderedDict[str, Any]) -> None:
-    while len(mapping) > _REMEMBER:
-        mapping.popitem(last=False)
+def message_content(markdown: str, thoughts: Literal["quote", "spoiler"] = "quote") -> str:
+    """The content of the message showing one chunk of a reply: never blank.
+
+    :func:`to_discord` without trailing whitespace (Discord drops it); when that shows nothing (``#``,
+    an empty heading) the chunk's own Markdown with its markup escaped, so the user sees what the app
+    wrote; :data:`BLANK` for whitespace only. Pure; recent results are cached.
+    """
+    return _content(markdown, thoughts)
+
+
+def content_length(markdown: str, thoughts: Literal["quote", "spoiler"] = "quote") -> int:
+    """The length of :func:`message_content` in Discord's unit (code points)."""
+    return len(_content(markdown, thoughts))
+
+
+@functools.lru_cache(maxsize=_CONTENTS)
+def _content(markdown: str, thoughts: Literal["quote", "spoiler"]) -> str:
+    content = to_discord(markdown, thoughts).rstrip()
+    if not _shows_text(content):
+        content = _MARKUP.sub(r"\\\g<0>", markdown.replace("\r", "")).strip()
+    return content if _shows_text(content) else BLANK
+
+
+def _shows_text(content: str) -> bool:
+    return any(not c.isspace() and unicodedata.category(c) != "Cf" for c in content)

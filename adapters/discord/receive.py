@@ -1,19 +1,26 @@
-"""Receiving from Discord: messages and interactions → the bridge's :class:`~bridge.Incoming`.
+"""Receiving from Discord: gateway events → the bridge's :class:`~bridge.Incoming`, delivered.
+
+:meth:`Receiver.listen` puts the gateway handlers on the client (``on_ready``, ``on_message``,
+``on_interaction``); each calls ``host.deliver`` itself and awaits nothing slow (files are
+references the turn fetches later, :mod:`adapters.discord.files`).
 
 * **Messages** count in DMs, in threads the bot opened, when they mention the bot or reply to it,
   and everywhere with ``trigger = "all"``. The bot's mention is removed from the text.
 * **Slash commands** are acknowledged at once (Discord allows 3 seconds): ``/chat`` with
   ``threads = true`` in a guild channel answers with the prompt and opens a thread from that
-  answer, where the reply streams and the conversation goes on with plain messages; otherwise the
-  response is deferred ("thinking…") and the reply replaces it. ``/settings`` options become
-  ``name=value`` arguments; ``/chat``'s generated options apply to that turn only.
-* **The Stop button** is the ``stop`` command of the conversation it sits in; **choice presses**
-  and **autocomplete** are handled in :mod:`adapters.discord.presses`.
+  answer, named after it (:func:`thread_name`), where the reply streams and the conversation goes
+  on with plain messages; otherwise the response is deferred ("thinking…") and the reply replaces
+  it. ``/settings`` options become ``name=value`` arguments; ``/chat``'s generated options apply
+  to that turn only.
+* **The Stop button** is the ``stop`` command from whoever pressed it, delivered like any command:
+  the core keys it by the adapter's scope, so it stops the reply of the presser's conversation.
+  **Choice presses** and **autocomplete** are :mod:`adapters.discord.choices`'.
 * **Access:** guild and role lists are checked (:mod:`adapters.discord.access`; users and channels
   by the core); refused slash commands get a private (ephemeral) answer, refused messages are ignored.
 
-Conversation keys: a thread is a conversation of its own (``chat`` = parent channel, ``thread`` =
-the thread); elsewhere the adapter's ``scope`` decides.
+Conversation keys are ``(adapter, chat, thread)``: a thread is a conversation of its own (``chat`` =
+the parent channel, ``thread`` = the thread). The core applies the adapter's ``scope`` with the
+author's id, so every way in (messages, commands, presses) lands in that user's conversation.
 
 A message is delivered at most once however it arrives (live from the gateway, or read from the
 history when catching up, :mod:`adapters.discord.catchup`); ``delivered(channel id, message id)``
@@ -31,46 +38,78 @@ from typing import Any
 import discord
 import structlog
 
-from adapters.discord.access import author_of, data_of
-from adapters.discord.choices import QuickReplies, is_choice
+from adapters.discord.access import admitted, author_of
+from adapters.discord.choices import REFUSAL, QuickReplies, is_choice
 from adapters.discord.commands import (
-    FILE,
+    MAX_TEXT,
     MESSAGE,
     CommandSet,
     options_to_params,
     settings_command_args,
-    thread_name,
+    units,
 )
 from adapters.discord.config import DiscordConfig
-from adapters.discord.outbox import NO_PINGS, STOP_ID, Outbox, place
-from adapters.discord.presses import REFUSAL, Presses
-from bridge import Attachment, Incoming, MessageRef
+from adapters.discord.files import attachment, resolved_files
+from adapters.discord.send import NO_PINGS, STOP_ID, Sender, interaction_place, place
+from bridge import ConversationKey, Host, Incoming, MessageRef, splits_cluster
 
 log = structlog.get_logger(__name__)
 Deliver = Callable[[Incoming], Awaitable[object]]  # the gateway cannot redeliver: no ack
 Delivered = Callable[[str, int], None]
+Settled = Callable[[str], Awaitable[None]]
 _REMEMBER = 10_000  # message ids kept to deliver each once
+_MENTION = re.compile(r"<(?:@[!&]?|#)\d+>|<a?(:\w+:)\d+>|@(?:everyone|here)\b")
+_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\n]*\)|<(https?://[^>\s]+)>")
+_MARKS = re.compile(r"(?<!\w)[*_~`|]+|[*_~`|]+(?!\w)")
+_LEAD = re.compile(r"^(?:#{1,6}|-#|>+|[-*+]|\d{1,9}[.)])\s+")
 
 
-class Inbox(Presses):
-    """One bot's incoming side; ``replies`` reads choice presses back (none: presses are ignored)."""
+class Receiver:
+    """One bot's incoming side; ``commands`` is set once the app's inputs are known."""
 
     def __init__(
         self,
         adapter: str,
         config: DiscordConfig,
         client: discord.Client,
-        outbox: Outbox,
+        sender: Sender,
+        replies: QuickReplies,
         delivered: Delivered | None = None,
-        replies: QuickReplies | None = None,
     ) -> None:
-        super().__init__(adapter, config)
+        self.adapter = adapter
+        self.config = config
         self.client = client
-        self.outbox = outbox
-        self.commands: CommandSet | None = None
-        self.delivered = delivered
+        self.sender = sender
         self.replies = replies
+        self.delivered = delivered
+        self.commands: CommandSet | None = None
         self._seen: OrderedDict[int, None] = OrderedDict()
+
+    def listen(self, host: Host, *, settled: Settled, started: Callable[[], None]) -> None:
+        """Put the gateway handlers on the client, delivering to ``host.deliver``.
+
+        ``settled(channel id)`` returns once that channel's missed messages are delivered (its live
+        ones wait for it); ``started()`` is called on the first ``on_ready`` only (another comes
+        after each new gateway session).
+        """
+        client, first = self.client, asyncio.Event()
+
+        @client.event
+        async def on_ready() -> None:
+            host.ready()
+            if not first.is_set():
+                first.set()
+                started()
+
+        @client.event
+        async def on_message(message: discord.Message) -> None:
+            if not message.author.bot:
+                await settled(str(message.channel.id))  # missed messages go first
+            await self.message(message, host.deliver)
+
+        @client.event
+        async def on_interaction(interaction: discord.Interaction[Any]) -> None:
+            await self.interaction(interaction, host.deliver)
 
     # -- messages --------------------------------------------------------------------------
     async def message(self, msg: discord.Message, deliver: Deliver) -> None:
@@ -88,17 +127,15 @@ class Inbox(Presses):
             or msg.type not in (discord.MessageType.default, discord.MessageType.reply)
         ):
             return None
-        if not self._triggered(msg, me) or not self._admitted(msg.guild, msg.author):
+        if not self._triggered(msg, me) or not admitted(self.config, msg.guild, msg.author):
             return None
         chat, thread = place(msg.channel)
         text = re.sub(rf"<@!?{me.id}>", "", msg.content).strip()
         return Incoming(
-            key=self._key(chat, str(msg.author.id), thread),
+            key=self._key(chat, thread),
             author=author_of(msg.author),
             text=text,
-            attachments=tuple(
-                _attachment(a.filename, a.size, a.content_type, a.url) for a in msg.attachments
-            ),
+            attachments=tuple(attachment(a.filename, a.size, a.content_type, a.url) for a in msg.attachments),
             reply_to=MessageRef(chat=chat, id=str(msg.id), thread=thread),
             shared=msg.guild is not None,
             id=str(msg.id),
@@ -139,16 +176,16 @@ class Inbox(Presses):
                 await interaction.response.defer()
                 await self._deliver_command(interaction, "stop", "", deliver, reply=False)
             elif is_choice(data.get("custom_id")):
-                await self._press(interaction, deliver)
+                await self.replies.press(interaction, deliver)
             return
         if interaction.type == discord.InteractionType.autocomplete:
-            await self._suggest(interaction, data)
+            await self.replies.suggest(interaction, self.commands)
             return
         if interaction.type != discord.InteractionType.application_command:
             return
         if interaction.channel_id is not None:
-            self.outbox.note_limit(str(interaction.channel_id), interaction)
-        if not self._admitted(interaction.guild, interaction.user):
+            self.sender.limits.note(str(interaction.channel_id), interaction.filesize_limit)
+        if not admitted(self.config, interaction.guild, interaction.user):
             await interaction.response.send_message(REFUSAL, ephemeral=True)
             return
         name = str(data.get("name", ""))
@@ -167,42 +204,48 @@ class Inbox(Presses):
         self, interaction: discord.Interaction[Any], options: Sequence[Mapping[str, Any]], deliver: Deliver
     ) -> None:
         prompt = str(next((o.get("value") for o in options if o.get("name") == MESSAGE), "") or "")
-        params = options_to_params(options, self.commands.option_params) if self.commands else {}
         channel = interaction.channel
-        user = interaction.user
         if self.config.threads and interaction.guild is not None and isinstance(channel, discord.TextChannel):
-            await interaction.response.send_message(
-                f"**{user.display_name}:** {prompt[:1800]}", allowed_mentions=NO_PINGS
-            )
-            started = await interaction.original_response()
-            thread = await self._open_thread(started, prompt)
-            if thread is None:  # the bot may not create threads here: answer in the channel
-                key = self._key(str(channel.id), str(user.id), None)
-                reply_to: MessageRef | None = MessageRef(chat=str(channel.id), id=str(started.id))
-            else:
-                key = self._key(str(channel.id), str(user.id), str(thread.id))
-                reply_to = None
-                if self.delivered is not None:  # the conversation goes on in the thread
-                    self.delivered(str(thread.id), thread.id)
+            key, reply_to = await self._chat_in_thread(interaction, channel, prompt)
         else:
-            await interaction.response.defer(thinking=True)
-            reply_to = self.outbox.track(interaction)
-            key = self._key(reply_to.chat, str(user.id), reply_to.thread)
-            if interaction.guild is None and self.delivered is not None and interaction.channel_id:
-                self.delivered(str(interaction.channel_id), interaction.id)  # a DM goes on
-        attachments = tuple(_resolved_files(data_of(interaction), options))
+            key, reply_to = await self._chat_in_place(interaction)
         await deliver(
             Incoming(
                 key=key,
-                author=author_of(user),
+                author=author_of(interaction.user),
                 text=prompt,
-                attachments=attachments,
+                attachments=tuple(resolved_files(dict(interaction.data or {}), options)),
                 reply_to=reply_to,
-                params=params,
+                params=options_to_params(options, self.commands.option_params) if self.commands else {},
                 shared=interaction.guild is not None,
                 id=str(interaction.id),
             )
         )
+
+    async def _chat_in_thread(
+        self, interaction: discord.Interaction[Any], channel: discord.TextChannel, prompt: str
+    ) -> tuple[ConversationKey, MessageRef | None]:
+        """Echo the prompt and open a thread from it, where the reply goes (the channel if refused)."""
+        await interaction.response.send_message(
+            f"**{interaction.user.display_name}:** {prompt[:1800]}", allowed_mentions=NO_PINGS
+        )
+        started = await interaction.original_response()
+        thread = await self._open_thread(started, prompt)
+        if thread is None:  # the bot may not create threads here: answer in the channel
+            return self._key(str(channel.id), None), MessageRef(chat=str(channel.id), id=str(started.id))
+        if self.delivered is not None:  # the conversation goes on in the thread
+            self.delivered(str(thread.id), thread.id)
+        return self._key(str(channel.id), str(thread.id)), None
+
+    async def _chat_in_place(
+        self, interaction: discord.Interaction[Any]
+    ) -> tuple[ConversationKey, MessageRef]:
+        """Defer the response ("thinking…"); the reply replaces it."""
+        await interaction.response.defer(thinking=True)
+        reply_to = self.sender.track(interaction)
+        if interaction.guild is None and self.delivered is not None and interaction.channel_id:
+            self.delivered(str(interaction.channel_id), interaction.id)  # a DM goes on
+        return self._key(reply_to.chat, reply_to.thread), reply_to
 
     async def _open_thread(self, started: discord.Message, prompt: str) -> discord.Thread | None:
         """A thread from the prompt's echo; None when Discord refuses it (permissions, or still
@@ -232,12 +275,11 @@ class Inbox(Presses):
         *,
         reply: bool = True,
     ) -> None:
-        ref = self.outbox.track(interaction) if reply else None
-        channel = interaction.channel
-        chat, thread = place(channel) if channel is not None else (str(interaction.channel_id), None)
+        ref = self.sender.track(interaction) if reply else None
+        chat, thread = interaction_place(interaction)
         await deliver(
             Incoming(
-                key=self._key(chat, str(interaction.user.id), thread),
+                key=self._key(chat, thread),
                 author=author_of(interaction.user),
                 text=f"/{name} {args}".strip(),
                 reply_to=ref,
@@ -248,26 +290,29 @@ class Inbox(Presses):
             )
         )
 
-
-def _resolved_files(data: Mapping[str, Any], options: Sequence[Mapping[str, Any]]) -> list[Attachment]:
-    """The files of a slash command's ``file`` options, as references to fetch later."""
-    resolved = (data.get("resolved") or {}).get("attachments") or {}
-    out = []
-    for option in options:
-        if option.get("name") != FILE or str(option.get("value")) not in resolved:
-            continue
-        item = resolved[str(option["value"])]
-        out.append(
-            _attachment(
-                str(item.get("filename", "file")),
-                int(item.get("size", 0)),
-                item.get("content_type"),
-                str(item["url"]),
-            )
-        )
-    return out
+    def _key(self, chat: str, thread: str | None) -> ConversationKey:
+        return ConversationKey(self.adapter, chat, thread)  # the core applies the scope
 
 
-def _attachment(name: str, size: int, mime: str | None, url: str) -> Attachment:
-    """A user's file, fetched from the CDN by the turn (``adapter.fetch``) if it is within the limits."""
-    return Attachment(name=name, mime_type=mime, declared_size=size, source=(("url", url),))
+def thread_name(prompt: str) -> str:
+    """A thread name for ``prompt``: its first non-blank line without Markdown or mention noise.
+
+    Whitespace is collapsed; ``<@123>``, ``<#123>``, ``@everyone``, ``@here`` are removed, custom emoji
+    become ``:name:``, links their text. At most 100 UTF-16 units (a longer line is cut at a word
+    boundary when one is in the second half, never inside a character cluster, and ends with ``…``);
+    ``"Chat"`` when nothing is left.
+    """
+    line = next((s for s in prompt.splitlines() if s.strip()), "")
+    line = _MENTION.sub(lambda m: m[1] or "", line)
+    line = _LINK.sub(lambda m: m[1] if m[1] is not None else m[2], line)
+    line = " ".join(line.split())
+    while (lead := _LEAD.match(line)) is not None:
+        line = line[lead.end() :]
+    line = " ".join(_MARKS.sub("", line).split())
+    if units(line) > MAX_TEXT:
+        end = len(line)
+        while units(line[:end]) > MAX_TEXT - 1 or (0 < end < len(line) and splits_cluster(line, end)):
+            end -= 1
+        space = line.rfind(" ", 0, end + 1)
+        line = line[: space if space > end // 2 else end].rstrip() + "…"
+    return line or "Chat"
