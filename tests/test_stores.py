@@ -755,7 +755,6 @@ async def test_oversize_transcript_is_trimmed_not_lost() -> None:
     assert history[-1]["content"] == "x" * 90 and history[-2]["content"] == "q39"
 
 
-
 def test_a_session_knows_its_history_format_even_when_stored_by_an_older_bridge() -> None:
     from bridge.gradio import ChatSession
 
@@ -767,6 +766,7 @@ def test_a_session_knows_its_history_format_even_when_stored_by_an_older_bridge(
     again = ChatSession.from_dict(old.to_dict())
     assert again.history_format == "tuples" and again.shrink() and again.history == [["q2", "a2"]]
     assert again.shrink() and again.history == [] and not again.shrink()
+
 
 def test_serve_stops_at_once_when_redis_is_unreachable(tmp_path: Path) -> None:
     config = tmp_path / "bridge.toml"
