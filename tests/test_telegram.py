@@ -228,6 +228,24 @@ async def test_a_slow_download_holds_up_no_other_chat(current_apps: dict[str, st
     assert fake.errors == []
 
 
+async def test_many_slow_downloads_hold_up_no_other_chat(current_apps: dict[str, str]) -> None:
+    # More files on their way at once than the adapter makes Bot API calls at once: still answered.
+    fake = FakeTelegram(download_rate=2048)  # 32 s for each 64 KiB file
+    senders = [PRIVATE + 10 + n for n in range(30)]
+    async with bridge_on(fake, current_apps["mm"]):
+        for chat in senders:
+            fake.push_document(chat, f"f{chat}.txt", b"x" * 65536, "text/plain")
+        await fake.wait_for(lambda: fake.downloading == len(senders), timeout=60)
+        fake.push_text(PRIVATE, "meanwhile")
+        await fake.wait_for(lambda: any("text=meanwhile" in t for t in texts(fake, PRIVATE)), timeout=30)
+        assert fake.downloading == len(senders) and not fake.downloaded
+        fake.download_rate = None
+        await fake.wait_for(
+            lambda: all(any(f"names=f{c}.txt" in t for t in texts(fake, c)) for c in senders), timeout=120
+        )
+    assert fake.errors == []
+
+
 async def test_text_only_app_explains_attachments(fake: FakeTelegram, current_apps: dict[str, str]) -> None:
     async with bridge_on(fake, current_apps["text"]):
         fake.push_document(PRIVATE, "notes.txt", b"hello", "text/plain", caption="read")
