@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import re
+from typing import Any
 
 import pytest
 
 from tests.apps.text import long_markdown
-from tests.fakes.telegram import FakeTelegram
-from tests.fakes.telegram_bridge import FORUM, GROUP, PRIVATE, bridge_on, texts
+from tests.fakes.telegram import FakeTelegram, serve_telegram
+from tests.fakes.telegram_bridge import FORUM, GROUP, PRIVATE, bridge_on, free_port, running, texts, webhook
 
 
 @pytest.fixture
@@ -202,6 +203,47 @@ async def test_files_in_and_out(fake: FakeTelegram, current_apps: dict[str, str]
     assert doc.media["document"]["file_name"] == "notes.txt"
     assert photo.media["photo"]
     assert len(fake.calls_to("getFile")) == 2  # the oversize file was never fetched
+
+
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+async def test_a_slow_download_holds_up_no_other_chat(current_apps: dict[str, str], mode: str) -> None:
+    # Chat A's 19 MB document trickles in; chat B's message is answered meanwhile (house rule 8).
+    fake = FakeTelegram(download_rate=256 * 1024)  # about 76 s for the whole file
+    port = free_port()
+    modal: dict[str, Any] = (
+        {"bridge": {"http": f"127.0.0.1:{port}"}, **webhook(port)} if mode == "webhook" else {}
+    )
+    other, size = PRIVATE + 1, 19 * 1024 * 1024
+    async with serve_telegram(fake) as url, running(fake, url, current_apps["mm"], **modal):
+        fake.push_document(PRIVATE, "big.pdf", b"%" * size, "application/pdf", caption="read this")
+        await fake.wait_for(lambda: fake.downloading == 1, timeout=30)
+        fake.push_text(other, "meanwhile")
+        await fake.wait_for(lambda: any("text=meanwhile" in t for t in texts(fake, other)), timeout=30)
+        assert fake.downloading == 1 and not fake.downloaded  # A's file is still on its way
+        assert not any("names=big.pdf" in t for t in texts(fake, PRIVATE))
+        fake.download_rate = None  # the rest comes at once: A is answered too
+        await fake.wait_for(
+            lambda: any(f"names=big.pdf sizes={size}" in t for t in texts(fake, PRIVATE)), timeout=60
+        )
+    assert fake.errors == []
+
+
+async def test_many_slow_downloads_hold_up_no_other_chat(current_apps: dict[str, str]) -> None:
+    # More files on their way at once than the adapter makes Bot API calls at once: still answered.
+    fake = FakeTelegram(download_rate=2048)  # 32 s for each 64 KiB file
+    senders = [PRIVATE + 10 + n for n in range(30)]
+    async with bridge_on(fake, current_apps["mm"]):
+        for chat in senders:
+            fake.push_document(chat, f"f{chat}.txt", b"x" * 65536, "text/plain")
+        await fake.wait_for(lambda: fake.downloading == len(senders), timeout=60)
+        fake.push_text(PRIVATE, "meanwhile")
+        await fake.wait_for(lambda: any("text=meanwhile" in t for t in texts(fake, PRIVATE)), timeout=30)
+        assert fake.downloading == len(senders) and not fake.downloaded
+        fake.download_rate = None
+        await fake.wait_for(
+            lambda: all(any(f"names=f{c}.txt" in t for t in texts(fake, c)) for c in senders), timeout=120
+        )
+    assert fake.errors == []
 
 
 async def test_text_only_app_explains_attachments(fake: FakeTelegram, current_apps: dict[str, str]) -> None:

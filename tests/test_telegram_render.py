@@ -7,7 +7,6 @@ import random
 
 import pytest
 
-from adapters.telegram.adapter import TelegramAdapter
 from adapters.telegram.render import (
     BLANK,
     MAX_ENTITIES,
@@ -15,10 +14,12 @@ from adapters.telegram.render import (
     Entity,
     message,
     render,
+    render_chunks,
+    split_rendered,
     text_length,
     utf16_len,
 )
-from adapters.telegram.split import render_chunks, split_rendered
+from adapters.telegram.send import rendered
 from bridge import PlatformError, ThoughtPart, split_markdown
 from bridge.render import thought_markdown
 
@@ -420,7 +421,7 @@ def test_a_long_reply_split_by_the_core_fits_and_keeps_every_visible_character()
 
 def test_the_adapter_refuses_a_chunk_over_the_limit_rather_than_cut_it() -> None:
     with pytest.raises(PlatformError, match="bug") as caught:
-        TelegramAdapter._render("😀" * 2049)  # 4,098 units: the core never hands this over
+        rendered("😀" * 2049)  # 4,098 units: the core never hands this over
     assert caught.value.permanent
-    body, _ = TelegramAdapter._render("😀" * 2048)
+    body, _ = rendered("😀" * 2048)
     assert utf16_len(body) == MAX_LEN

@@ -26,8 +26,7 @@ from adapters.discord.render import to_discord
 from adapters.discord.send import message_content
 from adapters.telegram.adapter import TelegramAdapter
 from adapters.telegram.config import TelegramConfig
-from adapters.telegram.render import MAX_LEN, message, render, text_length, utf16_len
-from adapters.telegram.split import split_rendered
+from adapters.telegram.render import MAX_LEN, message, render, split_rendered, text_length, utf16_len
 from bridge import splits_cluster
 from bridge.splitting import split_pieces
 from tests.test_telegram_render import assert_valid

@@ -1,12 +1,12 @@
 """The app's Markdown as Telegram plain text plus message entities, and how long a message it makes.
 
 Telegram gets ``text`` and an ``entities`` list, never a ``parse_mode``: nothing is escaped, so no text
-(partial while streaming, unbalanced, hostile) can fail to parse. This module is pure; the adapter turns
-each :class:`Entity` into a ``telegram.MessageEntity`` with :meth:`Entity.to_dict`.
+(partial while streaming, unbalanced, hostile) can fail to parse. This module is pure; the sending room
+(:mod:`adapters.telegram.send`) turns each :class:`Entity` into a ``telegram.MessageEntity``.
 
 Long replies are split by the core before rendering, measured with :func:`text_length` (the UTF-16
 length of what :func:`message` makes of a chunk), so every chunk renders within :data:`MAX_LEN`.
-(:mod:`adapters.telegram.split` splits text that is already rendered.)
+Text rendered as a whole is cut into messages here too (:func:`split_rendered`).
 
 Contract of the entity lists returned here: offsets and lengths count UTF-16 code units (as the Bot API
 does); every entity is non-empty and inside the text; any two are disjoint or one contains the other;
@@ -18,18 +18,19 @@ from __future__ import annotations
 
 import functools
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from itertools import accumulate
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from bridge import splits_cluster
+
 MAX_LEN = 4096  # UTF-16 code units of text per message
 MAX_ENTITIES = 100  # Telegram ignores entities beyond about 100 per message
 BLANK = "…"  # what a chunk of only whitespace shows: Telegram refuses blank text
-# Renders remembered: the core's splitter measures the same chunk prefixes on every streamed update of
-# a long reply. Each entry holds a chunk (at most about MAX_LEN characters).
-_RENDERS = 512
+_RENDERS = 512  # chunks (each about MAX_LEN at most) whose render is kept: the core measures them often
 _FORMAT = frozenset({"bold", "italic", "underline", "strikethrough", "spoiler"})
 _QUOTES = frozenset({"blockquote", "expandable_blockquote"})
 _LEAVES = frozenset({"code", "pre"})
@@ -43,6 +44,7 @@ _URL = re.compile(
 )
 # CommonMark as LLMs write it, plus ~~strikethrough~~; raw HTML stays literal text.
 _MD = MarkdownIt("commonmark", {"html": False}).enable("strikethrough")
+_PARA, _LINE, _WORD = re.compile(r"\n\n+"), re.compile(r"\n"), re.compile(r"[ \t]\S")  # where to cut
 
 # A span in code points: (start, -end, order opened, type, language, url); sorts outer first.
 Span = tuple[int, int, int, str, str | None, str | None]
@@ -61,11 +63,7 @@ class Entity:
     def to_dict(self) -> dict[str, str | int]:
         """The Bot API shape: ``type``, ``offset``, ``length``, plus ``language``/``url`` when set."""
         shape: dict[str, str | int] = {"type": self.type, "offset": self.offset, "length": self.length}
-        if self.language is not None:
-            shape["language"] = self.language
-        if self.url is not None:
-            shape["url"] = self.url
-        return shape
+        return shape | {k: v for k, v in (("language", self.language), ("url", self.url)) if v is not None}
 
 
 def utf16_len(text: str) -> int:
@@ -89,10 +87,8 @@ def render(markdown: str) -> tuple[str, list[Entity]]:
 
 
 def message(markdown: str) -> tuple[str, list[Entity]]:
-    """The text and entities of the message showing one chunk of a reply: :func:`render`, never blank.
-
-    Whitespace only (or nothing) shows as :data:`BLANK`. Pure; recent results are cached.
-    """
+    """The message showing one chunk of a reply: :func:`render`, but whitespace only (or nothing)
+    shows as :data:`BLANK`. Pure; recent results are cached."""
     text, entities = _message(markdown)
     return text, list(entities)
 
@@ -132,18 +128,80 @@ def render_all(markdown: str) -> tuple[str, list[Entity]]:
     text = "".join(renderer.out)
     if not text.strip():
         return markdown, []
-    spans = sorted(
-        (
-            s,
-            e,
-            n,
-            "expandable_blockquote" if k == "blockquote" and text.startswith(_EXPANDABLE, s) else k,
-            lang,
-            url,
-        )
-        for s, e, n, k, lang, url in renderer.spans
-    )
+
+    def kind(k: str, s: int) -> str:  # a quote of thoughts or tool notes is shown collapsed
+        return "expandable_blockquote" if k == "blockquote" and text.startswith(_EXPANDABLE, s) else k
+
+    spans = sorted((s, e, n, kind(k, s), lang, url) for s, e, n, k, lang, url in renderer.spans)
     return text, entities_at(spans, utf16_offsets(text))
+
+
+def render_chunks(markdown: str, limit: int = MAX_LEN) -> list[tuple[str, list[Entity]]]:
+    """``markdown`` rendered, then :func:`split_rendered`; the entity cap applies to each message."""
+    return split_rendered(*render_all(markdown), limit=limit)
+
+
+def split_rendered(text: str, entities: list[Entity], limit: int = MAX_LEN) -> list[tuple[str, list[Entity]]]:
+    """``text`` cut into parts of at most ``limit`` UTF-16 units, with the entities of each part.
+
+    A cut goes at the last paragraph boundary (blank line) in the second half of the room, else the last
+    line, else word boundary there, else the last line or word boundary anywhere, else as late as
+    possible between two grapheme clusters (:func:`bridge.splits_cluster`; a cluster longer than
+    ``limit`` is cut, at least one character per part). An entity crossing a cut is clipped into both
+    parts (a ``pre`` keeps its language); offsets are rebased per part; each part keeps at most
+    :data:`MAX_ENTITIES` (the latest, innermost dropped). No part is empty.
+
+    Joining the parts gives ``text`` minus the whitespace at each cut: a part loses the spaces, tabs and
+    newlines it would end with, the next part loses the newlines it would start with (never spaces, which
+    may be code indentation), and a stretch of only whitespace longer than ``limit`` is dropped whole.
+    Nothing else is dropped or added.
+    """
+    if limit < 2:
+        raise ValueError(f"limit must be at least 2 UTF-16 units (one emoji), not {limit}")
+    units = utf16_offsets(text)
+    spans = sorted(
+        (bisect_left(units, e.offset), -bisect_left(units, e.offset + e.length), i, e.type, e.language, e.url)
+        for i, e in enumerate(entities)
+    )
+    parts: list[tuple[str, list[Entity]]] = []
+    start, size = 0, len(text)
+    while start < size:
+        if units[size] - units[start] <= limit:
+            cut = end = size
+        else:
+            cut = _cut(text, start, bisect_right(units, units[start] + limit) - 1)
+            end = len(text[start:cut].rstrip(" \t\n")) + start
+        if end > start:
+            parts.append((text[start:end], _clip(spans, units, start, end)[:MAX_ENTITIES]))
+        start = cut
+        while start < size and text[start] == "\n":
+            start += 1
+    return parts
+
+
+def _clip(spans: list[Span], units: list[int], start: int, end: int) -> list[Entity]:
+    """The spans intersecting ``[start, end)``, clipped to it, as entities relative to ``start``."""
+    clipped = [(max(s, start), -min(-e, end), n, k, lang, url) for s, e, n, k, lang, url in spans]
+    return entities_at(sorted(c for c in clipped if -c[1] > c[0]), units, start)
+
+
+def _cut(text: str, start: int, room: int) -> int:
+    """Where to end a part that starts at ``start`` and may end at ``room`` at the latest."""
+    half = start + (room - start) // 2
+    lead = room - len(text[start:room].lstrip())  # a part must hold more than whitespace
+    for pattern, floor in ((_PARA, half), (_LINE, half), (_WORD, half), (_LINE, start), (_WORD, start)):
+        last = -1
+        for match in pattern.finditer(text, start, room + (pattern is _WORD)):
+            cut = match.end() if pattern is not _WORD else match.start() + 1
+            # A space may carry a combining mark: cutting after it would split the pair.
+            if floor <= cut <= room and cut > lead and not splits_cluster(text, cut):
+                last = cut
+        if last > 0:
+            return last
+    cut = room
+    while cut - 1 > start and splits_cluster(text, cut):
+        cut -= 1
+    return max(cut, start + 1)
 
 
 def _fits(child: str, parents: list[str]) -> bool:

@@ -10,6 +10,9 @@ chats, messages, files and their methods; :mod:`tests.fakes.telegram_rules` the 
 Tests push updates (``push_text``, ``push_callback``, ``push_document``, ``push_photo``), inject failures
 (``fail_next``), await conditions (``wait_for``) and inspect ``calls``, ``messages``, ``drafts``,
 ``sent_files``, ``callback_answers``, ``commands``, ``webhook_deliveries``, ``errors`` and ``count_429``.
+File downloads (``GET /file/bot<token>/<file_path>``, the path getFile gave) are served at once, or at
+``download_rate`` bytes/s when set (read on every chunk, so a test may lift it mid-download); ``downloading``
+counts the downloads in progress and ``downloaded`` the file ids served in full.
 Chats must be known (pushed to, or :meth:`FakeTelegram.add_chat`) unless ``strict_chats=False``.
 """
 
@@ -31,7 +34,7 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from tests.fakes.telegram_rules import ApiError, Budgets, bad, decode_params, entities_in
@@ -81,6 +84,7 @@ class FakeTelegram(ChatStore):
         clock: Callable[[], float] = time.monotonic,
         strict_chats: bool = True,
         webhook_retry_s: float = 0.2,
+        download_rate: float | None = None,
     ) -> None:
         super().__init__(
             token,
@@ -96,6 +100,9 @@ class FakeTelegram(ChatStore):
         self.pushed: list[dict[str, Any]] = []
         self.webhook: dict[str, Any] | None = None
         self.webhook_deliveries: list[tuple[int, int]] = []  # (update_id, HTTP status; 0 = unreachable)
+        self.download_rate = download_rate  # bytes/s of file downloads; None: at once
+        self.downloading = 0  # downloads in progress
+        self.downloaded: list[str] = []  # file ids served in full, in order
         self._failures: dict[str, list[ApiError]] = defaultdict(list)
         self._next_update, self._poll_gen, self._closing = 1, 0, False
         self._changed = asyncio.Event()
@@ -258,7 +265,32 @@ class FakeTelegram(ChatStore):
         f = next((f for f in self.files.values() if f.path == path), None)
         if request.path_params["token"] != self.token or f is None:
             return JSONResponse({"ok": False, "error_code": 404, "description": "Not Found"}, status_code=404)
-        return Response(f.data, media_type=f.mime or "application/octet-stream")
+        if self.download_rate is None:
+            self.downloaded.append(f.file_id)
+            return Response(f.data, media_type=f.mime or "application/octet-stream")
+        headers = {"Content-Length": str(len(f.data))}
+        return StreamingResponse(
+            self._trickle(f), media_type=f.mime or "application/octet-stream", headers=headers
+        )
+
+    async def _trickle(self, f: StoredFile) -> AsyncIterator[bytes]:
+        """``f``'s bytes at ``download_rate`` bytes/s, about four chunks a second (at once when the
+        rate is lifted): a client reading at its usual timeouts keeps receiving."""
+        self.downloading += 1
+        self._notify()
+        try:
+            pos = 0
+            while pos < len(f.data):
+                rate = self.download_rate
+                step = 64 * 1024 if rate is None else max(1, min(64 * 1024, int(rate / 4)))
+                chunk, pos = f.data[pos : pos + step], pos + step
+                if rate is not None:
+                    await asyncio.sleep(len(chunk) / rate)
+                yield chunk
+            self.downloaded.append(f.file_id)
+        finally:
+            self.downloading -= 1
+            self._notify()
 
     def _notify(self) -> None:
         event, self._changed = self._changed, asyncio.Event()
