@@ -100,3 +100,17 @@ def test_the_contract_loads_neither_the_relay_nor_httpx(modules: str) -> None:
         [sys.executable, "-c", code], check=False, capture_output=True, text=True, cwd=ROOT
     )
     assert result.returncode == 0, result.stderr
+
+
+ROOMS = {"__init__", "adapter", "receive", "send", "render", "config"}
+OPTIONAL_ROOMS = {"pacing", "commands", "choices", "errors", "catchup", "files", "access"}
+
+
+def test_every_adapter_folder_has_the_same_rooms() -> None:
+    # docs/adapters.md: "where does X happen?" has one answer on every platform.
+    folders = [p for p in (ROOT / "adapters").iterdir() if (p / "__init__.py").exists()]
+    assert {p.name for p in folders} >= {"console", "discord", "telegram"}
+    for folder in folders:
+        rooms = {p.stem for p in folder.glob("*.py")}
+        assert ROOMS <= rooms, f"{folder.name} lacks {sorted(ROOMS - rooms)}"
+        assert rooms <= ROOMS | OPTIONAL_ROOMS, f"{folder.name} has {sorted(rooms - ROOMS - OPTIONAL_ROOMS)}"
