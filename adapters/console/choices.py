@@ -37,7 +37,8 @@ class Choices:
         """The newest reply offers ``choices`` (replacing any earlier offer)."""
         self._values = tuple(c.value for c in choices)
         if self._state is not None:
-            await self._state.put(_KEY, {"values": list(self._values)}, ttl_s=_KEEP_S)
+            with contextlib.suppress(BridgeError):  # kept in memory: only a restart forgets it
+                await self._state.put(_KEY, {"values": list(self._values)}, ttl_s=_KEEP_S)
 
     async def pick(self, text: str) -> str:
         """What the line ``text`` sends: the value of the choice it numbers, else itself."""

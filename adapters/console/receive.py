@@ -45,7 +45,9 @@ USAGE = "usage: /file PATH [message]"
 class Reader:
     """Reads the person's lines and delivers them; one per console adapter."""
 
-    def __init__(self, name: str, config: ConsoleConfig, stdin: TextIO, screen: Screen, choices: Choices):
+    def __init__(
+        self, name: str, config: ConsoleConfig, stdin: TextIO, screen: Screen, choices: Choices
+    ) -> None:
         self.key = ConversationKey(adapter=name, chat="console")
         self.author = Author(id=config.user, name=config.user)
         self.config = config
