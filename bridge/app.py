@@ -116,6 +116,18 @@ async def serve(config: Config, *, base_dir: Path | None = None, install_signals
     return 1 if failed else 0
 
 
+async def run_bot(bot: Bot, store: SessionStore, stopping: asyncio.Event, grace_s: float) -> bool:
+    """Run one bot as :func:`serve` runs each (its inbox loaded first, closed last), until its
+    adapter's input ends and the replies are done, or ``stopping`` is set (replies then get
+    ``grace_s``). For ``bridge ask``, which owns the store, the Space and the signals; True when the
+    adapter crashed."""
+    await bot.intake.load()
+    try:
+        return await _supervise(bot, _host(bot, store, None), stopping, grace_s)
+    finally:
+        await bot.intake.aclose()
+
+
 def _health(stopping: asyncio.Event, store: StoreHealth) -> tuple[int, dict[str, Any]]:
     if stopping.is_set():
         return 503, {"status": "stopping"}

@@ -223,6 +223,10 @@ class Router:
         self._side_tasks.add(task)
         task.add_done_callback(self._side_tasks.discard)
 
+    def conversations(self) -> list[ConversationKey]:
+        """The conversations with a message queued or being answered now."""
+        return list(self._conversations)
+
     def pending(self) -> int:
         """Messages queued or running, over all conversations."""
         return sum(len(c.queue) for c in self._conversations.values())

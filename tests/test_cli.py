@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ASSETS = Path(__file__).parent / "apps" / "assets"
@@ -34,12 +36,15 @@ def test_ask_streams_with_params(apps: dict[str, str]) -> None:
     out = bridge("ask", apps["text"], "hello", "--param", "temperature=1.2", "--param", "style=formal")
     assert out.returncode == 0, out.stderr
     assert "temp=1.2 style=formal" in out.stdout and "echo: hello" in out.stdout
-    assert "generating" in out.stderr  # status goes to stderr, not into the answer
+    out = bridge("ask", apps["text"], "progress")
+    assert out.returncode == 0 and out.stdout == "progress done\n", out.stdout
+    assert "⏳ stepping" in out.stderr  # status goes to stderr (the core's words), not into the answer
 
 
 def test_ask_reports_app_errors_and_bad_params(apps: dict[str, str]) -> None:
     out = bridge("ask", apps["text"], "boom")
     assert out.returncode == 1 and "boom-boom" in out.stderr
+    assert out.stdout == ""  # the answer is the reply; a note about a failure is not one
     out = bridge("ask", apps["text"], "hi", "--param", "temperature=9")
     assert out.returncode == 2 and "above the maximum 2" in out.stderr
     out = bridge("ask", "http://127.0.0.1:9", "hi")
@@ -54,6 +59,27 @@ def test_ask_sends_and_saves_files(apps: dict[str, str], tmp_path: Path) -> None
     assert out.returncode == 0, out.stderr
     saved = [p for p in tmp_path.iterdir() if p.read_bytes().startswith(b"\x89PNG")]
     assert saved and str(saved[0]) in out.stderr
+
+
+def test_ask_refuses_files_for_a_text_only_app(apps: dict[str, str]) -> None:
+    out = bridge("ask", apps["text"], "look", "--file", str(ASSETS / "notes.txt"))
+    assert out.returncode == 2 and "takes text only" in out.stderr
+    out = bridge("ask", apps["text"], "look", "--file", str(ASSETS / "missing.txt"))
+    assert out.returncode == 2 and "no such file" in out.stderr
+
+
+def test_ctrl_c_stops_the_reply_and_exits_130(apps: dict[str, str]) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bridge.cli", "ask", apps["text"], "slow"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(4.0)  # the app streams "slow" for 9 s: the reply is under way now
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert out.startswith("w0 w1") and "w29" not in out and "(stopped)" in out
 
 
 def test_demo_answers_piped_lines(tmp_path: Path) -> None:

@@ -1,1 +1,1 @@
-"""The bundled demo: a streaming Gradio ChatInterface (``app.py``) and the terminal chat against it."""
+"""The bundled demo: a streaming Gradio ChatInterface (``app.py``), which ``bridge demo`` chats with."""

@@ -7,19 +7,33 @@ against the app's constraints). Every problem is printed; the exit code is 0 onl
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from pathlib import Path
 from typing import TextIO
 
 from bridge import registry
+from bridge.cli.common import Commands
+from bridge.cli.info import describe_chat
 from bridge.config import Config, load_config
 from bridge.errors import BridgeError, ConfigError, InvalidParam
 from bridge.gradio.chat import resolve_params
 from bridge.gradio.client import GradioClient
 from bridge.gradio.events import SpaceStatus
-from bridge.info import describe_chat
 from bridge.sessions import open_store
+
+
+def add(commands: Commands) -> None:
+    """Declare ``check`` on the ``bridge`` parser's sub-commands."""
+    sp = commands.add_parser("check", help="validate a config file and connect to its Spaces")
+    sp.add_argument("config", type=Path, help="the TOML config to check")
+    sp.set_defaults(run=run)
+
+
+async def run(args: argparse.Namespace) -> int:
+    """Check ``args.config``, printing to stdout."""
+    return await check(args.config)
 
 
 async def check(path: Path, out: TextIO = sys.stdout) -> int:

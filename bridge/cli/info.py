@@ -1,9 +1,42 @@
-"""``bridge info``: a readable description of an app's API, like gradio_client's ``view_api``."""
+"""``bridge info SRC``: a readable description of an app's API, like gradio_client's ``view_api``.
+
+:func:`describe_chat` is also what ``bridge check`` prints for each Space.
+"""
 
 from __future__ import annotations
 
+import argparse
+import sys
+
+from bridge.cli.common import Commands, add_source, credentials
 from bridge.gradio.appinfo import AppInfo, ChatEndpoint
+from bridge.gradio.client import GradioClient
+from bridge.gradio.events import SpaceStatus
 from bridge.gradio.params import Param
+
+
+def add(commands: Commands) -> None:
+    """Declare ``info`` on the ``bridge`` parser's sub-commands."""
+    sp = commands.add_parser(
+        "info", help="show an app's endpoints, parameters, types, defaults and constraints"
+    )
+    add_source(sp)
+    sp.set_defaults(run=run)
+
+
+async def run(args: argparse.Namespace) -> int:
+    """Connect to the app and describe it on stdout (status lines, like waking a Space, on stderr)."""
+    token, auth = credentials(args)
+    async with await GradioClient.connect(
+        args.src, hf_token=token, auth=auth, api_name=args.api_name, on_status=_status
+    ) as client:
+        sys.stdout.write(describe_app(client.app))
+    return 0
+
+
+def _status(event: SpaceStatus) -> None:
+    sys.stderr.write(f"[{event.message}]\n")
+    sys.stderr.flush()
 
 
 def describe_app(app: AppInfo) -> str:

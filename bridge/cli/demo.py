@@ -1,4 +1,4 @@
-"""``bridge demo``: the bundled demo app on 127.0.0.1 and the console adapter against it.
+"""``bridge demo``: the bundled demo app (:mod:`bridge.demo.app`) and the console adapter against it.
 
 This is the main job (``bridge serve``) on an embedded default: an in-memory state store, one
 Space (the demo app) and one console bot. On a terminal you chat; when stdin is not a terminal,
@@ -8,6 +8,7 @@ sample message, so the streaming can be seen).
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import importlib.util
@@ -16,10 +17,23 @@ import json
 import sys
 
 from bridge.app import serve
+from bridge.cli.common import Commands
 from bridge.config import parse_config
 from bridge.errors import BridgeError
 
 SAMPLE = "Hello! Please send me a picture."
+
+
+def add(commands: Commands) -> None:
+    """Declare ``demo`` on the ``bridge`` parser's sub-commands."""
+    sp = commands.add_parser("demo", help="chat in the terminal with the bundled demo app (no tokens)")
+    sp.add_argument("--port", type=int, default=0, help="port for the demo app (default: a free one)")
+    sp.set_defaults(run=run)
+
+
+async def run(args: argparse.Namespace) -> int:
+    """Run the demo on ``args.port``."""
+    return await run_demo(args.port)
 
 
 async def start_demo_app(port: int = 0) -> tuple[asyncio.subprocess.Process, str]:
