@@ -35,7 +35,7 @@ from bridge.httpserver import HttpRequest, HttpResponse, HttpServer, Routes
 from bridge.inbox import StoreHealth
 from bridge.model import ConversationKey
 from bridge.observability import register_secret, setup_logging
-from bridge.sessions import open_store
+from bridge.sessions import SessionStore, open_store
 from bridge.spaces import SpaceHandle, SpaceSettings
 
 log = structlog.get_logger(__name__)
@@ -123,7 +123,7 @@ async def run_bot(bot: Bot, store: SessionStore, stopping: asyncio.Event, grace_
     adapter crashed."""
     await bot.intake.load()
     try:
-        return await _supervise(bot, _host(bot, store, None), stopping, grace_s)
+        return await _supervise(bot, bot.host(store), stopping, grace_s)
     finally:
         await bot.intake.aclose()
 

@@ -32,7 +32,8 @@ from typing import Any
 
 import structlog
 
-from bridge.app import Bot, build_bot, build_spaces, run_bot
+from bridge.app import build_spaces, run_bot
+from bridge.bot import Bot, build_bot
 from bridge.cli.common import INTERRUPTED, Commands, add_source, credentials, exit_code
 from bridge.config import Config, parse_config
 from bridge.errors import BridgeError, DiscoveryError, InvalidParam
@@ -139,7 +140,7 @@ async def _run(bot: Bot, store: SessionStore) -> tuple[bool, bool]:
     async def stop() -> None:
         stopped = False
         for key in bot.router.conversations():
-            stopped = await bot.runner.stop(key) or stopped  # as /stop: the reply so far is kept
+            stopped = await bot.stops.stop(key) or stopped  # as /stop: the reply so far is kept
         if not stopped:
             stopping.set()  # nothing was running yet: cancel what is queued
 
