@@ -21,16 +21,19 @@ from typing import Any
 
 import pytest
 
-from bridge import Adapter, ConversationKey, MessageRef, registry
+from bridge import Adapter, ConversationKey, MessageRef, Stage, registry
 from bridge.testing import (
     SCENARIOS,
     Feature,
+    Hosted,
     PlatformView,
     RecordingAdapter,
     RecordingView,
     Scenario,
     Shown,
+    final_once_when_rate_limited,
     hosted,
+    streams_with_edits,
 )
 from tests.fakes.discord import FakeDiscord, StoredMessage, serve_discord
 from tests.fakes.discord_bridge import restore_discord_urls
@@ -353,6 +356,59 @@ async def test_contract(
 ) -> None:
     async with RIGS[rig](tmp_path, monkeypatch) as (adapter, view), hosted(adapter) as bot:
         await scenario(bot, view)
+
+
+class PostsOnEdit(RecordingAdapter):
+    """Edits by posting a new message and returning its handle: the old message stays."""
+
+    async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> MessageRef:
+        return await self.send(ConversationKey(self.name, ref.chat), text, stage=stage)
+
+
+class WritesDespite429(RecordingAdapter):
+    """Reports the platform's 429 after the text went out anyway: a retried send shows it twice."""
+
+    def _fail(self, call: str) -> None:
+        self.calls.append((call, ""))
+
+    async def send(
+        self, to: ConversationKey, text: str, reply_to: MessageRef | None = None, *, stage: Stage = "final"
+    ) -> MessageRef:
+        ref = await super().send(to, text, reply_to, stage=stage)
+        if self.fail_next:
+            raise self.fail_next.pop(0)
+        return ref
+
+    async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> MessageRef:
+        await super().edit(ref, text, stage=stage)
+        if self.fail_next:
+            raise self.fail_next.pop(0)
+        return ref
+
+
+class RaisesItsOwnErrors(RecordingAdapter):
+    """Lets a platform library's exception out of ``edit``."""
+
+    async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> MessageRef:
+        raise ValueError("HTTP 400 from the platform library")
+
+
+@pytest.mark.parametrize(
+    ("broken", "scenario", "complaint"),
+    [
+        (PostsOnEdit, streams_with_edits, r"streaming: one reply, \d messages"),
+        (WritesDespite429, final_once_when_rate_limited, "is shown 2 times, not once"),
+        (RaisesItsOwnErrors, streams_with_edits, "raised ValueError.*bridge.errors types"),
+    ],
+    ids=lambda v: getattr(v, "__name__", ""),
+)
+async def test_the_kit_fails_a_broken_adapter_readably(
+    broken: type[RecordingAdapter], scenario: Callable[[Hosted, PlatformView], Any], complaint: str
+) -> None:
+    adapter = broken("mem")
+    async with hosted(adapter) as bot:
+        with pytest.raises(AssertionError, match=complaint):
+            await scenario(bot, RecordingView(adapter))
 
 
 def test_the_kit_loads_neither_the_relay_nor_httpx() -> None:

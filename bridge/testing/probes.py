@@ -1,5 +1,5 @@
-"""Probes the scenarios use: :class:`Tap` (the adapter as a streamer's sink, keeping every call) and
-:func:`tasks_started` (the tasks a block starts itself)."""
+"""Probes the scenarios use: :class:`Tap` (the adapter as a streamer's sink, keeping every call),
+:func:`tasks_started` (the tasks a block starts itself) and :func:`expect`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,12 @@ from typing import Any
 from bridge.adapter import Adapter, Stage
 from bridge.errors import PlatformError
 from bridge.model import ConversationKey, MessageRef
+
+
+def expect(condition: object, message: str) -> None:
+    """Fail with ``message`` unless ``condition`` holds (an ``assert`` that ``python -O`` keeps)."""
+    if not condition:
+        raise AssertionError(message)
 
 
 def cut(text: str, room: int = 60) -> str:
@@ -34,6 +40,7 @@ class Tap:
     def __init__(self, adapter: Adapter) -> None:
         self.adapter = adapter
         self.calls: list[_Call] = []
+        self.broken: AssertionError | None = None  # a call broke the contract: waiting is pointless
 
     async def send(
         self, to: ConversationKey, text: str, reply_to: MessageRef | None = None, *, stage: Stage = "final"
@@ -52,15 +59,21 @@ class Tap:
             entry.error = exc
             raise
         except Exception as exc:
-            raise AssertionError(
-                f"{kind}({cut(text)}) raised {exc!r}: errors must leave an adapter as bridge.errors types"
-            ) from exc
+            why = f"{kind}({cut(text)}) raised {exc!r}: errors must leave an adapter as bridge.errors types"
+            self.broken = AssertionError(why)
+            raise self.broken from exc
         if not isinstance(ref, MessageRef):
-            raise AssertionError(f"{kind}({cut(text)}) returned {ref!r}, not the MessageRef to use next")
+            self.broken = AssertionError(
+                f"{kind}({cut(text)}) returned {ref!r}, not the MessageRef to use next"
+            )
+            raise self.broken
         entry.ref = ref
         return ref
 
     def done(self, text: str) -> bool:
+        """A call showing ``text`` succeeded (raises what broke the contract, if a call did)."""
+        if self.broken is not None:
+            raise self.broken
         return any(c.ref is not None and c.text == text for c in self.calls)
 
     def returned(self) -> list[MessageRef]:

@@ -90,14 +90,16 @@ class RecordingAdapter:
         """``user`` presses the quick reply labelled ``label`` on a message: their message of its value."""
         shown = self.offered.get(message_id, ())
         choice = next((c for c in shown if c.label == label), None)
-        assert choice is not None, f"message {message_id} shows no choice {label!r}: {shown}"
+        if choice is None:
+            raise AssertionError(f"message {message_id} shows no choice {label!r}: {shown}")
         ref = MessageRef(chat=self.messages[message_id].key.chat, id=message_id)
         return self.push(choice.value, ref.chat, user, reply_to=ref)
 
     def press_stop(self, message_id: str, user: str = "u1") -> Incoming:
         """``user`` presses the stop button of a message still being written: the ``stop`` command."""
         sent = self.messages[message_id]
-        assert sent.stage != "final", f"message {message_id} is final: it shows no stop button"
+        if sent.stage == "final":
+            raise AssertionError(f"message {message_id} is final: it shows no stop button")
         return self.push("/stop", sent.key.chat, user, command="stop")
 
     def end(self) -> None:

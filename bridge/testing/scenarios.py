@@ -24,7 +24,7 @@ from bridge.errors import RateLimited
 from bridge.model import Choice, LocalFile
 from bridge.streamer import Streamer
 from bridge.testing.hosting import Hosted, eventually
-from bridge.testing.probes import Tap, cut, tasks_started
+from bridge.testing.probes import Tap, cut, expect, tasks_started
 from bridge.testing.view import Feature, PlatformView, Shown
 
 Scenario = Callable[[Hosted, PlatformView], Awaitable[None]]
@@ -56,14 +56,14 @@ def _skip_without(view: PlatformView, *features: Feature) -> None:
 
 def _once(view: PlatformView, text: str, scenario: str) -> Shown:
     same = [m for m in view.messages() if m.text.strip() == text.strip()]
-    assert len(same) == 1, f"{scenario}: {cut(text)} is shown {len(same)} times, not once; {_brief(view)}"
+    expect(len(same) == 1, f"{scenario}: {cut(text)} is shown {len(same)} times, not once; {_brief(view)}")
     return same[0]
 
 
 def _within_limits(view: PlatformView, scenario: str) -> None:
     limited, refused = view.rate_limited(), list(view.refusals())
-    assert not limited, f"{scenario}: the platform answered 'too many requests' {limited} times unasked"
-    assert not refused, f"{scenario}: the platform refused calls: {refused}"
+    expect(not limited, f"{scenario}: the platform answered 'too many requests' {limited} times unasked")
+    expect(not refused, f"{scenario}: the platform refused calls: {refused}")
 
 
 async def _stream(tap: Tap, streamer: Streamer, view: PlatformView, texts: Sequence[str], what: str) -> None:
@@ -95,14 +95,14 @@ async def streams_with_edits(bot: Hosted, view: PlatformView) -> None:
     finally:
         await streamer.aclose()
     edits = [c for c in tap.calls if c.kind == "edit" and c.ref is not None]
-    assert len(edits) >= len(PARTIALS), f"streaming: {len(edits)} edits made for {len(PARTIALS)} partials"
+    expect(len(edits) >= len(PARTIALS), f"streaming: {len(edits)} edits made for {len(PARTIALS)} partials")
     last = tap.returned()[-1]
-    assert refs == [last], f"streaming: the streamer keeps {refs}, the adapter last returned {last}"
+    expect(refs == [last], f"streaming: the streamer keeps {refs}, the adapter last returned {last}")
     messages = view.messages()
-    assert len(messages) == 1, f"streaming: one reply, {len(messages)} messages; {_brief(view)}"
+    expect(len(messages) == 1, f"streaming: one reply, {len(messages)} messages; {_brief(view)}")
     shown = _once(view, FINAL, "streaming")
-    assert not shown.stop, "streaming: the final text still shows a stop control"
-    assert shown.edits <= len(PARTIALS) + 1, f"streaming: {shown.edits} edits for {len(PARTIALS) + 2} texts"
+    expect(not shown.stop, "streaming: the final text still shows a stop control")
+    expect(shown.edits <= len(PARTIALS) + 1, f"streaming: {shown.edits} edits for {len(PARTIALS) + 2} texts")
     _within_limits(view, "streaming")
 
 
@@ -119,16 +119,16 @@ async def long_reply_splits(bot: Hosted, view: PlatformView) -> None:
     the platform refuses none of them."""
     caps = bot.adapter.capabilities
     text = _long_text(caps)
-    assert caps.text_length(text) > 2 * caps.max_text_len
+    expect(caps.text_length(text) > 2 * caps.max_text_len, "split: text_length measures words as nothing")
     refs = await Streamer(Tap(bot.adapter), view.key, caps).finish(text)
     messages = view.messages()
-    assert len(refs) >= 3, f"split: a reply 2.5 times the limit went out as {len(refs)} messages"
-    assert len(messages) == len(refs), f"split: {len(refs)} pieces sent, {len(messages)} shown"
+    expect(len(refs) >= 3, f"split: a reply 2.5 times the limit went out as {len(refs)} messages")
+    expect(len(messages) == len(refs), f"split: {len(refs)} pieces sent, {len(messages)} shown")
     over = [i for i, m in enumerate(messages) if caps.text_length(m.text) > caps.max_text_len]
-    assert not over, f"split: messages {over} are over {caps.max_text_len} by capabilities.text_length"
+    expect(not over, f"split: messages {over} are over {caps.max_text_len} by capabilities.text_length")
     words, sent = " ".join(m.text for m in messages).split(), text.split()
     lost = next((i for i, (a, b) in enumerate(zip(words, sent, strict=False)) if a != b), None)
-    assert words == sent, f"split: {len(words)} words shown of {len(sent)}; first difference at {lost}"
+    expect(words == sent, f"split: {len(words)} words shown of {len(sent)}; first difference at {lost}")
     _within_limits(view, "split")
 
 
@@ -148,19 +148,19 @@ async def final_once_when_rate_limited(bot: Hosted, view: PlatformView) -> None:
         await streamer.finish(finals[0])
     finally:
         await streamer.aclose()
-    assert view.rate_limited() > before, "rate limits: the platform never refused the final edit"
+    expect(view.rate_limited() > before, "rate limits: the platform never refused the final edit")
     before = view.rate_limited()
     await view.rate_limit_next()
     second = Streamer(tap, view.key, caps)
     await second.finish(finals[1])
     await second.aclose()
-    assert view.rate_limited() > before, "rate limits: the platform never refused the final send"
+    expect(view.rate_limited() > before, "rate limits: the platform never refused the final send")
     wrong = [e for c in tap.calls if (e := c.error) is not None and not isinstance(e, RateLimited)]
-    assert not wrong, f"rate limits: a 429 came out of the adapter as {wrong}, not RateLimited"
+    expect(not wrong, f"rate limits: a 429 came out of the adapter as {wrong}, not RateLimited")
     for text in finals:
         _once(view, text, "rate limits")
-    assert len(view.messages()) == 2, f"rate limits: two replies, {_brief(view)}"
-    assert not view.refusals(), f"rate limits: the platform refused calls: {list(view.refusals())}"
+    expect(len(view.messages()) == 2, f"rate limits: two replies, {_brief(view)}")
+    expect(not view.refusals(), f"rate limits: the platform refused calls: {list(view.refusals())}")
 
 
 def _png() -> bytes:
@@ -193,8 +193,8 @@ async def files_arrive(bot: Hosted, view: PlatformView) -> None:
     await eventually(arrived, lambda: f"files: received {[(n, len(d)) for n, d in view.files()]}")
     for name, data in contents.items():
         names = [n for n, d in view.files() if d == data]
-        assert len(names) == 1, f"files: {name} arrived {len(names)} times"
-        assert name == "dot.png" or names == [name], f"files: the document arrived as {names[0]!r}"
+        expect(len(names) == 1, f"files: {name} arrived {len(names)} times")
+        expect(name == "dot.png" or names == [name], f"files: the document arrived as {names[0]!r}")
     _within_limits(view, "files")
 
 
@@ -209,8 +209,8 @@ async def typing_shows_and_ends(bot: Hosted, view: PlatformView) -> None:
                 await eventually(lambda: view.typing() > shown, "typing: no indicator shown inside the block")
     await asyncio.sleep(0)
     left = [t for t in started if not t.done()]
-    assert not left, f"typing: still running after the block: {left}"
-    assert len(view.messages()) == posted, f"typing posted a message; {_brief(view)}"
+    expect(not left, f"typing: still running after the block: {left}")
+    expect(len(view.messages()) == posted, f"typing posted a message; {_brief(view)}")
     _within_limits(view, "typing")
 
 
@@ -227,15 +227,15 @@ async def quick_replies(bot: Hosted, view: PlatformView) -> None:
         return view.messages()[-1] if view.messages() else Shown("")
 
     await eventually(lambda: last().choices == labels, lambda: f"quick replies: {last()} shows no {labels}")
-    assert last().text.strip() == question, f"quick replies: offer changed the text; {_brief(view)}"
+    expect(last().text.strip() == question, f"quick replies: offer changed the text; {_brief(view)}")
     _skip_without(view, "press")
     count = len(bot.delivered)
     await view.press(ref, CHOICES[1].label)
     pressed = await bot.next_delivered(count, f"quick replies: pressing {CHOICES[1].label!r}")
-    assert pressed.text == CHOICES[1].value, f"quick replies: a press delivered {pressed.text!r}"
+    expect(pressed.text == CHOICES[1].value, f"quick replies: a press delivered {pressed.text!r}")
     where = (pressed.key.adapter, pressed.key.chat, pressed.key.thread)
-    assert where == (view.key.adapter, view.key.chat, view.key.thread), f"quick replies: in {pressed.key}"
-    assert pressed.command is None and pressed.id is not None, f"quick replies: delivered {pressed}"
+    expect(where == (view.key.adapter, view.key.chat, view.key.thread), f"quick replies: in {pressed.key}")
+    expect(pressed.command is None and pressed.id is not None, f"quick replies: delivered {pressed}")
     _within_limits(view, "quick replies")
 
 
@@ -253,9 +253,9 @@ async def stop_gesture(bot: Hosted, view: PlatformView) -> None:
         await streamer.finish("Stopped.")
     finally:
         await streamer.aclose()
-    assert stop.command == "stop", f"stop: the gesture delivered {stop}, not the stop command"
-    assert (stop.key.adapter, stop.key.chat) == (view.key.adapter, view.key.chat), f"stop: in {stop.key}"
-    assert not _once(view, "Stopped.", "stop").stop, "stop: the final text still shows a stop control"
+    expect(stop.command == "stop", f"stop: the gesture delivered {stop}, not the stop command")
+    expect((stop.key.adapter, stop.key.chat) == (view.key.adapter, view.key.chat), f"stop: in {stop.key}")
+    expect(not _once(view, "Stopped.", "stop").stop, "stop: the final text still shows a stop control")
     _within_limits(view, "stop")
 
 
