@@ -81,11 +81,11 @@ async def _stream(tap: Tap, streamer: Streamer, view: PlatformView, texts: Seque
 async def streams_with_edits(bot: Hosted, view: PlatformView) -> None:
     """Streaming: a reply streamed through a Streamer ends as its final text, shown once.
 
-    The streamer posts a placeholder and edits it with three partial texts, one at a time, then the
-    final text. Every call returns a ``MessageRef``, and the streamer keeps the last one returned; the
-    chat then shows exactly the reply's one message, with the final text and no stop control; no
-    message was edited more often than it had texts; the platform never had to answer "too many
-    requests" or refuse a call (its rate limits and text limits were kept).
+    The streamer posts a placeholder (or the first text) and edits it with three partial texts, one
+    at a time, then the final text. Every call returns a ``MessageRef``, and the streamer keeps the
+    last one returned; the chat then shows exactly the reply's one message, with the final text and
+    no stop control; no message was edited more often than it had texts; the platform never had to
+    answer "too many requests" or refuse a call (its rate limits and text limits were kept).
     """
     tap = Tap(bot.adapter)
     streamer = Streamer(tap, view.key, bot.adapter.capabilities)
@@ -152,8 +152,10 @@ async def final_once_when_rate_limited(bot: Hosted, view: PlatformView) -> None:
     before = view.rate_limited()
     await view.rate_limit_next()
     second = Streamer(tap, view.key, caps)
-    await second.finish(finals[1])
-    await second.aclose()
+    try:
+        await second.finish(finals[1])
+    finally:
+        await second.aclose()
     expect(view.rate_limited() > before, "rate limits: the platform never refused the final send")
     wrong = [e for c in tap.calls if (e := c.error) is not None and not isinstance(e, RateLimited)]
     expect(not wrong, f"rate limits: a 429 came out of the adapter as {wrong}, not RateLimited")
@@ -215,11 +217,18 @@ async def typing_shows_and_ends(bot: Hosted, view: PlatformView) -> None:
 
 
 async def quick_replies(bot: Hosted, view: PlatformView) -> None:
-    """Quick replies: ``offer`` shows the choices' labels, in order, on the sent message (its text
-    unchanged); pressing one (where the fake can press) reaches ``host.deliver`` as an ordinary
-    ``Incoming`` in that chat, with ``text`` the choice's value, no command, and an ``id``."""
+    """Quick replies: ``offer`` on a streamed reply's last message (the handle the streamer kept)
+    shows the choices' labels, in order, on that message, its text unchanged; pressing one (where the
+    fake can press) reaches ``host.deliver`` as an ordinary ``Incoming`` in that chat, with ``text`` the
+    choice's value, no command, and an ``id``."""
     question = "Shall we go on?"
-    ref = await bot.adapter.send(view.key, question)
+    tap = Tap(bot.adapter)
+    streamer = Streamer(tap, view.key, bot.adapter.capabilities)
+    try:
+        await _stream(tap, streamer, view, ["Shall we"], "quick replies")
+        ref = (await streamer.finish(question))[-1]
+    finally:
+        await streamer.aclose()
     await bot.adapter.offer(ref, CHOICES)
     labels = tuple(c.label for c in CHOICES)
 
