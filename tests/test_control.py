@@ -17,8 +17,8 @@ from bridge.model import Author, ConversationKey, Incoming
 from bridge.router import AccessRules, UserLimits
 from bridge.sessions import MemoryStore, SessionStore, open_store
 from bridge.spaces import SpaceHandle, SpaceSettings
+from bridge.testing import RecordingAdapter
 from bridge.turn import TurnSettings
-from tests.fakes.recording import RecordingAdapter
 from tests.redis_server import redis_prefix_fixture, redis_url_fixture  # noqa: F401 - fixtures
 
 KEY = ConversationKey("mem", "c1")

@@ -14,8 +14,8 @@ from bridge.errors import RateLimited
 from bridge.router import AccessRules, UserLimits
 from bridge.sessions import MemoryStore, SessionStore
 from bridge.spaces import SpaceHandle, SpaceSettings
+from bridge.testing import RecordingAdapter, Sent
 from bridge.turn import TurnSettings
-from tests.fakes.recording import RecordingAdapter, Sent
 
 
 class Relay:
