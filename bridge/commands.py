@@ -18,10 +18,10 @@ from bridge.errors import BridgeError, InvalidParam
 from bridge.gradio.chat import resolve_params
 from bridge.journal import Journal
 from bridge.model import COMMAND_ALIASES, COMMANDS, Choice, Incoming
-from bridge.render import error_reply
 from bridge.spaces import SpaceHandle
 from bridge.stops import Stops
 from bridge.turn import TurnRunner
+from bridge.wording import error_reply
 
 _USAGE = {"settings": ", e.g. /settings temperature=0.3"}
 _EXAMPLES_WAIT_S = 5.0

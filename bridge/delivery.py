@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import structlog
 
-from bridge import render
+from bridge import wording
 from bridge.adapter import Adapter
 from bridge.errors import BridgeError, PlatformError
 from bridge.journal import Journal
@@ -59,7 +59,7 @@ class Replies:
             log.warning("the reply could not be delivered", conversation=str(msg.key), error=str(exc))
             if exc.permanent:
                 with contextlib.suppress(BridgeError):
-                    note = render.UNDELIVERED.format(error=exc.__cause__ or exc)
+                    note = wording.UNDELIVERED.format(error=exc.__cause__ or exc)
                     await send_text(self.adapter, msg.key, note, None, _NOTE_RETRY)
             return False
         await offer_choices(self.adapter, refs, choices)

@@ -9,7 +9,7 @@
 
 The limits are the adapter's (``max_attachments``, ``max_attachment_bytes``), the Space's
 (``max_download_bytes``) and the platform's (:class:`~bridge.adapter.Capabilities`); the sentences
-are :mod:`bridge.render`'s. Nothing here raises a platform's or the app's error to the turn.
+are :mod:`bridge.wording`'s. Nothing here raises a platform's or the app's error to the turn.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import structlog
 
-from bridge import render
+from bridge import wording
 from bridge.adapter import Adapter
 from bridge.delivery import send_text
 from bridge.errors import BridgeError, FileTooLarge
@@ -58,18 +58,18 @@ class Files:
         try:
             return [a if a.fetched else await self.adapter.fetch(a) for a in msg.attachments]
         except BridgeError as exc:
-            return render.FILE_UNFETCHED.format(error=exc)
+            return wording.FILE_UNFETCHED.format(error=exc)
 
     def problem(self, msg: Incoming) -> str | None:
         """Why the message's files cannot be taken (too many, too large), or None."""
         limits = self.limits
         if len(msg.attachments) > limits.max_attachments:
-            return render.TOO_MANY_FILES.format(limit=limits.max_attachments)
+            return wording.TOO_MANY_FILES.format(limit=limits.max_attachments)
         platform = self.adapter.capabilities.max_incoming_bytes or limits.max_attachment_bytes
         limit = min(limits.max_attachment_bytes, platform)
         for att in msg.attachments:
             if att.size > limit:
-                return render.error_reply(FileTooLarge(att.name, limit, att.size))
+                return wording.error_reply(FileTooLarge(att.name, limit, att.size))
         return None
 
     async def send_reply(
@@ -83,7 +83,7 @@ class Files:
         except BridgeError as exc:
             log.warning("sending files failed", conversation=str(key), error=str(exc))
             with contextlib.suppress(BridgeError):
-                await send_text(self.adapter, key, render.REPLY_FILES_UNSENT.format(error=exc), reply_to)
+                await send_text(self.adapter, key, wording.REPLY_FILES_UNSENT.format(error=exc), reply_to)
 
     async def _send(
         self,
@@ -101,10 +101,10 @@ class Files:
                 try:
                     got = await client.download(part, Path(tmp), limit)
                 except FileTooLarge:
-                    notes.append(render.REPLY_FILE_TOO_LARGE.format(name=part.name, limit_mb=limit / 1e6))
+                    notes.append(wording.REPLY_FILE_TOO_LARGE.format(name=part.name, limit_mb=limit / 1e6))
                     continue
                 except BridgeError as exc:
-                    notes.append(render.REPLY_FILE_UNFETCHED.format(name=part.name, error=exc))
+                    notes.append(wording.REPLY_FILE_UNFETCHED.format(name=part.name, error=exc))
                     continue
                 mime = got.mime_type or part.mime_type
                 files.append(LocalFile(got.path, got.name, mime, got.size, part.kind))

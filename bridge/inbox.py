@@ -40,10 +40,10 @@ from bridge.health import StoreHealth
 from bridge.journal import FinalAnswer, Journal, journal_of
 from bridge.metrics import INBOX
 from bridge.model import Incoming
-from bridge.render import error_reply
 from bridge.serialize import FILES_LOST, decode_incoming, encode_incoming
 from bridge.sessions import SessionStore, StoreError, ValueTooLarge
 from bridge.sessions.inbox import InboxEntry
+from bridge.wording import error_reply
 
 __all__ = ["FinalAnswer", "Intake", "Journal", "StoreHealth"]
 

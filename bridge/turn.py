@@ -26,7 +26,7 @@ from typing import Any
 
 import structlog
 
-from bridge import render
+from bridge import wording
 from bridge.adapter import Adapter
 from bridge.conversation import Conversations, ConversationState
 from bridge.delivery import Replies
@@ -43,7 +43,7 @@ from bridge.streamer import Streamer
 from bridge.turnwatch import Ending, Running, Shown, unless_stopped, watch
 
 _FINISH_TIMEOUT_S = 10.0  # to mark a reply interrupted at shutdown (it stays in a durable inbox)
-_ENDINGS = {"stopped": render.STOPPED, "idle": render.IDLE, "deadline": render.TOO_LONG}
+_ENDINGS = {"stopped": wording.STOPPED, "idle": wording.IDLE, "deadline": wording.TOO_LONG}
 log = structlog.get_logger(__name__)
 
 
@@ -98,7 +98,7 @@ class TurnRunner:
                     await self._files_of(msg, journal.final.files, streamer)
                 return
             if journal.resumed and journal.files_lost:
-                await self.replies.deliver(streamer, msg, render.FILES_LOST)
+                await self.replies.deliver(streamer, msg, wording.FILES_LOST)
                 return
             await streamer.start()
             await self._turn(msg, journal, text, streamer)
@@ -112,7 +112,9 @@ class TurnRunner:
         run = self.stops.begin(msg.key)
         TURNS_RUNNING.inc(name)
         try:
-            state = await self.conversations.load(msg.key, on_wait=lambda: streamer.status(render.STORE_WAIT))
+            state = await self.conversations.load(
+                msg.key, on_wait=lambda: streamer.status(wording.STORE_WAIT)
+            )
             attachments = await self.files.incoming(msg)
             if isinstance(attachments, str):
                 await self.replies.deliver(streamer, msg, attachments)
@@ -123,7 +125,7 @@ class TurnRunner:
             TURNS.inc(name, "failed")
             if isinstance(exc, AppUnreachable) and run.turn is not None:
                 await self.space.invalidate(run.turn.client)
-            note = _join(shown.text, render.error_reply(exc))
+            note = _join(shown.text, wording.error_reply(exc))
             if state is not None:
                 state.last_text = text
                 with contextlib.suppress(BridgeError):
@@ -133,7 +135,7 @@ class TurnRunner:
             return
         except asyncio.CancelledError:
             TURNS.inc(name, "interrupted")
-            marker = render.INTERRUPTED_DURABLE if journal.durable else render.INTERRUPTED
+            marker = wording.INTERRUPTED_DURABLE if journal.durable else wording.INTERRUPTED
             with contextlib.suppress(BridgeError, TimeoutError):
                 async with asyncio.timeout(_FINISH_TIMEOUT_S):
                     await asyncio.shield(streamer.finish(_join(shown.text, marker)))
@@ -190,7 +192,7 @@ class TurnRunner:
                     show_outputs=s.show_outputs,
                 )
                 if journal.resumed and not turn.repeatable:
-                    await self.replies.deliver(streamer, msg, render.RESUME_UNSAFE)
+                    await self.replies.deliver(streamer, msg, wording.RESUME_UNSAFE)
                     return None, "done"
                 async with self.adapter.typing(msg.key):
                     return await watch(
@@ -215,18 +217,18 @@ class TurnRunner:
                     await self.space.invalidate(turn.client)
                 shown.text = ""
                 streamer.update("")
-                streamer.status(render.RETRYING)
+                streamer.status(wording.RETRYING)
                 if await unless_stopped(run, asyncio.sleep(pause, result=True)) is None:
                     return TurnDone(Reply(), cancelled=True), "stopped"
 
     def _final_text(self, done: TurnDone, ending: Ending) -> str:
-        text = render.reply_markdown(done.reply, self.settings.show_thoughts)
+        text = wording.reply_markdown(done.reply, self.settings.show_thoughts)
         if done.context_reset:
-            text = _join(render.CONTEXT_RESET, text)
+            text = _join(wording.CONTEXT_RESET, text)
         if ending in _ENDINGS:
             return _join(text, _ENDINGS[ending])
         if done.cancelled:
-            return _join(text, render.STOPPED)
+            return _join(text, wording.STOPPED)
         if not text:
             return "📎" if done.reply.files else "_(The app returned an empty reply.)_"
         return text

@@ -23,7 +23,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
-from bridge import render
+from bridge import wording
 from bridge.gradio.chat import ChatTurn, ReplyUpdate, TurnDone
 from bridge.gradio.events import Heartbeat, Log, ProgressUpdate, Queued, SpaceStatus, Started
 from bridge.metrics import FIRST_TEXT_SECONDS
@@ -120,7 +120,7 @@ async def _consume(
         if isinstance(event, ReplyUpdate):
             activity.started = True
             first = not shown.text
-            shown.text = render.reply_markdown(event.reply, show_thoughts)
+            shown.text = wording.reply_markdown(event.reply, show_thoughts)
             if first and shown.text:
                 FIRST_TEXT_SECONDS.observe(time.monotonic() - shown.started, adapter)
             if shown.text:
@@ -137,9 +137,9 @@ async def _consume(
 def status_line(event: object) -> str | None:
     """The status line a job event shows while there is no reply text, or None."""
     if isinstance(event, Queued):
-        return render.queued_status(event)
+        return wording.queued_status(event)
     if isinstance(event, ProgressUpdate):
-        return render.progress_status(event)
+        return wording.progress_status(event)
     if isinstance(event, Started):
         return "✍️ Generating…"
     if isinstance(event, SpaceStatus):

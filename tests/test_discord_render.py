@@ -10,7 +10,7 @@ import pytest
 from adapters.discord.render import MAX_GROWTH, to_discord
 from adapters.discord.send import BLANK, content_length, message_content
 from bridge import ThoughtPart, split_markdown
-from bridge.render import thought_markdown
+from bridge.wording import thought_markdown
 
 MODES = ("quote", "spoiler")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bridge.model import Attachment, ConversationKey, FilePart, Reply, TextPart, ThoughtPart
-from bridge.render import reply_markdown
+from bridge.wording import reply_markdown
 
 
 def test_keys_per_scope() -> None:

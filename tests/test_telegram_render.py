@@ -21,7 +21,7 @@ from adapters.telegram.render import (
 )
 from adapters.telegram.send import rendered
 from bridge import PlatformError, ThoughtPart, split_markdown
-from bridge.render import thought_markdown
+from bridge.wording import thought_markdown
 
 FORMAT = {"bold", "italic", "underline", "strikethrough", "spoiler"}
 QUOTES = {"blockquote", "expandable_blockquote"}

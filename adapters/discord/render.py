@@ -44,7 +44,7 @@ _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _LINKED_IMAGE = re.compile(r"\[!\[([^\[\]\n]*)\]\((?:<[^>\n]*>|[^()\s]*)(?:\s+\"[^\"\n]*\")?\)\]\(")
 _IMAGE = re.compile(r"(?<![!\\])!\[([^\[\]\n]*)\]\((<[^>\n]*>|[^()\s]*)((?:\s+\"[^\"\n]*\")?)\)")
 _UNDERLINE = re.compile(r"(?<![\w\\])__(?=[^\s_])(.+?)(?<=[^\s_])__(?!\w)")
-_THOUGHT = ("💭 **", "🔧 **")  # how the core starts a thought or tool note (bridge.render)
+_THOUGHT = ("💭 **", "🔧 **")  # how the core starts a thought or tool note (bridge.wording)
 _Line = tuple[bool, str]  # (part of a code block, the line)
 
 

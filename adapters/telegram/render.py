@@ -35,7 +35,7 @@ _FORMAT = frozenset({"bold", "italic", "underline", "strikethrough", "spoiler"})
 _QUOTES = frozenset({"blockquote", "expandable_blockquote"})
 _LEAVES = frozenset({"code", "pre"})
 _INLINE = {"strong": "bold", "em": "italic", "s": "strikethrough"}
-_EXPANDABLE = ("💭 ", "🔧 ")  # how the core marks thoughts and tool notes (bridge.render)
+_EXPANDABLE = ("💭 ", "🔧 ")  # how the core marks thoughts and tool notes (bridge.wording)
 # Telegram can reject a whole message over a text_link it finds invalid ("Wrong HTTP URL": user info,
 # a host without a dot, …), so only links that plainly pass become entities; the rest stay plain text.
 _URL = re.compile(

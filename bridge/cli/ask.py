@@ -3,7 +3,7 @@
 This is the main job on an embedded config, as ``bridge demo`` is: a memory store, one Space (SRC)
 and one console bot, one-shot (its ``message`` configured), answered through the same router,
 inbox and turn runner as ``bridge serve``. So the status lines and the error notes are the
-core's own words (:mod:`bridge.render`); nothing here runs a turn.
+core's own words (:mod:`bridge.wording`); nothing here runs a turn.
 
 1. The app is connected first, through the bot's own Space handle, so an app that cannot be used
    fails at once with the reason (exit 3) rather than as a turn tried again for ``app_wait_s``:

@@ -1,5 +1,7 @@
 """What users read, written once for every platform: reply Markdown, status lines, error replies.
 
+(Named for what it holds: an adapter's ``render.py`` is markup; this is the core's wording.)
+
 Thoughts and tool notes become Markdown blockquotes whose first line is ``💭 **Title**`` (or
 ``🔧`` for tool use), so adapters can recognise them and show them collapsed.
 """
