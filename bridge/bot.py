@@ -28,7 +28,7 @@ from bridge.router import AccessRules, Router, UserLimits
 from bridge.sessions import MemoryStore, SessionStore
 from bridge.spaces import SpaceHandle
 from bridge.stops import Stops
-from bridge.turn import TurnRunner, TurnSettings
+from bridge.turn import OnEnd, TurnRunner, TurnSettings
 
 
 @dataclass
@@ -85,6 +85,7 @@ def build_bot(
     store: SessionStore,
     health: StoreHealth | None = None,
     relay: StopRelay | None = None,
+    on_end: OnEnd | None = None,
 ) -> Bot:
     """The adapter of ``[adapters.NAME]`` wired to its Space through a turn runner, inbox and router."""
     adapter: Adapter = registry.adapter_class(cfg.type)(name, cfg, config.secret)
@@ -114,6 +115,7 @@ def build_bot(
         health=health,
         scope=cfg.scope,
         relay=relay,
+        on_end=on_end,
     )
 
 
@@ -128,18 +130,26 @@ def assemble(
     health: StoreHealth | None = None,
     scope: str = "chat",
     relay: StopRelay | None = None,
+    on_end: OnEnd | None = None,
 ) -> Bot:
     """A bot of ``adapter`` on ``space``: every part built here, each given its collaborators.
 
     ``scope`` is the adapter's (who shares a conversation); ``relay`` lets ``/stop`` reach replies in
-    other processes on the same store.
+    other processes on the same store; ``on_end`` hears how each turn ended.
     """
     conversations = Conversations(store, settings.session_ttl_s, settings.store_wait_s)
     stops = Stops(relay)
     replies = Replies(adapter, settings.delivery)
     files = Files(adapter, space, settings.files)
     runner = TurnRunner(
-        adapter, space, settings, conversations=conversations, stops=stops, replies=replies, files=files
+        adapter,
+        space,
+        settings,
+        conversations=conversations,
+        stops=stops,
+        replies=replies,
+        files=files,
+        on_end=on_end,
     )
     commands = Commands(
         runner,

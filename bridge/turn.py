@@ -20,9 +20,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 
@@ -35,7 +35,7 @@ from bridge.files import FileLimits, Files
 from bridge.gradio.chat import ChatTurn, TurnDone
 from bridge.journal import FinalAnswer, Journal
 from bridge.metrics import TURN_SECONDS, TURNS, TURNS_RUNNING
-from bridge.model import Attachment, FilePart, Incoming, Reply
+from bridge.model import Attachment, ConversationKey, FilePart, Incoming, Reply
 from bridge.retrying import Backoff, RetryPolicy
 from bridge.spaces import SpaceHandle
 from bridge.stops import Stops
@@ -64,10 +64,25 @@ class TurnSettings:
     delivery: RetryPolicy = field(default_factory=RetryPolicy)
 
 
+@dataclass(frozen=True, slots=True)
+class TurnEnd:
+    """How one turn ended, for whoever watches turns (``bridge ask``'s exit code): ``error`` is the
+    ``BridgeError`` the user was told about (``ending`` is then ``"failed"``), else None and
+    ``ending`` says how the reply ended (``done``, ``stopped``, ``idle``, ``deadline``)."""
+
+    key: ConversationKey
+    ending: Ending | Literal["failed"]
+    error: BaseException | None = None
+
+
+OnEnd = Callable[[TurnEnd], None]
+
+
 class TurnRunner:
     """Runs the chat turns of one adapter against one Space, each through its collaborators:
     ``conversations`` (stored state), ``stops`` (registers each running turn, so a stop ends it),
-    ``replies`` (the streamer, the final text exactly once) and ``files`` (both ways)."""
+    ``replies`` (the streamer, the final text exactly once) and ``files`` (both ways). ``on_end``
+    hears how each asked turn ended (not turns answered from the journal)."""
 
     def __init__(
         self,
@@ -79,6 +94,7 @@ class TurnRunner:
         stops: Stops,
         replies: Replies,
         files: Files,
+        on_end: OnEnd | None = None,
     ) -> None:
         self.adapter = adapter
         self.space = space
@@ -87,6 +103,7 @@ class TurnRunner:
         self.stops = stops
         self.replies = replies
         self.files = files
+        self._on_end = on_end
 
     async def chat(self, msg: Incoming, journal: Journal, text: str | None = None) -> None:
         """Answer ``msg`` (or re-ask ``text`` for /retry) in its conversation."""
@@ -123,6 +140,7 @@ class TurnRunner:
         except BridgeError as exc:
             log.info("turn failed", conversation=str(msg.key), error=type(exc).__name__)
             TURNS.inc(name, "failed")
+            self._ended(TurnEnd(msg.key, "failed", exc))
             if isinstance(exc, AppUnreachable) and run.turn is not None:
                 await self.space.invalidate(run.turn.client)
             note = _join(shown.text, wording.error_reply(exc))
@@ -154,6 +172,7 @@ class TurnRunner:
             self.conversations.save(msg.key, state), journal.note_final(FinalAnswer(final, done.reply.files))
         )
         log.info("turn done", conversation=str(msg.key), ending=ending, chars=len(done.reply.text))
+        self._ended(TurnEnd(msg.key, ending))
         if await self.replies.deliver(streamer, msg, final, done.reply.choices):
             await self._files_of(msg, done.reply.files, streamer)
 
@@ -220,6 +239,10 @@ class TurnRunner:
                 streamer.status(wording.RETRYING)
                 if await unless_stopped(run, asyncio.sleep(pause, result=True)) is None:
                     return TurnDone(Reply(), cancelled=True), "stopped"
+
+    def _ended(self, end: TurnEnd) -> None:
+        if self._on_end is not None:
+            self._on_end(end)
 
     def _final_text(self, done: TurnDone, ending: Ending) -> str:
         text = wording.reply_markdown(done.reply, self.settings.show_thoughts)

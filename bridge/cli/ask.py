@@ -26,21 +26,19 @@ import contextlib
 import io
 import signal
 import sys
-from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
-
-import structlog
 
 from bridge.app import build_spaces, run_bot
 from bridge.bot import Bot, build_bot
 from bridge.cli.common import INTERRUPTED, Commands, add_source, credentials, exit_code
 from bridge.config import Config, parse_config
-from bridge.errors import BridgeError, DiscoveryError, InvalidParam
+from bridge.errors import DiscoveryError, InvalidParam
 from bridge.gradio.events import SpaceStatus
 from bridge.gradio.spaceid import is_space_id
 from bridge.observability import setup_logging
 from bridge.sessions import SessionStore, open_store
+from bridge.turn import TurnEnd
 
 DEFAULT_MAX_DOWNLOAD = 100 * 1024 * 1024
 NAME = "ask"  # the bot's name, and the Space's: ``[adapters.ask]``, ``[spaces.ask]``
@@ -71,7 +69,7 @@ async def run(args: argparse.Namespace) -> int:
     """Ask, print, and return the exit code (see the module docstring)."""
     config = _config(args)
     setup_logging(config.bridge.log_format, config.bridge.log_level)
-    outcome = Outcome.watching()
+    outcome = Outcome()
     store = open_store(config.bridge.state)
     space = build_spaces(config)[NAME]
     # Piped, the answer is held until the turn's end says where it belongs (stdout, or stderr).
@@ -79,7 +77,8 @@ async def run(args: argparse.Namespace) -> int:
     try:
         _ = (await space.client(on_status=_status)).chat  # DiscoveryError: no chat the bridge can drive
         with contextlib.redirect_stdout(answer) if answer is not None else contextlib.nullcontext():
-            bot = build_bot(NAME, config.adapters[NAME], config, space, store)  # the console prints here
+            # the console prints here, so the answer is caught until the turn says where it goes
+            bot = build_bot(NAME, config.adapters[NAME], config, space, store, on_end=outcome)
         interrupted, crashed = await _run(bot, store)
     finally:
         await space.aclose()
@@ -168,44 +167,22 @@ def _status(event: SpaceStatus) -> None:
 
 
 class Outcome:
-    """How the asked turn ended, for the exit code.
+    """How the asked turn ended, for the exit code: given to the turn runner as its ``on_end``.
 
-    The core answers a failed turn with a note, never an exception, and logs the end of every
-    turn: ``turn failed`` with the error's class name, ``turn done`` with how it ended. Installed
-    first in structlog's processors (:meth:`watching`), an Outcome keeps both, whatever the level.
+    The core answers a failed turn with a note, never an exception; the note is the user's, and
+    this is the exit code's: the error the turn ended with, or how its reply ended.
     """
 
     def __init__(self) -> None:
-        self.error: type[BaseException] | None = None
-        self.ending: str | None = None
+        self.end: TurnEnd | None = None
 
-    @classmethod
-    def watching(cls) -> Outcome:
-        """An Outcome that sees every log event from now on (after ``setup_logging``)."""
-        outcome = cls()
-        structlog.configure(processors=[outcome, *structlog.get_config()["processors"]])
-        return outcome
-
-    def __call__(self, _: object, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-        if event.get("event") == "turn failed":
-            self.error = _error_type(str(event.get("error")))
-        elif event.get("event") == "turn done":
-            self.ending = str(event.get("ending"))
-        return event
+    def __call__(self, end: TurnEnd) -> None:
+        self.end = end
 
     def exit_code(self) -> int:
         """0 when the app answered; else the code of the error (3 for an app that went silent)."""
-        if self.error is not None:
-            return exit_code(self.error)
-        return 3 if self.ending in ("idle", "deadline") else 0
-
-
-def _error_type(name: str) -> type[BaseException]:
-    """The ``BridgeError`` subclass called ``name`` (``BridgeError`` itself when none is)."""
-    found: list[type[BaseException]] = [BridgeError]
-    while found:
-        cls = found.pop()
-        if cls.__name__ == name:
-            return cls
-        found.extend(cls.__subclasses__())
-    return BridgeError
+        if self.end is None:
+            return 0
+        if self.end.error is not None:
+            return exit_code(type(self.end.error))
+        return 3 if self.end.ending in ("idle", "deadline") else 0
