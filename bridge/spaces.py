@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from bridge.gradio.client import GradioClient
 from bridge.gradio.events import SpaceStatus
 from bridge.gradio.http import ClientOptions
-from bridge.gradio.space import StatusCallback
+from bridge.gradio.hub import StatusCallback
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,7 @@ from bridge.errors import (
     QueueFull,
     UpstreamError,
 )
-from bridge.gradio import files, space
+from bridge.gradio import files, hub
 from bridge.gradio.appinfo import AppInfo, ChatEndpoint
 from bridge.gradio.discovery import discover
 from bridge.gradio.events import Completed, Failed, JobEvent
@@ -91,7 +91,7 @@ class GradioClient:
         hf_token: str | None = None,
         auth: tuple[str, str] | None = None,
         api_name: str | None = None,
-        on_status: space.StatusCallback | None = None,
+        on_status: hub.StatusCallback | None = None,
         options: ClientOptions | None = None,
     ) -> GradioClient:
         """Connect to a Space id (``owner/name``) or an app URL and discover its chat endpoint."""
@@ -99,14 +99,14 @@ class GradioClient:
         http = make_http(opts)
         try:
             if is_space_id(src):
-                root = await space.resolve_space(
+                root = await hub.resolve_space(
                     http, src, hf_token, on_status, opts.wake_timeout, opts.hub_poll_interval
                 )
             elif src.startswith(("http://", "https://")):
                 root = src.split("?", 1)[0].rstrip("/")
             else:
                 raise DiscoveryError(f"{src!r} is neither a Space id (owner/name) nor an http(s) URL")
-            if hf_token and (is_space_id(src) or space.is_space_host(root)):
+            if hf_token and (is_space_id(src) or hub.is_space_host(root)):
                 http.headers["x-hf-authorization"] = f"Bearer {hf_token}"
             client = cls(http, placeholder_app(root), src=src, api_name=api_name, auth=auth, options=opts)
             await client.refresh()

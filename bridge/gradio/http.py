@@ -25,7 +25,7 @@ import httpx
 
 from bridge.errors import AppUnreachable, ProtocolError
 from bridge.gradio.appinfo import AppInfo
-from bridge.gradio.space import is_space_host
+from bridge.gradio.hub import is_space_host
 
 USER_AGENT = "gradio-bridge/0.1"
 

@@ -1,4 +1,4 @@
-"""Hugging Face Spaces: resolve a Space id to its host and wait until it runs.
+"""Hugging Face Spaces through the Hub: resolve a Space id to its host and wait until it runs.
 
 The Hub's base URL comes from ``HF_ENDPOINT`` (a mirror, or a test fake). There is no explicit
 wake call: traffic to a sleeping Space wakes it, so the bridge sends one request to the Space
