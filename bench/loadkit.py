@@ -53,38 +53,6 @@ sys.path.insert(1, str(ROOT))
 
 from client_bench import QUIET_ENV, percentile, proc_cpu_seconds, read_line  # noqa: E402
 
-__all__ = [
-    "QUIET_ENV",
-    "Child",
-    "LoadRun",
-    "Turn",
-    "add_common_options",
-    "app_times",
-    "calls_table",
-    "check_common_options",
-    "diff",
-    "kind_table",
-    "load",
-    "log_summary",
-    "measure",
-    "ms",
-    "notes",
-    "num",
-    "pair",
-    "percentile",
-    "proc_cpu_seconds",
-    "proc_memory_mb",
-    "read_line",
-    "reply_line",
-    "run_all",
-    "run_once",
-    "self_cpu_seconds",
-    "stats",
-    "take_signals",
-    "usage_cells",
-    "warm_up",
-]
-
 APP_LOG_ENV = "BENCH_APP_LOG"
 # what ``bridge serve`` needs so the load is not refused by the bridge's own per-user limits
 LOAD_SETTINGS: dict[str, Any] = {"turns_per_minute": 0, "max_in_flight_per_user": 10000}
