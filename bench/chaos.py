@@ -47,7 +47,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(ROOT))
 
-from telegram_load import QUIET_ENV, Child, read_line  # noqa: E402
+from loadkit import QUIET_ENV, Child, read_line  # noqa: E402
 
 from tests.fakes.telegram import FakeTelegram  # noqa: E402
 from tests.faults.harness import BridgeProcess, TelegramListener, free_port  # noqa: E402
