@@ -278,7 +278,7 @@ def make_fake_class() -> type[Any]:
     """FakeTelegram with every method handler wrapped to record a :class:`Call` (imported late: the
     fake lives in the tests package)."""
     from tests.fakes.telegram import METHODS, FakeTelegram
-    from tests.fakes.telegram_rules import ApiError
+    from tests.fakes.telegram.rules import ApiError
 
     names = {name.lower(): name for name in METHODS.split()}
 

@@ -1,4 +1,4 @@
-"""The fake Discord (tests/fakes/discord.py) driven by the real discord.py 2.7.1 ``Client``.
+"""The fake Discord (tests/fakes/discord/) driven by the real discord.py 2.7.1 ``Client``.
 
 These prove the fake is shape-correct for discord.py (login, gateway, parsers, CommandTree, interaction
 webhooks, multipart, rate-limit handling, resume, sharding) and strict where Discord is strict, so the

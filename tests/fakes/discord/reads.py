@@ -20,11 +20,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.fakes.discord_gateway import GUILDS
-from tests.fakes.discord_messages import TEXT_TYPES, Messages
-from tests.fakes.discord_model import StoredMessage
-from tests.fakes.discord_rest import Handler, Req
-from tests.fakes.discord_rules import (
+from tests.fakes.discord.gateway import GUILDS
+from tests.fakes.discord.messages import TEXT_TYPES, Messages
+from tests.fakes.discord.model import StoredMessage
+from tests.fakes.discord.rest import Handler, Req
+from tests.fakes.discord.rules import (
     EPHEMERAL,
     MISSING_ACCESS,
     READ_MESSAGE_HISTORY,

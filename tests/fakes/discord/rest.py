@@ -20,9 +20,9 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
-from tests.fakes.discord_gateway import Gateway
-from tests.fakes.discord_model import Call, ErrorReply, StoredFile, Upload
-from tests.fakes.discord_rules import (
+from tests.fakes.discord.gateway import Gateway
+from tests.fakes.discord.model import Call, ErrorReply, StoredFile, Upload
+from tests.fakes.discord.rules import (
     MISSING_ACCESS,
     UNAUTHORIZED,
     ApiError,

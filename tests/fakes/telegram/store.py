@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.fakes.telegram_rules import (
+from tests.fakes.telegram.rules import (
     CAPTION_LIMIT,
     CHAT_ACTIONS,
     ApiError,

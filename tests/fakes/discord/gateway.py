@@ -23,8 +23,8 @@ from typing import Any, NamedTuple
 
 from aiohttp import WSMsgType, web
 
-from tests.fakes.discord_model import shard_of
-from tests.fakes.discord_world import World
+from tests.fakes.discord.model import shard_of
+from tests.fakes.discord.world import World
 
 GUILDS, GUILD_MESSAGES, DIRECT_MESSAGES, MESSAGE_CONTENT = 1 << 0, 1 << 9, 1 << 12, 1 << 15
 PRIVILEGED = (1 << 1) | (1 << 8) | MESSAGE_CONTENT  # members, presences, message content
