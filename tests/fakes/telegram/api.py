@@ -7,19 +7,18 @@ import asyncio
 import contextlib
 import functools
 import re
-import socket
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from tests.fakes.server import serve
 from tests.fakes.telegram.rules import ApiError, Budgets, decode_params, entities_in
 from tests.fakes.telegram.store import (
     FOLDERS,
@@ -255,26 +254,18 @@ class FakeTelegram(Updates):
 
 
 @contextlib.asynccontextmanager
-async def serve_telegram(fake: FakeTelegram) -> AsyncIterator[str]:
-    """Serve ``fake`` on 127.0.0.1 for the duration of the block; yield its base URL. On exit, held
-    long polls are released at once (so shutdown does not wait for their timeouts)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    config = uvicorn.Config(fake.app(), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    fake._closing, fake.url = False, f"http://127.0.0.1:{port}"
-    task = asyncio.create_task(server.serve())
-    worker = asyncio.create_task(fake._webhook_worker())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    try:
-        yield fake.url
-    finally:
-        fake._closing = True
-        fake._notify()
-        worker.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await worker
-        server.should_exit = True
-        await task
+async def serve_telegram(fake: FakeTelegram, *, port: int = 0) -> AsyncIterator[str]:
+    """Serve ``fake`` on 127.0.0.1:``port`` (0: a free one) for the duration of the block, its webhook
+    worker with it; yield its base URL. On exit held long polls are released at once (so shutdown does not
+    wait for their timeouts), then every connection is closed (see :func:`tests.fakes.server.serve`)."""
+    async with serve(fake.app(), port=port) as served:
+        fake._closing, fake.url = False, served.url
+        worker = asyncio.create_task(fake._webhook_worker())
+        try:
+            yield fake.url
+        finally:
+            fake._closing = True
+            fake._notify()
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
