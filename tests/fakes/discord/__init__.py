@@ -1,8 +1,9 @@
 """A loopback fake of Discord (REST + websocket gateway), strict enough to drive the real discord.py 2.7.1.
 
-Serve it with :func:`serve_discord` (an async context manager yielding ``http://127.0.0.1:PORT``); REST is
-under ``/api/v10``, the gateway at :attr:`FakeDiscord.gateway_url` (``ws://127.0.0.1:PORT/gateway``),
-files at ``/attachments/{id}/{filename}``. Point discord.py at it (use ``monkeypatch`` in tests)::
+Serve it with :func:`serve_discord` (an async context manager yielding ``http://127.0.0.1:PORT``; one
+Starlette app on :mod:`tests.fakes.server`, like the other fakes); REST is under ``/api/v10``, the
+gateway at :attr:`FakeDiscord.gateway_url` (``ws://127.0.0.1:PORT/gateway``), files at
+``/attachments/{id}/{filename}``. Point discord.py at it (use ``monkeypatch`` in tests)::
 
     discord.http.Route.BASE = f"{url}/api/v10"
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(fake.gateway_url)
@@ -11,7 +12,8 @@ and pass ``guild_ready_timeout=0.05`` to the client (``message_content`` intent 
 Modules: :mod:`~tests.fakes.discord.fake` (:class:`FakeDiscord`, :func:`serve_discord`),
 :mod:`~tests.fakes.discord.model` (stored records, snowflakes), :mod:`~tests.fakes.discord.world`
 (users, guilds, channels, payloads), :mod:`~tests.fakes.discord.rules` (errors, clock, budgets),
-:mod:`~tests.fakes.discord.checks` (body checks, pings), :mod:`~tests.fakes.discord.gateway`,
+:mod:`~tests.fakes.discord.checks` (body checks, pings), :mod:`~tests.fakes.discord.gateway` (and its
+:mod:`~tests.fakes.discord.session`),
 :mod:`~tests.fakes.discord.rest` (transport, small routes), :mod:`~tests.fakes.discord.messages`
 (messages, threads), :mod:`~tests.fakes.discord.reads` (channel history, members, permission overwrites),
 :mod:`~tests.fakes.discord.interactions` (callbacks, @original, follow-ups),
@@ -57,7 +59,6 @@ allows; ``None`` = all), ``strict_commands`` (interactions only for registered c
 
 from tests.fakes.discord.checks import pings
 from tests.fakes.discord.fake import FakeDiscord, serve_discord
-from tests.fakes.discord.gateway import Received
 from tests.fakes.discord.interactions import Callback
 from tests.fakes.discord.model import (
     Call,
@@ -69,6 +70,7 @@ from tests.fakes.discord.model import (
     shard_of,
 )
 from tests.fakes.discord.rules import MB, READ_MESSAGE_HISTORY, VIEW_CHANNEL, ApiError, Budgets, ShiftClock
+from tests.fakes.discord.session import Received
 
 __all__ = [
     "MB",

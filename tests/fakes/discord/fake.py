@@ -10,8 +10,6 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
-from aiohttp import web
-
 from tests.fakes.discord.interactions import Callback
 from tests.fakes.discord.model import (
     StoredMessage,
@@ -22,6 +20,7 @@ from tests.fakes.discord.rules import (
     MB,
     Budgets,
 )
+from tests.fakes.server import serve
 
 T = TypeVar("T")
 FileSpec = tuple[str, bytes, str | None]
@@ -108,16 +107,14 @@ class FakeDiscord(Pushes):
 
 @contextlib.asynccontextmanager
 async def serve_discord(fake: FakeDiscord) -> AsyncIterator[str]:
-    """Serve ``fake`` on 127.0.0.1 (a free port) for the block; yield its base URL. On exit open gateway
-    sockets are closed (1001) before the server stops."""
-    runner = web.AppRunner(fake.app(), handle_signals=False, access_log=None, shutdown_timeout=1.0)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    fake.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    try:
-        yield fake.url
-    finally:
-        fake.accept_connections.set()
-        await fake._close_gateway()
-        await runner.cleanup()
+    """Serve ``fake`` on 127.0.0.1 (a free port) for the block; yield its base URL. On exit held gateway
+    connections are let go and open gateway sockets are closed (1001), then every connection is closed
+    (see :func:`tests.fakes.server.serve`)."""
+    async with serve(fake.app()) as served:
+        fake.url, fake.served = served.url, served
+        try:
+            yield fake.url
+        finally:
+            fake.accept_connections.set()
+            await fake._close_gateway()
+            fake.served = None

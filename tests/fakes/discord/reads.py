@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.fakes.discord.gateway import GUILDS
 from tests.fakes.discord.messages import TEXT_TYPES, Messages
 from tests.fakes.discord.model import StoredMessage
 from tests.fakes.discord.rest import Handler, Req
@@ -35,6 +34,7 @@ from tests.fakes.discord.rules import (
     form_error,
     unknown,
 )
+from tests.fakes.discord.session import GUILDS
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 100
 
