@@ -35,7 +35,7 @@ from tests.contract import Rig
 from tests.contract.console_view import console_rig
 from tests.contract.discord_view import discord_rig
 from tests.contract.telegram_view import telegram_rig
-from tests.fakes.telegram_bridge import GROUP, PRIVATE
+from tests.fakes.telegram.bridge import GROUP, PRIVATE
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -13,7 +13,7 @@ import pytest
 
 from tests.apps.text import long_markdown
 from tests.fakes.discord import FakeDiscord
-from tests.fakes.discord_bridge import bot_texts, bridge_on
+from tests.fakes.discord.bridge import bot_texts, bridge_on
 
 MP = pytest.MonkeyPatch
 

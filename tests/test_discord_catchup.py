@@ -16,7 +16,7 @@ import pytest
 from bridge import AdapterState
 from bridge.sessions import open_store
 from tests.fakes.discord import FakeDiscord, StoredMessage, serve_discord
-from tests.fakes.discord_bridge import restore_discord_urls, running
+from tests.fakes.discord.bridge import restore_discord_urls, running
 
 MP = pytest.MonkeyPatch
 

@@ -23,7 +23,7 @@ from adapters.discord.config import DiscordConfig
 from bridge import AdapterState, AppInputs, Choice, ConversationKey, Host, Incoming, MessageGone, MessageRef
 from bridge.sessions import MemoryStore
 from tests.fakes.discord import FakeDiscord, StoredMessage, serve_discord
-from tests.fakes.discord_bridge import bot_texts, bridge_on, config_for, restore_discord_urls
+from tests.fakes.discord.bridge import bot_texts, bridge_on, config_for, restore_discord_urls
 
 MP = pytest.MonkeyPatch
 EPHEMERAL = 64

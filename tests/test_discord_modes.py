@@ -29,7 +29,7 @@ from bridge import (
 from bridge.app import serve
 from bridge.sessions import MemoryStore
 from tests.fakes.discord import FakeDiscord, serve_discord, shard_of
-from tests.fakes.discord_bridge import bot_texts, bridge_on, config_for, restore_discord_urls, running
+from tests.fakes.discord.bridge import bot_texts, bridge_on, config_for, restore_discord_urls, running
 from tests.fakes.serving import one_bot_config, serving
 
 MP = pytest.MonkeyPatch

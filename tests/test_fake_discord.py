@@ -1,4 +1,4 @@
-"""The fake Discord (tests/fakes/discord.py) driven by the real discord.py 2.7.1 ``Client``.
+"""The fake Discord (tests/fakes/discord/) driven by the real discord.py 2.7.1 ``Client``.
 
 These prove the fake is shape-correct for discord.py (login, gateway, parsers, CommandTree, interaction
 webhooks, multipart, rate-limit handling, resume, sharding) and strict where Discord is strict, so the
@@ -172,7 +172,7 @@ async def test_login_ready_and_zlib_stream(fake: FakeDiscord, bots: Bots, url: s
         ("GET", "/oauth2/applications/@me"),
     ]
     (conn,) = fake.connections
-    assert conn.request.query["compress"] == "zlib-stream" and conn.zlib is not None  # discord.py's default
+    assert conn.query["compress"] == "zlib-stream" and conn.zlib is not None  # discord.py's default
     assert fake.identifies[0]["intents"] == client.intents.value
     assert [r.op for r in fake.gateway_log[:2]] == [1, 2]  # first heartbeat is sent before IDENTIFY
     stranger = discord.Client(intents=discord.Intents.default())

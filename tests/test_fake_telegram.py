@@ -1,4 +1,4 @@
-"""The fake Telegram Bot API (tests/fakes/telegram.py) driven by the real python-telegram-bot 22.8.
+"""The fake Telegram Bot API (tests/fakes/telegram/) driven by the real python-telegram-bot 22.8.
 
 These prove the fake is shape-correct for PTB (updates parse, files round-trip, errors map to PTB's
 exceptions) and strict where Telegram is strict, so later adapter tests can trust it.

@@ -14,7 +14,7 @@ import pytest
 
 from tests.apps.text import long_markdown
 from tests.fakes.telegram import FakeTelegram, serve_telegram
-from tests.fakes.telegram_bridge import FORUM, GROUP, PRIVATE, bridge_on, free_port, running, texts, webhook
+from tests.fakes.telegram.bridge import FORUM, GROUP, PRIVATE, bridge_on, free_port, running, texts, webhook
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from adapters.telegram.adapter import TelegramAdapter
 from adapters.telegram.choices import BUTTONS_MAX, LABEL_MAX, keyboard
 from bridge import Choice, Host, MessageGone, MessageRef
 from tests.fakes.telegram import FakeTelegram, StoredMessage, serve_telegram
-from tests.fakes.telegram_bridge import (
+from tests.fakes.telegram.bridge import (
     GROUP,
     PRIVATE,
     WEBHOOK_SECRET,

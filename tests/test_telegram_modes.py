@@ -10,7 +10,7 @@ import pytest
 
 from bridge.app import serve
 from tests.fakes.telegram import FakeTelegram, serve_telegram
-from tests.fakes.telegram_bridge import (
+from tests.fakes.telegram.bridge import (
     GROUP,
     PRIVATE,
     WEBHOOK_SECRET,

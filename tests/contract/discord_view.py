@@ -13,7 +13,7 @@ from bridge import Adapter, ConversationKey, MessageRef
 from bridge.testing import Feature, PlatformView, Shown
 from tests.contract import build
 from tests.fakes.discord import FakeDiscord, StoredMessage, serve_discord
-from tests.fakes.discord_bridge import restore_discord_urls
+from tests.fakes.discord.bridge import restore_discord_urls
 
 
 class DiscordView:

@@ -8,17 +8,16 @@ Run it with :func:`serve_hub` (an async context manager that yields the base URL
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from tests.fakes.server import serve
 
 
 @dataclass
@@ -56,18 +55,6 @@ class FakeHub:
 
 @contextlib.asynccontextmanager
 async def serve_hub(hub: FakeHub) -> AsyncIterator[str]:
-    """Serve ``hub`` on 127.0.0.1 for the duration of the block; yield its base URL."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(hub.app(), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    """Serve ``hub`` on 127.0.0.1 (a free port) for the duration of the block; yield its base URL."""
+    async with serve(hub.app()) as served:
+        yield served.url

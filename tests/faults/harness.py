@@ -21,10 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 
 from tests.conftest import VERSIONS, AppServer
-from tests.fakes.telegram import FakeTelegram
+from tests.fakes.telegram import FakeTelegram, serve_telegram
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN_ENV = "TG_TOKEN"
@@ -38,39 +37,30 @@ def free_port() -> int:
 
 
 class TelegramListener:
-    """Serves a :class:`FakeTelegram` on one fixed port that can go down (connections refused) and
-    come back on the same port, as Telegram's API does in an outage."""
+    """Serves a :class:`FakeTelegram` on one port that can go down (connections refused) and come back on
+    the same port, as Telegram's API does in an outage. The first :meth:`up` takes a free port; ``port``
+    and ``url`` are known from then on."""
 
     def __init__(self, fake: FakeTelegram) -> None:
         self.fake = fake
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._server: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
+        self.port = 0
+        self.url = ""
+        self._serving: contextlib.AsyncExitStack | None = None
 
     async def up(self) -> None:
-        """Start listening (again)."""
-        config = uvicorn.Config(
-            self.fake.app(), host="127.0.0.1", port=self.port, log_level="error", lifespan="off"
-        )
-        self._server = uvicorn.Server(config)
-        self.fake._closing, self.fake.url = False, self.url
-        self._task = asyncio.create_task(self._server.serve())
+        """Start listening (again, on the same port)."""
+        stack = contextlib.AsyncExitStack()
         async with asyncio.timeout(15):
-            while not self._server.started:
-                if self._task.done():
-                    self._task.result()
-                await asyncio.sleep(0.01)
+            self.url = await stack.enter_async_context(serve_telegram(self.fake, port=self.port))
+        self.port = int(self.url.rpartition(":")[2])
+        self._serving = stack
 
     async def down(self) -> None:
         """Stop listening: held long polls end, open connections close, new ones are refused."""
-        if self._server is None or self._task is None:
+        if self._serving is None:
             return
-        self.fake._closing = True
-        self.fake._notify()
-        self._server.should_exit = True
-        await self._task
-        self._server = self._task = None
+        stack, self._serving = self._serving, None
+        await stack.aclose()
         self.fake._closing = False
 
 

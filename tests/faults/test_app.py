@@ -12,7 +12,7 @@ import time
 import pytest
 
 from tests.fakes.telegram import FakeTelegram, serve_telegram
-from tests.fakes.telegram_bridge import GROUP, PRIVATE, running
+from tests.fakes.telegram.bridge import GROUP, PRIVATE, running
 from tests.faults.harness import app_server, free_port, replies_to, stopping, unanswered, wait_answered
 
 STOP = "bridge:stop"  # the inline Stop button's callback data

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 
 from tests.fakes.telegram import FakeTelegram, serve_telegram
-from tests.fakes.telegram_bridge import GROUP, PRIVATE, WEBHOOK_SECRET, free_port, running, webhook
+from tests.fakes.telegram.bridge import GROUP, PRIVATE, WEBHOOK_SECRET, free_port, running, webhook
 from tests.faults.harness import telegram, unanswered, user_messages, wait_answered
 
 OUTAGE_S = 90.0  # how long Telegram's API is unreachable in the outage scenario

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.fakes.telegram import FakeTelegram, serve_telegram
-from tests.fakes.telegram_bridge import free_port, running, webhook
+from tests.fakes.telegram.bridge import free_port, running, webhook
 from tests.faults.harness import BridgeProcess, stopping, telegram, unanswered, wait_answered
 from tests.redis_server import start_server
 

@@ -1,7 +1,9 @@
-"""The REST transport of the fake Discord (:mod:`tests.fakes.discord`): routing under ``/api/v10``, the
-``Authorization: Bot <token>`` check (interaction callback and webhook routes carry none), JSON and
-multipart (``payload_json`` + ``files[n]``) bodies, rate-limit budgets and headers, injected failures,
-the call/error logs, and the small routes (users, application, gateway, channels, typing, attachments).
+"""The REST transport of the fake Discord (:mod:`tests.fakes.discord`), a Starlette app: routing under
+``/api/v10`` (an unknown route or method there is Discord's JSON 404), the ``Authorization: Bot <token>``
+check (interaction callback and webhook routes carry none), rate-limit budgets and headers, injected
+failures, the call/error logs, and the small routes (users, application, gateway, channels, typing,
+attachments); the gateway websocket is mounted at ``/gateway``. Bodies (JSON, or multipart with
+``payload_json`` + ``files[n]``) are read by :mod:`~tests.fakes.discord.wire`.
 
 Responses are ``Content-Type: application/json`` exactly (discord.py decodes nothing else); 2xx carry
 ``X-RateLimit-Limit/Remaining/Reset-After/Reset/Bucket`` of the route's budget: message creates report
@@ -13,16 +15,17 @@ from __future__ import annotations
 
 import fnmatch
 import http
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import BodyPartReader, web
+from starlette.applications import Starlette
+from starlette.requests import ClientDisconnect
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
-from tests.fakes.discord_gateway import Gateway
-from tests.fakes.discord_model import Call, ErrorReply, StoredFile, Upload
-from tests.fakes.discord_rules import (
+from tests.fakes.discord.gateway import Gateway
+from tests.fakes.discord.model import Call, ErrorReply, StoredFile, Upload
+from tests.fakes.discord.rules import (
     MISSING_ACCESS,
     UNAUTHORIZED,
     ApiError,
@@ -30,6 +33,16 @@ from tests.fakes.discord_rules import (
     error,
     rate_limited,
     unknown,
+)
+from tests.fakes.discord.wire import (
+    Endpoint,
+    FakeRequest,
+    Reply,
+    TooLarge,
+    jresp,
+    not_websocket,
+    read_body,
+    router_error,
 )
 
 API = "/api/v10"
@@ -58,15 +71,6 @@ class Failure:
 Handler = Callable[[Req], Awaitable[Any]]
 
 
-def jresp(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    """JSON with ``Content-Type: application/json`` exactly (no charset), as Discord sends it."""
-    return web.Response(
-        body=json.dumps(data).encode(),
-        status=status,
-        headers={**(headers or {}), "Content-Type": "application/json"},
-    )
-
-
 class Rest(Gateway):
     """Routing and bookkeeping; route handlers live in the subclasses (see ``_routes``)."""
 
@@ -93,29 +97,44 @@ class Rest(Gateway):
             ("typing", "POST", "/channels/{channel_id}/typing", self._typing, "bot"),
         ]
 
-    def app(self) -> web.Application:
-        app = web.Application(client_max_size=64 * 1024 * 1024)
+    def app(self) -> Starlette:
+        routes: list[BaseRoute] = []
         for name, method, template, handler, kind in self._routes():
-            app.router.add_route(method, API + template, self._wrap(name, method, template, handler, kind))
-        app.router.add_route("*", API + "/{tail:.*}", self._not_found)
-        app.router.add_get("/attachments/{attachment_id}/{filename}", self._attachment)
-        app.router.add_get("/gateway", self._gateway)
+            serve = Endpoint(self._wrap(name, method, template, handler, kind))
+            route = Route(API + template, serve, methods=[method])
+            route.methods.discard("HEAD")  # as on aiohttp: a HEAD goes to the catch-all 404
+            routes.append(route)
+        routes += [
+            Route(API + "/{tail:path}", Endpoint(self._not_found)),  # every method
+            Route("/attachments/{attachment_id}/{filename}", Endpoint(self._attachment), methods=["GET"]),
+            WebSocketRoute("/gateway", self._gateway),
+            Route("/gateway", not_websocket),
+        ]
+        app = Starlette(routes=routes, exception_handlers={404: router_error, 405: router_error})
+        app.router.redirect_slashes = False  # an unknown path is a 404, never a redirect
         return app
 
     # ----------------------------------------------------------------------------------------- plumbing
     def _wrap(self, name: str, method: str, template: str, handler: Handler, kind: str) -> Any:
-        async def serve(request: web.Request) -> web.StreamResponse:
+        async def serve(request: FakeRequest) -> Reply:
             try:
-                body, uploads = await self._read(request)
+                body, uploads = await read_body(request)
+            except TooLarge as exc:  # refused before routing, so neither logged nor budgeted
+                return exc.reply()
+            except ClientDisconnect:  # the client went away mid-request (an outage, a killed bridge)
+                return Reply(status_code=499)
             except ApiError as exc:
                 return self._error(method, template, exc)
             self.calls.append(Call(method, template, body))
-            req = Req(name, method, template, dict(request.match_info), dict(request.query), body, uploads)
+            query: dict[str, str] = {}
+            for key, value in request.query_params.multi_items():
+                query.setdefault(key, value)  # the first of repeated keys counts, as it did on aiohttp
+            req = Req(name, method, template, dict(request.path_params), query, body, uploads)
             window: tuple[str, str] | None = None
             try:
                 if kind == "bot" and request.headers.get("Authorization") != f"Bot {self.token}":
                     raise error(UNAUTHORIZED)
-                self._inject(name, method, template, request.path.removeprefix(API))
+                self._inject(name, method, template, request.url.path.removeprefix(API))
                 window = self._budget(req, kind)
                 result = await handler(req)
             except ApiError as exc:  # a request that got past the budgets still reports them
@@ -124,47 +143,15 @@ class Rest(Gateway):
             finally:
                 self._notify()
             headers = self.budgets.headers(*window, template)
-            return (
-                web.Response(status=204, headers=headers) if result is None else jresp(result, 200, headers)
-            )
+            return Reply(status_code=204, headers=headers) if result is None else jresp(result, 200, headers)
 
         return serve
 
-    def _error(
-        self, method: str, route: str, exc: ApiError, headers: dict[str, str] | None = None
-    ) -> web.Response:
+    def _error(self, method: str, route: str, exc: ApiError, headers: dict[str, str] | None = None) -> Reply:
         self.errors.append(ErrorReply(method, route, exc.status, exc.code, exc.message))
         self.count_429 += exc.status == 429
         self._notify()
         return jresp(exc.body(), exc.status, {**(headers or {}), **exc.headers})
-
-    async def _read(self, request: web.Request) -> tuple[Any, list[Upload]]:
-        ctype = request.content_type
-        if ctype == "multipart/form-data":
-            body: Any = None
-            uploads: list[Upload] = []
-            reader = await request.multipart()
-            while (part := await reader.next()) is not None:
-                if not isinstance(part, BodyPartReader):
-                    raise ApiError(400, 50035, "Invalid Form Body")
-                name = part.name or ""
-                data = await part.read()
-                if name == "payload_json":
-                    body = self._json(bytes(data))
-                elif name.startswith("files[") or name == "file":
-                    index = int(name[6:-1]) if name.startswith("files[") else 0
-                    ctype_part = part.headers.get("Content-Type")
-                    uploads.append(Upload(index, part.filename or name, ctype_part, bytes(data)))
-            return body, uploads
-        raw = await request.read()
-        return (self._json(raw) if raw else None), []
-
-    @staticmethod
-    def _json(raw: bytes) -> Any:
-        try:
-            return json.loads(raw)
-        except ValueError:
-            raise ApiError(400, 50109, "The request body contains invalid JSON.") from None
 
     def _inject(self, name: str, method: str, template: str, path: str) -> None:
         for failure in self._failures:
@@ -219,15 +206,17 @@ class Rest(Gateway):
     def _edited_message(self, req: Req) -> str | None:  # overridden where messages are known
         return None
 
-    async def _not_found(self, request: web.Request) -> web.Response:
-        self.calls.append(Call(request.method, request.path.removeprefix(API), None))
-        return self._error(request.method, request.path.removeprefix(API), ApiError(404, 0, "404: Not Found"))
+    async def _not_found(self, request: FakeRequest) -> Reply:
+        path = request.url.path.removeprefix(API)
+        self.calls.append(Call(request.method, path, None))
+        return self._error(request.method, path, ApiError(404, 0, "404: Not Found"))
 
-    async def _attachment(self, request: web.Request) -> web.Response:
-        f = self.attachments.get(request.match_info["attachment_id"])
-        if f is None or f.filename != request.match_info["filename"]:
-            return web.Response(status=404, text="Not Found")
-        return web.Response(body=f.data, content_type=f.content_type or "application/octet-stream")
+    async def _attachment(self, request: FakeRequest) -> Reply:
+        f = self.attachments.get(request.path_params["attachment_id"])
+        if f is None or f.filename != request.path_params["filename"]:
+            return Reply("Not Found", 404, media_type="text/plain")
+        # the content type exactly as stored (Starlette would add a charset to text/*; aiohttp did not)
+        return Reply(f.data, headers={"Content-Type": f.content_type or "application/octet-stream"})
 
     # ------------------------------------------------------------------------------------ small routes
     async def _get_me(self, req: Req) -> Any:

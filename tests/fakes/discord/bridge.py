@@ -10,7 +10,7 @@ import discord
 import pytest
 
 from bridge.config import Config
-from tests.fakes.discord import FakeDiscord, serve_discord
+from tests.fakes.discord.fake import FakeDiscord, serve_discord
 from tests.fakes.serving import one_bot_config, serving
 
 

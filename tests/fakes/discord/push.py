@@ -10,9 +10,9 @@ import secrets
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from tests.fakes.discord_commands import Commands
-from tests.fakes.discord_model import StoredFile, StoredInteraction, StoredMessage
-from tests.fakes.discord_world import BOT_PERMS, EVERYONE_PERMS
+from tests.fakes.discord.commands import Commands
+from tests.fakes.discord.model import StoredFile, StoredInteraction, StoredMessage
+from tests.fakes.discord.world import BOT_PERMS, EVERYONE_PERMS
 
 FileSpec = tuple[str, bytes, str | None]
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.fakes.discord_checks import CHANNEL_PARSE, check_body, pings
-from tests.fakes.discord_gateway import DIRECT_MESSAGES, GUILD_MESSAGES, GUILDS, MESSAGE_CONTENT
-from tests.fakes.discord_model import StoredFile, StoredMessage, Upload, Write, now_iso
-from tests.fakes.discord_rest import Handler, Req, Rest
-from tests.fakes.discord_rules import (
+from tests.fakes.discord.checks import CHANNEL_PARSE, check_body, pings
+from tests.fakes.discord.model import StoredFile, StoredMessage, Upload, Write, now_iso
+from tests.fakes.discord.rest import Handler, Req, Rest
+from tests.fakes.discord.rules import (
     EMPTY,
     EPHEMERAL,
     LOADING,
@@ -27,6 +26,7 @@ from tests.fakes.discord_rules import (
     too_long,
     unknown,
 )
+from tests.fakes.discord.session import DIRECT_MESSAGES, GUILD_MESSAGES, GUILDS, MESSAGE_CONTENT
 
 TEXT_TYPES = (0, 1, 5, 10, 11, 12)
 ARCHIVE_MINUTES = (60, 1440, 4320, 10080)

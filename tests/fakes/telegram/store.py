@@ -1,7 +1,7 @@
-"""Chats, messages and files of the fake Telegram Bot API (:mod:`tests.fakes.telegram`), and the Bot API
+"""Chats, messages and the records of the fake Telegram Bot API (:mod:`tests.fakes.telegram`), and the Bot API
 methods that act on them: sendMessage, editMessageText, editMessageReplyMarkup, deleteMessage,
-sendMessageDraft, sendChatAction, sendPhoto/sendDocument/sendAudio/sendVideo, getFile, set/get/
-deleteMyCommands, answerCallbackQuery, getMe. Each returns the ``result`` or raises :class:`ApiError`.
+sendMessageDraft, sendChatAction, set/get/deleteMyCommands, answerCallbackQuery, getMe (files and their
+methods are in :mod:`~tests.fakes.telegram.media`). Each returns the ``result`` or raises :class:`ApiError`.
 """
 
 from __future__ import annotations
@@ -11,10 +11,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.fakes.telegram_rules import (
-    CAPTION_LIMIT,
+from tests.fakes.telegram.rules import (
     CHAT_ACTIONS,
-    ApiError,
     Budgets,
     bad,
     check_commands,
@@ -276,78 +274,6 @@ class ChatStore:
         if p.get("action") not in CHAT_ACTIONS:
             raise bad("wrong parameter action in request")
         return True
-
-    def _new_file(
-        self, kind: str, name: str | None, data: bytes, mime: str | None, chat_id: Any
-    ) -> StoredFile:
-        n = len(self.files) + 1
-        ext = "jpg" if kind == "photo" else (name.rsplit(".", 1)[-1] if name and "." in name else "bin")
-        f = StoredFile(
-            f"{kind}-{n:04d}", f"u{n:04d}", kind, name, mime, data, f"{FOLDERS[kind]}/file_{n}.{ext}", chat_id
-        )
-        self.files[f.file_id] = f
-        return f
-
-    def _media(self, kind: str, f: StoredFile, p: Params) -> Any:
-        base: dict[str, Any] = {
-            "file_id": f.file_id,
-            "file_unique_id": f.file_unique_id,
-            "file_size": len(f.data),
-        }
-        dims = {"width": p.get("width", 1), "height": p.get("height", 1)}
-        if kind == "photo":
-            return [base | dims]
-        named = base | {k: v for k, v in (("file_name", f.name), ("mime_type", f.mime)) if v}
-        if kind == "document":
-            return named
-        return named | {"duration": p.get("duration", 1)} | (dims if kind == "video" else {})
-
-    async def _send_media(self, kind: str, p: Params) -> Any:
-        chat = self._chat(p)
-        value = p.get(kind)
-        if isinstance(value, str) and value.startswith("attach://"):
-            value = p.get(value.removeprefix("attach://"))
-        if isinstance(value, Upload):
-            if len(value.data) > 50 * MB:
-                raise ApiError(413, "Request Entity Too Large")
-            if not value.data:
-                raise bad("file must be non-empty")
-            f = self._new_file(kind, value.name, value.data, value.mime, chat["id"])
-        elif isinstance(value, str) and value in self.files:
-            f = self.files[value]
-        else:
-            raise bad(
-                "wrong file identifier/HTTP URL specified" if value else f"there is no {kind} in the request"
-            )
-        caption, entities = formatted(p, "caption", limit=CAPTION_LIMIT, empty_ok=True)
-        markup = check_reply_markup(p.get("reply_markup"))
-        extra = self._placement(chat, p)
-        self.budgets.take(chat["id"])
-        self.sent_files.append(f)
-        media = {kind: self._media(kind, f, p)}
-        msg = self._store(
-            chat,
-            self.bot_user,
-            text=caption or None,
-            entities=entities,
-            reply_markup=markup,
-            media=media,
-            extra=extra,
-        )
-        return self._wire(msg)
-
-    async def _get_file(self, p: Params) -> Any:
-        f = self.files.get(p.get("file_id", ""))
-        if f is None:
-            raise bad("invalid file_id")
-        if len(f.data) > 20 * MB:
-            raise bad("file is too big")
-        return {
-            "file_id": f.file_id,
-            "file_unique_id": f.file_unique_id,
-            "file_size": len(f.data),
-            "file_path": f.path,
-        }
 
     @staticmethod
     def _scope_key(p: Params) -> str:

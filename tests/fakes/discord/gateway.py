@@ -1,4 +1,4 @@
-"""The websocket gateway of the fake Discord (:mod:`tests.fakes.discord`), served at ``/gateway``.
+"""The gateway of the fake Discord (:mod:`tests.fakes.discord`): a Starlette websocket at ``/gateway``.
 
 Per connection: HELLO (op 10), heartbeats (op 1 → op 11), IDENTIFY (op 2: token, ``intents`` and
 ``shard`` checked; READY then one GUILD_CREATE per guild the shard owns) or RESUME (op 6: a known
@@ -8,80 +8,23 @@ each ending in a Z_SYNC_FLUSH; anything else (``zstd-stream`` included) gets pla
 discord.py always accepts. Sessions outlive their connection unless the client closes with 1000/1001,
 as on Discord. Close codes used: 4001 unknown opcode, 4002 decode error, 4003 not authenticated, 4004
 authentication failed, 4005 already authenticated, 4010 invalid shard, 4012 invalid API version, 4013
-invalid intents, 4014 disallowed (privileged) intents.
+invalid intents, 4014 disallowed (privileged) intents. The fake sends no pings of its own (discord.py
+keeps the connection alive with op 1) and offers no permessage-deflate (see :mod:`tests.fakes.server`).
+Connections and sessions are in :mod:`~tests.fakes.discord.session`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import secrets
-import zlib
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
-from aiohttp import WSMsgType, web
+from starlette.websockets import WebSocket
 
-from tests.fakes.discord_model import shard_of
-from tests.fakes.discord_world import World
-
-GUILDS, GUILD_MESSAGES, DIRECT_MESSAGES, MESSAGE_CONTENT = 1 << 0, 1 << 9, 1 << 12, 1 << 15
-PRIVILEGED = (1 << 1) | (1 << 8) | MESSAGE_CONTENT  # members, presences, message content
-BUFFER = 1000  # dispatches kept per session for RESUME
-
-
-class Received(NamedTuple):
-    """A gateway payload the client sent; ``shard`` is None before IDENTIFY/RESUME."""
-
-    shard: int | None
-    op: int | None
-    d: Any
-
-
-class Connection:
-    """One websocket. Frames are serialised by a lock: a zlib stream must be sent in the order compressed."""
-
-    def __init__(self, ws: web.WebSocketResponse, request: web.Request, compress: str | None) -> None:
-        self.ws, self.request = ws, request
-        self.zlib = zlib.compressobj() if compress == "zlib-stream" else None
-        self.lock = asyncio.Lock()
-        self.session: Session | None = None
-        self.closed = asyncio.Event()
-
-    async def send(self, frame: dict[str, Any]) -> bool:
-        """Send one frame; False when the socket is already going away (the frame stays resumable)."""
-        data = json.dumps(frame)
-        async with self.lock:
-            if self.ws.closed:
-                return False
-            try:
-                if self.zlib is None:
-                    await self.ws.send_str(data)
-                else:
-                    z = self.zlib
-                    await self.ws.send_bytes(z.compress(data.encode()) + z.flush(zlib.Z_SYNC_FLUSH))
-            except (ConnectionError, RuntimeError):
-                return False
-        return True
-
-
-@dataclass
-class Session:
-    """A gateway session: its shard, intents, the last ``seq`` and the dispatches sent (for RESUME)."""
-
-    id: str
-    shard_id: int
-    shard_count: int
-    intents: int
-    seq: int = 0
-    sent: list[dict[str, Any]] = field(default_factory=list, repr=False)
-    conn: Connection | None = None
-
-    def owns(self, guild_id: str | None) -> bool:
-        if guild_id is None:
-            return self.shard_id == 0
-        return shard_of(guild_id, self.shard_count) == self.shard_id
+from tests.fakes.discord.session import BUFFER, PRIVILEGED, Connection, Received, Session
+from tests.fakes.discord.world import World
+from tests.fakes.server import Served
 
 
 class Gateway(World):
@@ -98,6 +41,7 @@ class Gateway(World):
         self.resumes: list[tuple[str, int, int]] = []
         self.accept_connections = asyncio.Event()  # clear() holds new connections before HELLO
         self.accept_connections.set()
+        self.served: Served | None = None  # set while served (serve_discord)
 
     def _notify(self) -> None:  # replaced by FakeDiscord
         pass
@@ -107,28 +51,32 @@ class Gateway(World):
         return "ws" + self.url.removeprefix("http") + "/gateway"
 
     # --------------------------------------------------------------------------------------- serving
-    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(timeout=2.0, compress=False, max_msg_size=0)
-        await ws.prepare(request)
-        compress = request.query.get("compress")
-        conn = Connection(ws, request, compress)
+    async def _gateway(self, ws: WebSocket) -> None:
+        await ws.accept()
+        conn = Connection(ws)
         self.connections.append(conn)
         try:
-            if request.query.get("v", "10") != "10":
-                return await self._close(conn, 4012, "Invalid API version")
-            if request.query.get("encoding", "json") != "json":
-                return await self._close(conn, 4002, "Decode error")
+            if conn.query.get("v", "10") != "10":
+                return await conn.close(4012, "Invalid API version")
+            if conn.query.get("encoding", "json") != "json":
+                return await conn.close(4002, "Decode error")
             await self.accept_connections.wait()
             await conn.send(
                 {"op": 10, "d": {"heartbeat_interval": self.heartbeat_interval}, "s": None, "t": None}
             )
-            async for msg in ws:
-                if msg.type is not WSMsgType.TEXT:
-                    return await self._close(conn, 4002, "Decode error")
+            while conn.close_code is None:
+                msg = await ws.receive()
+                if (
+                    msg["type"] == "websocket.disconnect"
+                ):  # the client's close (or the fake's, sent elsewhere)
+                    conn.close_code = conn.close_code or msg.get("code", 1005)
+                    break
+                if msg.get("text") is None:
+                    return await conn.close(4002, "Decode error")
                 try:
-                    frame = json.loads(msg.data)
+                    frame = json.loads(msg["text"])
                 except ValueError:
-                    return await self._close(conn, 4002, "Decode error")
+                    return await conn.close(4002, "Decode error")
                 await self._on_frame(conn, frame)
                 self._notify()
         finally:
@@ -136,15 +84,10 @@ class Gateway(World):
             session = conn.session
             if session is not None and session.conn is conn:
                 session.conn = None
-                if ws.close_code in (1000, 1001):  # a clean close ends the session, as on Discord
+                if conn.close_code in (1000, 1001):  # a clean close ends the session, as on Discord
                     self.sessions.pop(session.id, None)
             conn.closed.set()
             self._notify()
-        return ws
-
-    async def _close(self, conn: Connection, code: int, reason: str) -> web.WebSocketResponse:
-        await conn.ws.close(code=code, message=reason.encode())
-        return conn.ws
 
     async def _on_frame(self, conn: Connection, frame: dict[str, Any]) -> None:
         op, d = frame.get("op"), frame.get("d")
@@ -156,11 +99,11 @@ class Gateway(World):
         elif op == 6:
             await self._resume(conn, d or {})
         elif conn.session is None:
-            await self._close(conn, 4003, "Not authenticated.")
+            await conn.close(4003, "Not authenticated.")
         elif op == 8:
             await self._members_chunk(conn.session, d or {})
         elif op not in (3, 4):  # presence and voice state updates are only logged
-            await self._close(conn, 4001, "Unknown opcode.")
+            await conn.close(4001, "Unknown opcode.")
 
     def _identify_error(self, conn: Connection, d: dict[str, Any]) -> tuple[int, str] | None:
         shard, intents = d.get("shard", [0, 1]), d.get("intents")
@@ -179,7 +122,7 @@ class Gateway(World):
     async def _identify(self, conn: Connection, d: dict[str, Any]) -> None:
         self.identifies.append(d)
         if problem := self._identify_error(conn, d):
-            await self._close(conn, *problem)
+            await conn.close(*problem)
             return
         shard = d.get("shard", [0, 1])
         session = Session(secrets.token_hex(16), shard[0], shard[1], d["intents"], conn=conn)
@@ -225,7 +168,7 @@ class Gateway(World):
         session.conn, conn.session = conn, session
         if old is not None and old is not conn:
             old.session = None
-            await old.ws.close(code=4009, message=b"Session resumed elsewhere")
+            await old.close(4009, "Session resumed elsewhere")
         missed = [f for f in session.sent if f["s"] > seq]
         self.resumes.append((session.id, seq, len(missed)))
         for frame in missed:
@@ -292,12 +235,10 @@ class Gateway(World):
         conns = self._matching(shard_id)
         for conn in conns:
             if code is None:
-                transport = conn.request.transport
-                if transport is not None:
-                    transport.abort()
+                if self.served is not None:
+                    self.served.abort(conn.client)
             else:
-                with contextlib.suppress(ConnectionError, RuntimeError):
-                    await conn.ws.close(code=code, message=b"dropped by the fake")
+                await conn.close(code, "dropped by the fake")
         async with asyncio.timeout(5.0):
             for conn in conns:
                 await conn.closed.wait()
@@ -309,5 +250,4 @@ class Gateway(World):
 
     async def _close_gateway(self) -> None:
         for conn in list(self.connections):
-            with contextlib.suppress(ConnectionError, RuntimeError):
-                await conn.ws.close(code=1001, message=b"server shutting down")
+            await conn.close(1001, "server shutting down")

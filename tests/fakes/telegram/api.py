@@ -1,65 +1,36 @@
-"""A loopback fake of the Telegram Bot API, strict enough to drive the real python-telegram-bot against.
-
-Serve it with :func:`serve_telegram` (an async context manager yielding the base URL) and point PTB at
-``f"{url}/bot"`` / ``f"{url}/file/bot"``. Requests are ``POST /bot<token>/<method>`` (form, multipart or
-JSON); answers are ``{"ok": true, "result": ...}`` or ``{"ok": false, "error_code", "description",
-"parameters"}`` with that HTTP status. This module owns the transport, getUpdates (long poll; an offset
-confirms everything before it), set/delete/getWebhookInfo (pending updates are then POSTed to the webhook
-with ``X-Telegram-Bot-Api-Secret-Token``) and the test helpers; :mod:`tests.fakes.telegram_store` owns
-chats, messages, files and their methods; :mod:`tests.fakes.telegram_rules` the validation and budgets.
-Tests push updates (``push_text``, ``push_callback``, ``push_document``, ``push_photo``), inject failures
-(``fail_next``), await conditions (``wait_for``) and inspect ``calls``, ``messages``, ``drafts``,
-``sent_files``, ``callback_answers``, ``commands``, ``webhook_deliveries``, ``errors`` and ``count_429``.
-File downloads (``GET /file/bot<token>/<file_path>``, the path getFile gave) are served at once, or at
-``download_rate`` bytes/s when set (read on every chunk, so a test may lift it mid-download); ``downloading``
-counts the downloads in progress and ``downloaded`` the file ids served in full.
-Chats must be known (pushed to, or :meth:`FakeTelegram.add_chat`) unless ``strict_chats=False``.
-"""
+"""The fake Bot API itself (see :mod:`tests.fakes.telegram`): :class:`FakeTelegram` (the transport, file
+downloads, injected failures and the test helpers) and :func:`serve_telegram`."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import functools
-import json
 import re
-import socket
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
-import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from tests.fakes.telegram_rules import ApiError, Budgets, bad, decode_params, entities_in
-from tests.fakes.telegram_store import (
+from tests.fakes.server import serve
+from tests.fakes.telegram.rules import ApiError, Budgets, decode_params, entities_in
+from tests.fakes.telegram.store import (
     FOLDERS,
     MB,
-    ChatStore,
-    Draft,
     Params,
     StoredFile,
     StoredMessage,
     Upload,
-    make_user,
 )
-
-__all__ = ["Draft", "FakeTelegram", "StoredFile", "StoredMessage", "make_user", "serve_telegram"]
+from tests.fakes.telegram.updates import Updates
 
 T = TypeVar("T")
-CONFLICT_WEBHOOK = (
-    "Conflict: can't use getUpdates method while webhook is active; "
-    "use deleteWebhook to delete the webhook first"
-)
-CONFLICT_POLL = (
-    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
-)
 METHODS = (
     "getMe getUpdates setWebhook deleteWebhook getWebhookInfo sendMessage editMessageText "
     "editMessageReplyMarkup deleteMessage sendMessageDraft sendChatAction getFile setMyCommands "
@@ -67,7 +38,7 @@ METHODS = (
 )
 
 
-class FakeTelegram(ChatStore):
+class FakeTelegram(Updates):
     """The fake server's state. Flood budgets (``None`` disables one; also adjustable later on
     ``self.budgets``) apply to sent messages and edits, not to drafts, chat actions or deletes; ``clock``
     drives them (inject one to test 429s without sleeping)."""
@@ -92,20 +63,15 @@ class FakeTelegram(ChatStore):
             Budgets(per_chat_per_s, burst, per_group_per_min, global_per_s, clock),
             strict_chats,
         )
-        self.token, self.webhook_retry_s, self.url = token, webhook_retry_s, ""
+        self._init_updates(webhook_retry_s)
+        self.token, self.url = token, ""
         self.calls: list[tuple[str, Params]] = []
         self.errors: list[tuple[str, int, str]] = []  # (method, status, description) of every error reply
         self.count_429 = 0
-        self.updates: list[dict[str, Any]] = []  # pending: not yet confirmed (polling) or delivered (webhook)
-        self.pushed: list[dict[str, Any]] = []
-        self.webhook: dict[str, Any] | None = None
-        self.webhook_deliveries: list[tuple[int, int]] = []  # (update_id, HTTP status; 0 = unreachable)
         self.download_rate = download_rate  # bytes/s of file downloads; None: at once
         self.downloading = 0  # downloads in progress
         self.downloaded: list[str] = []  # file ids served in full, in order
         self._failures: dict[str, list[ApiError]] = defaultdict(list)
-        self._next_update, self._poll_gen, self._closing = 1, 0, False
-        self._changed = asyncio.Event()
         self._methods: dict[str, Callable[[Params], Awaitable[Any]]] = {
             name.lower(): getattr(self, "_" + re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower())
             for name in METHODS.split()
@@ -209,12 +175,6 @@ class FakeTelegram(ChatStore):
     def calls_to(self, method: str) -> list[dict[str, Any]]:
         return [p for m, p in self.calls if m.lower() == method.lower()]
 
-    async def post_webhook(self, update: dict[str, Any], *, secret_token: str | None) -> int:
-        """POST one update to the registered webhook with ``secret_token``; return the HTTP status."""
-        assert self.webhook, "no webhook set"
-        async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
-            return await self._post(client, update, secret_token)
-
     # ---------------------------------------------------------------------------------------- plumbing
     def app(self) -> Starlette:
         return Starlette(
@@ -292,119 +252,20 @@ class FakeTelegram(ChatStore):
             self.downloading -= 1
             self._notify()
 
-    def _notify(self) -> None:
-        event, self._changed = self._changed, asyncio.Event()
-        event.set()
-
-    async def _wait_change(self, timeout: float | None) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._changed.wait(), timeout)
-
-    def _push(self, payload: dict[str, Any]) -> dict[str, Any]:
-        update = {"update_id": self._next_update, **payload}
-        self._next_update += 1
-        self.updates.append(update)
-        self.pushed.append(update)
-        self._notify()
-        return update
-
-    async def _post(self, client: httpx.AsyncClient, update: dict[str, Any], secret: str | None) -> int:
-        assert self.webhook
-        headers = {"Content-Type": "application/json"} | (
-            {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
-        )
-        try:
-            return (
-                await client.post(self.webhook["url"], content=json.dumps(update), headers=headers)
-            ).status_code
-        except httpx.HTTPError:
-            return 0
-
-    async def _webhook_worker(self) -> None:
-        """Deliver pending updates in order to the webhook, retrying failed ones (as Telegram does)."""
-        async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
-            while not self._closing:
-                hook = self.webhook
-                if not (hook and self.updates):
-                    await self._wait_change(None)
-                    continue
-                update = self.updates[0]
-                status = await self._post(client, update, hook.get("secret_token"))
-                self.webhook_deliveries.append((update["update_id"], status))
-                if 200 <= status < 300:
-                    if self.updates and self.updates[0] is update:
-                        self.updates.pop(0)
-                else:
-                    hook.update(
-                        last_error_date=int(time.time()), last_error_message=f"Wrong response: {status}"
-                    )
-                    await asyncio.sleep(self.webhook_retry_s)
-                self._notify()
-
-    # ------------------------------------------------------------------------------------ chats, wire
-    async def _get_updates(self, p: Params) -> Any:
-        if self.webhook:
-            raise ApiError(409, CONFLICT_WEBHOOK)
-        offset = int(p.get("offset") or 0)
-        if offset:  # confirms everything before it; a negative offset keeps only the last -offset updates
-            self.updates = (
-                [u for u in self.updates if u["update_id"] >= offset] if offset > 0 else self.updates[offset:]
-            )
-        limit = min(max(int(p.get("limit") or 100), 1), 100)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + max(float(p.get("timeout") or 0), 0)
-        self._poll_gen += 1
-        gen = self._poll_gen
-        self._notify()  # an older held poll now ends with 409, as on Telegram
-        while True:
-            if gen != self._poll_gen:
-                raise ApiError(409, CONFLICT_POLL)
-            if self.updates or self._closing or loop.time() >= deadline:
-                return self.updates[:limit]
-            await self._wait_change(deadline - loop.time())
-
-    async def _set_webhook(self, p: Params) -> Any:
-        secret = p.get("secret_token")
-        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
-            raise bad("secret token contains unallowed characters")
-        if p.get("drop_pending_updates"):
-            self.updates.clear()
-        self.webhook = (
-            {"url": p["url"], "secret_token": secret, "max_connections": p.get("max_connections", 40)}
-            if p.get("url")
-            else None
-        )
-        return True
-
-    async def _delete_webhook(self, p: Params) -> Any:
-        return await self._set_webhook({"drop_pending_updates": p.get("drop_pending_updates")})
-
-    async def _get_webhook_info(self, p: Params) -> Any:
-        hook = {k: v for k, v in (self.webhook or {"url": ""}).items() if k != "secret_token"}
-        return hook | {"has_custom_certificate": False, "pending_update_count": len(self.updates)}
-
 
 @contextlib.asynccontextmanager
-async def serve_telegram(fake: FakeTelegram) -> AsyncIterator[str]:
-    """Serve ``fake`` on 127.0.0.1 for the duration of the block; yield its base URL. On exit, held
-    long polls are released at once (so shutdown does not wait for their timeouts)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    config = uvicorn.Config(fake.app(), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    fake._closing, fake.url = False, f"http://127.0.0.1:{port}"
-    task = asyncio.create_task(server.serve())
-    worker = asyncio.create_task(fake._webhook_worker())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    try:
-        yield fake.url
-    finally:
-        fake._closing = True
-        fake._notify()
-        worker.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await worker
-        server.should_exit = True
-        await task
+async def serve_telegram(fake: FakeTelegram, *, port: int = 0) -> AsyncIterator[str]:
+    """Serve ``fake`` on 127.0.0.1:``port`` (0: a free one) for the duration of the block, its webhook
+    worker with it; yield its base URL. On exit held long polls are released at once (so shutdown does not
+    wait for their timeouts), then every connection is closed (see :func:`tests.fakes.server.serve`)."""
+    async with serve(fake.app(), port=port) as served:
+        fake._closing, fake.url = False, served.url
+        worker = asyncio.create_task(fake._webhook_worker())
+        try:
+            yield fake.url
+        finally:
+            fake._closing = True
+            fake._notify()
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker

@@ -56,7 +56,7 @@ class StoredFile:
 class Write:
     """One create or edit of a bot message as requested; ``route`` is ``channel``, ``interaction`` (a
     callback) or ``webhook`` (follow-up/@original); ``pings`` is what it would have pinged (see
-    :func:`tests.fakes.discord_checks.pings`)."""
+    :func:`tests.fakes.discord.checks.pings`)."""
 
     kind: str
     route: str

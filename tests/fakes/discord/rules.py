@@ -1,5 +1,5 @@
 """Discord API rules for the fake in :mod:`tests.fakes.discord`: error bodies, the test clock and the
-rate-limit windows (message-body checks and ping analysis are in :mod:`tests.fakes.discord_checks`).
+rate-limit windows (message-body checks and ping analysis are in :mod:`tests.fakes.discord.checks`).
 Codes and wording follow the real API (discord-api-docs ``opcodes-and-status-codes``), so bot code that
 matches on them is exercised for real.
 """

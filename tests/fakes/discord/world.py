@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.fakes.discord_checks import mentioned
-from tests.fakes.discord_model import (
+from tests.fakes.discord.checks import mentioned
+from tests.fakes.discord.model import (
     Snowflakes,
     StoredFile,
     StoredInteraction,
@@ -16,7 +16,7 @@ from tests.fakes.discord_model import (
     now_iso,
     shard_of,
 )
-from tests.fakes.discord_rules import VIEW_CHANNEL, denied
+from tests.fakes.discord.rules import VIEW_CHANNEL, denied
 
 EVERYONE_PERMS = "1071698660929"  # view channels, send messages, read history, use commands, ...
 BOT_PERMS = "2248473465835073"  # EVERYONE_PERMS plus manage messages/threads, attach files, embed links

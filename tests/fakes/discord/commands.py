@@ -14,9 +14,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.fakes.discord_interactions import Interactions
-from tests.fakes.discord_rest import Handler, Req
-from tests.fakes.discord_rules import MISSING_ACCESS, error, form_error, too_long, unknown
+from tests.fakes.discord.interactions import Interactions
+from tests.fakes.discord.rest import Handler, Req
+from tests.fakes.discord.rules import MISSING_ACCESS, error, form_error, too_long, unknown
 
 _NAME = re.compile(r"[-_\w]{1,32}")
 _DEFAULTS: dict[str, Any] = {

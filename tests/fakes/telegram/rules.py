@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.fakes.telegram_format import PARSERS, ParseError, u16
+from tests.fakes.telegram.format import PARSERS, ParseError, u16
 
 
 def _words(text: str) -> frozenset[str]:

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from tests.fakes.discord_checks import WEBHOOK_PARSE
-from tests.fakes.discord_model import StoredInteraction, StoredMessage
-from tests.fakes.discord_reads import Reads
-from tests.fakes.discord_rest import Handler, Req
-from tests.fakes.discord_rules import (
+from tests.fakes.discord.checks import WEBHOOK_PARSE
+from tests.fakes.discord.model import StoredInteraction, StoredMessage
+from tests.fakes.discord.reads import Reads
+from tests.fakes.discord.rest import Handler, Req
+from tests.fakes.discord.rules import (
     ACKNOWLEDGED,
     BAD_WEBHOOK_TOKEN,
     EPHEMERAL,

@@ -9,7 +9,7 @@ from typing import Any
 
 from bridge.config import Config
 from tests.fakes.serving import one_bot_config, serving
-from tests.fakes.telegram import FakeTelegram, serve_telegram
+from tests.fakes.telegram.api import FakeTelegram, serve_telegram
 
 PRIVATE, GROUP, FORUM = 1001, -100200, -100300
 WEBHOOK_SECRET = "s3cret-token_ok"

@@ -20,11 +20,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.fakes.discord_gateway import GUILDS
-from tests.fakes.discord_messages import TEXT_TYPES, Messages
-from tests.fakes.discord_model import StoredMessage
-from tests.fakes.discord_rest import Handler, Req
-from tests.fakes.discord_rules import (
+from tests.fakes.discord.messages import TEXT_TYPES, Messages
+from tests.fakes.discord.model import StoredMessage
+from tests.fakes.discord.rest import Handler, Req
+from tests.fakes.discord.rules import (
     EPHEMERAL,
     MISSING_ACCESS,
     READ_MESSAGE_HISTORY,
@@ -35,6 +34,7 @@ from tests.fakes.discord_rules import (
     form_error,
     unknown,
 )
+from tests.fakes.discord.session import GUILDS
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 100
 

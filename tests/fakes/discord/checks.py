@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.fakes.discord_rules import COMPONENTS_V2, form_error, too_long
+from tests.fakes.discord.rules import COMPONENTS_V2, form_error, too_long
 
 CONTENT_LIMIT = 2000
 MAX_EMBEDS = 10
