@@ -65,6 +65,7 @@ if TYPE_CHECKING:
     from bridge.ratelimit import SlidingWindow
     from bridge.router import AccessRules
     from bridge.splitting import split_markdown, splits_cluster
+    from bridge.text import Block, Prose, Text, TextLength, Thought
 
 __version__ = "0.1.0"
 
@@ -80,6 +81,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "Attachment": ("bridge.model", "Attachment"),
     "AuthError": ("bridge.errors", "AuthError"),
     "Author": ("bridge.model", "Author"),
+    "Block": ("bridge.text", "Block"),
     "BridgeError": ("bridge.errors", "BridgeError"),
     "COMMANDS": ("bridge.model", "COMMANDS"),
     "Capabilities": ("bridge.adapter", "Capabilities"),
@@ -101,6 +103,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "MessageRef": ("bridge.model", "MessageRef"),
     "PlatformError": ("bridge.errors", "PlatformError"),
     "ProtocolError": ("bridge.errors", "ProtocolError"),
+    "Prose": ("bridge.text", "Prose"),
     "QueueFull": ("bridge.errors", "QueueFull"),
     "RateLimited": ("bridge.errors", "RateLimited"),
     "Reply": ("bridge.model", "Reply"),
@@ -111,7 +114,10 @@ _LAZY: dict[str, tuple[str, str]] = {
     "SpaceBroken": ("bridge.errors", "SpaceBroken"),
     "SpaceNotReady": ("bridge.errors", "SpaceNotReady"),
     "Stage": ("bridge.adapter", "Stage"),
+    "Text": ("bridge.text", "Text"),
+    "TextLength": ("bridge.text", "TextLength"),
     "TextPart": ("bridge.model", "TextPart"),
+    "Thought": ("bridge.text", "Thought"),
     "ThoughtPart": ("bridge.model", "ThoughtPart"),
     "Unsupported": ("bridge.errors", "Unsupported"),
     "UpstreamError": ("bridge.errors", "UpstreamError"),
@@ -133,6 +139,7 @@ __all__ = [
     "Attachment",
     "AuthError",
     "Author",
+    "Block",
     "BridgeError",
     "Capabilities",
     "Choice",
@@ -152,6 +159,7 @@ __all__ = [
     "MessageGone",
     "MessageRef",
     "PlatformError",
+    "Prose",
     "ProtocolError",
     "QueueFull",
     "RateLimited",
@@ -163,7 +171,10 @@ __all__ = [
     "SpaceBroken",
     "SpaceNotReady",
     "Stage",
+    "Text",
+    "TextLength",
     "TextPart",
+    "Thought",
     "ThoughtPart",
     "Unsupported",
     "UpstreamError",

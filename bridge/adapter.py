@@ -2,8 +2,12 @@
 
 An adapter connects to one platform, turns its events into :class:`~bridge.model.Incoming`
 values passed to ``host.deliver`` (a callback; the adapter never holds the app), and carries out
-sends and edits. Text crosses the contract as Markdown; the adapter renders it. What a platform
-cannot do is a field of :class:`Capabilities`, never a method that raises. Errors leave an
+sends and edits. Text crosses the contract typed, as a :class:`~bridge.text.Text`: its blocks are
+:class:`~bridge.text.Prose` (Markdown) and :class:`~bridge.text.Thought` (a thought or tool note: a
+title, its Markdown, and whether it is a tool's, still pending, or the continued rest of a thought
+cut across messages). The adapter renders each block by its type, as its platform best shows it
+(a thought collapsed, quoted or hidden); no block is ever marked inside another's Markdown. What a
+platform cannot do is a field of :class:`Capabilities`, never a method that raises. Errors leave an
 adapter only as :mod:`bridge.errors` types (``RateLimited`` for back-off).
 
 An adapter class is built as ``AdapterClass(name, config, secret)``: ``name`` is its
@@ -25,8 +29,8 @@ platform-neutral:
   unanswered by an earlier run (the durable inbox) are resumed then, before any new message of
   their conversations; a ``deliver`` before ``ready()`` implies it.
 
-This module imports only :mod:`bridge.model` at run time, so an adapter's own modules load neither
-the Gradio client nor httpx.
+This module imports only :mod:`bridge.model` and :mod:`bridge.text` at run time, so an adapter's own
+modules load neither the Gradio client nor httpx.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from bridge.model import Attachment, Choice, ConversationKey, Incoming, LocalFile, MessageRef, Setting
+from bridge.text import Text, TextLength, markdown_length
 
 if TYPE_CHECKING:
     from bridge.adapterconfig import AdapterConfig
@@ -62,9 +67,11 @@ on stderr; Telegram previews partial text as a draft in private chats); most ign
 class Capabilities:
     """What a platform can do, for the streamer and the turn.
 
-    ``max_text_len`` is measured by ``text_length``: how long a Markdown text is once the adapter
-    has rendered it, in the unit the platform counts (UTF-16 code units for Telegram). The core
-    splits replies with it, so every piece an adapter is given fits the platform's limit.
+    ``max_text_len`` is measured by ``text_length``: how long a :class:`~bridge.text.Text` is once
+    the adapter has rendered it, in the unit the platform counts (UTF-16 code units for Telegram),
+    spoiler marks and headings included. The core splits replies with it and measures each piece as
+    exactly the text it then sends, so every piece an adapter is given fits the platform's limit.
+    The default measures :attr:`~bridge.text.Text.markdown` in code points.
     """
 
     max_text_len: int
@@ -75,7 +82,7 @@ class Capabilities:
     max_file_bytes: int = 50 * 1024 * 1024
     max_incoming_bytes: int | None = None  # largest user file the platform lets the bot fetch
     markup: str = "markdown"
-    text_length: Callable[[str], int] = len
+    text_length: TextLength = markdown_length
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,13 +150,13 @@ class Adapter(Protocol):
         ...
 
     async def send(
-        self, to: ConversationKey, text: str, reply_to: MessageRef | None = None, *, stage: Stage = "final"
+        self, to: ConversationKey, text: Text, reply_to: MessageRef | None = None, *, stage: Stage = "final"
     ) -> MessageRef:
-        """Post ``text`` (Markdown, within ``max_text_len``) and return an editable handle."""
+        """Post ``text`` (within ``max_text_len`` by ``text_length``) and return an editable handle."""
         ...
 
-    async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> MessageRef:
-        """Replace a sent message's text; a no-op edit is not an error.
+    async def edit(self, ref: MessageRef, text: Text, *, stage: Stage = "final") -> MessageRef:
+        """Replace a sent message's text (within ``max_text_len``); a no-op edit is not an error.
 
         Returns the handle to use for this message from now on: ``ref`` itself, or another one when
         the edit made it another message (a draft preview became a real message, a reply moved on

@@ -23,6 +23,7 @@ from bridge.metrics import TURNS
 from bridge.model import Choice, ConversationKey, Incoming, MessageRef
 from bridge.retrying import RetryPolicy
 from bridge.streamer import Streamer
+from bridge.text import Text
 
 log = structlog.get_logger(__name__)
 _NOTE_RETRY = RetryPolicy(deadline_s=60)  # a note about a refused reply is worth a minute, no more
@@ -48,7 +49,7 @@ class Replies:
         )
 
     async def deliver(
-        self, streamer: Streamer, msg: Incoming, text: str, choices: Sequence[Choice] = ()
+        self, streamer: Streamer, msg: Incoming, text: Text, choices: Sequence[Choice] = ()
     ) -> bool:
         """The final ``text``, exactly once, then ``choices`` on it; False (logged, with one short
         note) when the text cannot be delivered."""
@@ -59,7 +60,7 @@ class Replies:
             log.warning("the reply could not be delivered", conversation=str(msg.key), error=str(exc))
             if exc.permanent:
                 with contextlib.suppress(BridgeError):
-                    note = wording.UNDELIVERED.format(error=exc.__cause__ or exc)
+                    note = Text.of(wording.UNDELIVERED.format(error=exc.__cause__ or exc))
                     await send_text(self.adapter, msg.key, note, None, _NOTE_RETRY)
             return False
         await offer_choices(self.adapter, refs, choices)
@@ -68,26 +69,26 @@ class Replies:
     async def reply(
         self, msg: Incoming, text: str, journal: Journal | None = None, choices: Sequence[Choice] = ()
     ) -> None:
-        """Answer ``msg`` with ``text`` (a command's reply, a note), in the journal's messages."""
+        """Answer ``msg`` with ``text`` (a command's reply: Markdown, prose), in the journal's messages."""
         streamer = self.streamer(msg, journal or Journal())
         try:
-            await self.deliver(streamer, msg, text, choices)
+            await self.deliver(streamer, msg, Text.of(text), choices)
         finally:
             await streamer.aclose()
 
     async def note(self, msg: Incoming, text: str) -> None:
-        """Tell the sender of ``msg`` something outside any turn (a refusal, a limit)."""
-        await send_text(self.adapter, msg.key, text, msg.reply_to, self.retry)
+        """Tell the sender of ``msg`` something outside any turn (a refusal, a limit: Markdown, prose)."""
+        await send_text(self.adapter, msg.key, Text.of(text), msg.reply_to, self.retry)
 
 
 async def send_text(
     adapter: Adapter,
     to: ConversationKey,
-    text: str,
+    text: Text,
     reply_to: MessageRef | None = None,
     retry: RetryPolicy | None = None,
 ) -> list[MessageRef]:
-    """Deliver ``text`` (Markdown) as final text; returns the messages it took."""
+    """Deliver ``text`` as final text (split into messages as needed); returns the messages it took."""
     streamer = Streamer(adapter, to, adapter.capabilities, reply_to=reply_to, retry=retry)
     try:
         return await streamer.finish(text)

@@ -28,6 +28,7 @@ from bridge.errors import BridgeError, FileTooLarge
 from bridge.gradio.client import GradioClient
 from bridge.model import Attachment, ConversationKey, FilePart, Incoming, LocalFile, MessageRef
 from bridge.spaces import SpaceHandle
+from bridge.text import Text
 
 log = structlog.get_logger(__name__)
 
@@ -83,7 +84,8 @@ class Files:
         except BridgeError as exc:
             log.warning("sending files failed", conversation=str(key), error=str(exc))
             with contextlib.suppress(BridgeError):
-                await send_text(self.adapter, key, wording.REPLY_FILES_UNSENT.format(error=exc), reply_to)
+                note = Text.of(wording.REPLY_FILES_UNSENT.format(error=exc))
+                await send_text(self.adapter, key, note, reply_to)
 
     async def _send(
         self,
@@ -112,4 +114,4 @@ class Files:
             for i in range(0, len(files), batch):
                 await self.adapter.send_files(key, files[i : i + batch], reply_to)
         if notes:
-            await send_text(self.adapter, key, "\n".join(notes), reply_to)
+            await send_text(self.adapter, key, Text.of("\n".join(notes)), reply_to)

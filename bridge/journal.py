@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bridge.model import FilePart, MessageRef
-from bridge.serialize import FILES_LOST, decode_ref, encode_ref
+from bridge.serialize import FILES_LOST, decode_ref, decode_text, encode_ref, encode_text
 from bridge.sessions.inbox import InboxEntry
+from bridge.text import Text
 
 Writer = Callable[[str, dict[str, Any]], Awaitable[None]]
 
@@ -24,7 +25,7 @@ Writer = Callable[[str, dict[str, Any]], Awaitable[None]]
 class FinalAnswer:
     """The app's complete answer, recorded before it is delivered."""
 
-    text: str
+    text: Text
     files: tuple[FilePart, ...] = ()
 
 
@@ -73,7 +74,8 @@ class Journal:
         """The progress as stored."""
         data: dict[str, Any] = {"refs": [encode_ref(r) for r in self.refs]}
         if self.final is not None:
-            data["final"] = {"text": self.final.text, "files": [_file(f) for f in self.final.files]}
+            files = [_file(f) for f in self.final.files]
+            data["final"] = {"text": encode_text(self.final.text), "files": files}
         return data
 
     def _schedule(self) -> None:
@@ -94,7 +96,8 @@ def journal_of(entry: InboxEntry, writer: Writer, durable: bool) -> Journal:
     """The journal of an inbox entry (attempt counted from its stored attempts)."""
     progress = entry.progress
     final = progress.get("final")
-    answer = FinalAnswer(final["text"], tuple(_part(f) for f in final.get("files") or ())) if final else None
+    files = tuple(_part(f) for f in final.get("files") or ()) if final else ()
+    answer = FinalAnswer(decode_text(final["text"]), files) if final else None
     return Journal(
         entry.id,
         attempt=entry.attempts + 1,

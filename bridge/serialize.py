@@ -1,4 +1,5 @@
-"""Messages as JSON, for the durable inbox: :class:`~bridge.model.Incoming` and :class:`MessageRef`.
+"""Messages as JSON, for the durable inbox: :class:`~bridge.model.Incoming`, :class:`MessageRef` and
+the :class:`~bridge.text.Text` of a reply.
 
 Attachments travel as what they are: a reference the adapter fetches later (``source``), a local
 path, or (for adapters that hand over bytes) the bytes in base64. ``encode_incoming`` with
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.model import Attachment, Author, ConversationKey, Incoming, MessageRef
+from bridge.text import Block, Prose, Text, Thought
 
 FILES_LOST = "files_lost"
 
@@ -27,6 +29,30 @@ def decode_ref(data: dict[str, Any]) -> MessageRef:
     pairs = tuple((str(k), str(v)) for k, v in data.get("data") or ())
     thread = data.get("thread")
     return MessageRef(str(data["chat"]), str(data["id"]), None if thread is None else str(thread), pairs)
+
+
+def encode_text(text: Text) -> list[dict[str, Any]]:
+    """A text as JSON: one object per block, ``{"prose": markdown}`` or a thought's fields."""
+    return [
+        {"prose": b.markdown}
+        if isinstance(b, Prose)
+        else {"thought": b.title, "markdown": b.markdown, "tool": b.tool, "pending": b.pending}
+        for b in text.blocks
+    ]
+
+
+def decode_text(data: Any) -> Text:
+    """Inverse of :func:`encode_text`; a string (what journals of earlier versions hold) is prose."""
+    if isinstance(data, str):
+        return Text.of(data)
+    blocks: list[Block] = []
+    for item in data:
+        if "prose" in item:
+            blocks.append(Prose(str(item["prose"])))
+        else:
+            markdown, tool, pending = str(item["markdown"]), bool(item["tool"]), bool(item["pending"])
+            blocks.append(Thought(str(item["thought"]), markdown, tool, pending))
+    return Text(tuple(blocks))
 
 
 def encode_incoming(msg: Incoming, *, keep_data: bool = True) -> dict[str, Any]:

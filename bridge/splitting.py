@@ -8,6 +8,11 @@ full. A cut inside a fenced code block closes the chunk with the fence's marker 
 fence in the next chunk with its opening line (language included); these markers count toward the
 limit. No cut splits a grapheme cluster, unless a single cluster does not fit on its own.
 
+A caller may mark :class:`Section` values in the text (the core's thoughts, :mod:`bridge.textsplit`): a
+chunk that starts inside one begins with the section's ``head`` (its first line again, marked as
+continued), counted toward the limit like a reopened fence, and no cut falls in a section's first line
+or just after it (which would leave the section empty in the chunk before).
+
 The limit is measured by ``length``: ``len``, UTF-16 code units, or how long the chunk is once an
 adapter has rendered it (``Capabilities.text_length``). Every character is taken to count at least
 1 (so a chunk holds at most ``max_len`` characters, plus trailing whitespace when it is the last);
@@ -24,7 +29,8 @@ closes (``**bold`` → ``bold``), so a complete chunk may then be cut again (the
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import regex
@@ -41,11 +47,27 @@ _TRIES = 32  # hard cuts measured per chunk: the latest fit at once unless the m
 
 
 @dataclass(frozen=True, slots=True)
+class Section:
+    """A region of the text a chunk starting inside it must reopen with ``head``.
+
+    ``start`` is the offset of its first line, ``body`` just after that line, ``end`` where the
+    region ends (the offset after its last line). A chunk starting at ``body <= p < end`` begins with
+    ``head``; no cut falls at ``start < p <= body``.
+    """
+
+    start: int
+    body: int
+    end: int
+    head: str
+
+
+@dataclass(frozen=True, slots=True)
 class Piece:
     """A chunk: ``head`` + ``body`` (a slice of the text) + ``tail`` (a fence's close, when cut inside).
 
-    ``head`` is what the chunk continues (:meth:`bridge.blocks.Blocks.head`): a reopened fence, the
-    quote markers or list item marker of a line cut in two.
+    ``head`` is what the chunk continues: a reopened :class:`Section`'s head, then what
+    :meth:`bridge.blocks.Blocks.head` says (a reopened fence, the quote markers or list item marker of
+    a line cut in two).
     """
 
     head: str
@@ -63,11 +85,14 @@ def split_markdown(text: str, max_len: int, length: Length = len) -> list[str]:
     return [piece.text for piece in split_pieces(text, max_len, length)]
 
 
-def split_pieces(text: str, max_len: int, length: Length = len) -> list[Piece]:
-    """Like :func:`split_markdown`, keeping apart what was added (fence markers) from the text."""
+def split_pieces(
+    text: str, max_len: int, length: Length = len, sections: Sequence[Section] = ()
+) -> list[Piece]:
+    """Like :func:`split_markdown`, keeping apart what was added (fence markers, section heads) from
+    the text; ``sections`` must not overlap."""
     if max_len < 1:
         raise ValueError(f"max_len must be at least 1, not {max_len}")
-    return _Splitter(text, max_len, length).run()
+    return _Splitter(text, max_len, length, sections).run()
 
 
 def splits_cluster(text: str, p: int) -> bool:
@@ -98,16 +123,29 @@ def _cluster_ends(text: str, start: int, end: int) -> list[int]:
 
 
 class _Splitter:
-    def __init__(self, text: str, max_len: int, length: Length) -> None:
+    def __init__(self, text: str, max_len: int, length: Length, sections: Sequence[Section]) -> None:
         self.text, self.max_len, self.length = text, max_len, length
         self.blocks = Blocks(text)
         self.fence_at = self.blocks.fence_at
+        self.sections = sorted(sections, key=lambda s: s.start)
+        self._starts = [s.start for s in self.sections]
+
+    def section_at(self, p: int) -> Section | None:
+        """The section whose lines ``p`` falls in (its start excluded, its end included)."""
+        i = bisect_right(self._starts, p - 1) - 1
+        return self.sections[i] if i >= 0 and p <= self.sections[i].end else None
+
+    def head(self, p: int) -> str:
+        """What a chunk starting at ``p`` begins with: a section's head, then the blocks' own."""
+        section = self.section_at(p)
+        reopen = section.head if section is not None and section.body <= p < section.end else ""
+        return reopen + self.blocks.head(p)
 
     def run(self) -> list[Piece]:
         pieces: list[Piece] = []
         start = 0
         while start < len(self.text):
-            head = self.blocks.head(start)
+            head = self.head(start)
             rest = Piece(head, self.text[start:], "")
             # Measured only when it may fit (every character counts at least 1): rendering a long
             # rest on every streamed update would cost more than all the other probes together.
@@ -145,6 +183,9 @@ class _Splitter:
     def piece(self, start: int, p: int, head: str) -> Piece | None:
         """The chunk ``text[start:p]`` with its fence markers if it fits and ``p`` is a fair cut."""
         tail = ""
+        section = self.section_at(p)
+        if section is not None and p <= section.body:  # in its first line, or leaving it empty
+            return None
         fence = self.fence_at(p)
         if fence is not None:
             if not fence.body < p < fence.end:  # inside a fence line, or an empty block either side

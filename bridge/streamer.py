@@ -13,7 +13,8 @@ Rules:
   (others are dropped, never queued); a status shows only while there is no reply text; a
   message is never sent the text and stage (``status``/``partial``/``final``) it shows. Text
   longer than ``max_text_len`` (measured by ``Capabilities.text_length``) continues in new messages
-  (:func:`split_markdown`), earlier ones edited to their chunk first; surplus messages (the text
+  (:func:`~bridge.textsplit.split_text`; a thought cut in two is a thought in both messages), earlier
+  ones edited to their chunk first; surplus messages (the text
   shrank) get the placeholder. ``on_ref`` hears of every message the reply posts (or that an
   edit turned into another message), so the caller can record it.
 * ``RateLimited(retry_after)`` postpones every call until ``retry_after`` has passed; it is a wait,
@@ -39,8 +40,8 @@ from bridge.errors import PlatformError, RateLimited
 from bridge.metrics import PLATFORM_CALLS
 from bridge.model import ConversationKey, MessageRef
 from bridge.retrying import RetryPolicy
-from bridge.splitting import Length
 from bridge.streampolicy import Action, StreamPolicy
+from bridge.text import Text, TextLength
 
 __all__ = ["Action", "Clock", "MonotonicClock", "OnRef", "Sink", "StreamPolicy", "Streamer"]
 
@@ -69,10 +70,10 @@ class Sink(Protocol):
     """Where a reply goes: the two methods of the adapter contract the streamer uses."""
 
     async def send(
-        self, to: ConversationKey, text: str, reply_to: MessageRef | None = None, *, stage: Stage = "final"
+        self, to: ConversationKey, text: Text, reply_to: MessageRef | None = None, *, stage: Stage = "final"
     ) -> MessageRef: ...
 
-    async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> MessageRef: ...
+    async def edit(self, ref: MessageRef, text: Text, *, stage: Stage = "final") -> MessageRef: ...
 
 
 class Streamer:
@@ -92,7 +93,7 @@ class Streamer:
         reply_to: MessageRef | None = None,
         placeholder: str = "…",
         *,
-        length: Length | None = None,
+        length: TextLength | None = None,
         retry: RetryPolicy | None = None,
         refs: Sequence[MessageRef] = (),
         on_ref: OnRef | None = None,
@@ -120,18 +121,18 @@ class Streamer:
             self._task = asyncio.create_task(self._write(), name=f"streamer {self._to}")
 
     def status(self, text: str) -> None:
-        """Show a status line while there is no reply text. Never waits."""
+        """Show a status line (a line of Markdown) while there is no reply text. Never waits."""
         self._policy.status(text)
         if self._idle:
             self._wake.set()
 
-    def update(self, text: str) -> None:
+    def update(self, text: Text) -> None:
         """Record the whole reply text so far (the newest wins). Never waits."""
         self._policy.update(text)
         if self._idle:
             self._wake.set()
 
-    async def finish(self, text: str) -> list[MessageRef]:
+    async def finish(self, text: Text) -> list[MessageRef]:
         """Deliver the final ``text`` exactly once; the reply's messages, or :class:`PlatformError`.
 
         Cancelling the caller does not stop the delivery (``aclose`` does). Calling it again (say,

@@ -1,7 +1,9 @@
 """The pure decisions of one streamed reply: :class:`StreamPolicy` (rules in :mod:`bridge.streamer`).
 
 No I/O and no asyncio: the policy is told the newest texts and the outcome of each call, with the
-time (and a random source for jitter) passed in, and answers what to do next.
+time (and a random source for jitter) passed in, and answers what to do next. Texts are
+:class:`~bridge.text.Text` values throughout; :func:`~bridge.textsplit.split_text` cuts them into
+the pieces the actions carry.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from bridge.adapter import Capabilities, Stage
 from bridge.errors import MessageGone, PlatformError, RateLimited
 from bridge.model import MessageRef
 from bridge.retrying import Backoff, RetryPolicy
-from bridge.splitting import Length, split_markdown
+from bridge.text import Text, TextLength
+from bridge.textsplit import split_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +26,7 @@ class Action:
     """A platform call: post message number ``index`` (``ref`` is None) or edit it (``ref``)."""
 
     index: int
-    text: str
+    text: Text
     stage: Stage
     ref: MessageRef | None = None
 
@@ -45,43 +48,43 @@ class StreamPolicy:
         caps: Capabilities,
         placeholder: str = "…",
         *,
-        length: Length | None = None,
+        length: TextLength | None = None,
         retry: RetryPolicy | None = None,
         refs: Sequence[MessageRef] = (),
         rand: Callable[[], float] = random.random,
     ) -> None:
         if not placeholder.strip():
             raise ValueError("the placeholder must be visible text, such as '…'")
-        self._caps, self._placeholder = caps, placeholder
-        self._length: Length = length or caps.text_length
+        self._caps, self._placeholder = caps, Text.of(placeholder)
+        self._length: TextLength = length or caps.text_length
         self._interval = caps.min_edit_interval_s
         self._retry = retry or RetryPolicy()
         self._backoff = Backoff(self._retry.base_s, self._retry.cap_s, rand)
         self._status: str | None = None
-        self._text = ""
-        self._final: str | None = None
+        self._text = Text()
+        self._final: Text | None = None
         self._refs: list[MessageRef] = list(refs)  # the reply's messages
-        self._shown: list[tuple[str, Stage] | None] = [None] * len(self._refs)  # None: not known
+        self._shown: list[tuple[Text, Stage] | None] = [None] * len(self._refs)  # None: not known
         self._gone: set[int] = set()  # messages deleted under us: post them anew
-        self._refused: dict[int, str] = {}  # message index → text refused for good (intermediate)
+        self._refused: dict[int, Text] = {}  # message index → text refused for good (intermediate)
         self._in_flight: Action | None = None
         self._last_call = -math.inf
         self._resume_at = -math.inf  # end of the current back-off
         self._failing_since: float | None = None  # first failure of the final text in a row
-        self._cache: tuple[str, list[str]] = ("", [])
+        self._cache: tuple[Text, list[Text]] = (Text(), [])
         self.delivered = False
         self.error: PlatformError | None = None
         self.changed_refs = False  # the message list changed since the caller last looked
 
     def status(self, text: str) -> None:
-        """Show ``text`` (e.g. "⏳ queued #3 of 5") while there is no reply text."""
+        """Show ``text`` (a line of Markdown, e.g. "⏳ queued #3 of 5") while there is no reply text."""
         self._status = text
 
-    def update(self, text: str) -> None:
+    def update(self, text: Text) -> None:
         """The whole reply text so far; replaces any text not shown yet."""
         self._text = text
 
-    def finish(self, text: str) -> None:
+    def finish(self, text: Text) -> None:
         """The final text (markers such as "stopped" appended by the caller); a later call supersedes it."""
         self._final, self._failing_since, self.delivered, self.error = text, None, False, None
 
@@ -157,20 +160,20 @@ class StreamPolicy:
         if self.error is not None:
             self.error.__cause__ = error
 
-    def _split(self, text: str) -> list[str]:
-        text = text if text.strip() else self._placeholder  # platforms refuse blank messages
+    def _split(self, text: Text) -> list[Text]:
+        text = self._placeholder if text.blank else text  # platforms refuse blank messages
         if self._cache[0] != text:
-            self._cache = (text, split_markdown(text, self._caps.max_text_len, self._length))
+            self._cache = (text, split_text(text, self._caps.max_text_len, self._length))
         return self._cache[1]
 
-    def _targets(self) -> tuple[list[str], Stage]:
+    def _targets(self) -> tuple[list[Text], Stage]:
         if self._final is not None:
             return self._split(self._final), "final"
         if not self._caps.can_edit:
             return [], "partial"
-        if self._text.strip():
+        if not self._text.blank:
             return self._split(self._text), "partial"
-        return self._split(self._status or self._placeholder), "status"
+        return self._split(Text.of(self._status or "")), "status"
 
     def _wanted(self) -> Action | None:
         targets, stage = self._targets()

@@ -40,6 +40,7 @@ from bridge.retrying import Backoff, RetryPolicy
 from bridge.spaces import SpaceHandle
 from bridge.stops import Stops
 from bridge.streamer import Streamer
+from bridge.text import Text
 from bridge.turnwatch import Ending, Running, Shown, unless_stopped, watch
 
 _FINISH_TIMEOUT_S = 10.0  # to mark a reply interrupted at shutdown (it stays in a durable inbox)
@@ -115,7 +116,7 @@ class TurnRunner:
                     await self._files_of(msg, journal.final.files, streamer)
                 return
             if journal.resumed and journal.files_lost:
-                await self.replies.deliver(streamer, msg, wording.FILES_LOST)
+                await self.replies.deliver(streamer, msg, Text.of(wording.FILES_LOST))
                 return
             await streamer.start()
             await self._turn(msg, journal, text, streamer)
@@ -134,7 +135,7 @@ class TurnRunner:
             )
             attachments = await self.files.incoming(msg)
             if isinstance(attachments, str):
-                await self.replies.deliver(streamer, msg, attachments)
+                await self.replies.deliver(streamer, msg, Text.of(attachments))
                 return
             done, ending = await self._ask(run, msg, journal, text, attachments, state, streamer, shown)
         except BridgeError as exc:
@@ -143,7 +144,7 @@ class TurnRunner:
             self._ended(TurnEnd(msg.key, "failed", exc))
             if isinstance(exc, AppUnreachable) and run.turn is not None:
                 await self.space.invalidate(run.turn.client)
-            note = _join(shown.text, wording.error_reply(exc))
+            note = shown.text + Text.of(wording.error_reply(exc))
             if state is not None:
                 state.last_text = text
                 with contextlib.suppress(BridgeError):
@@ -156,7 +157,7 @@ class TurnRunner:
             marker = wording.INTERRUPTED_DURABLE if journal.durable else wording.INTERRUPTED
             with contextlib.suppress(BridgeError, TimeoutError):
                 async with asyncio.timeout(_FINISH_TIMEOUT_S):
-                    await asyncio.shield(streamer.finish(_join(shown.text, marker)))
+                    await asyncio.shield(streamer.finish(shown.text + Text.of(marker)))
             raise
         finally:
             TURNS_RUNNING.dec(name)
@@ -211,7 +212,7 @@ class TurnRunner:
                     show_outputs=s.show_outputs,
                 )
                 if journal.resumed and not turn.repeatable:
-                    await self.replies.deliver(streamer, msg, wording.RESUME_UNSAFE)
+                    await self.replies.deliver(streamer, msg, Text.of(wording.RESUME_UNSAFE))
                     return None, "done"
                 async with self.adapter.typing(msg.key):
                     return await watch(
@@ -234,8 +235,8 @@ class TurnRunner:
                 log.info("the app cannot be reached; trying again", conversation=str(msg.key), error=str(exc))
                 if turn is not None:
                     await self.space.invalidate(turn.client)
-                shown.text = ""
-                streamer.update("")
+                shown.text = Text()
+                streamer.update(shown.text)
                 streamer.status(wording.RETRYING)
                 if await unless_stopped(run, asyncio.sleep(pause, result=True)) is None:
                     return TurnDone(Reply(), cancelled=True), "stopped"
@@ -244,22 +245,18 @@ class TurnRunner:
         if self._on_end is not None:
             self._on_end(end)
 
-    def _final_text(self, done: TurnDone, ending: Ending) -> str:
-        text = wording.reply_markdown(done.reply, self.settings.show_thoughts)
+    def _final_text(self, done: TurnDone, ending: Ending) -> Text:
+        text = wording.reply_text(done.reply, self.settings.show_thoughts)
         if done.context_reset:
-            text = _join(wording.CONTEXT_RESET, text)
+            text = Text.of(wording.CONTEXT_RESET) + text
         if ending in _ENDINGS:
-            return _join(text, _ENDINGS[ending])
+            return text + Text.of(_ENDINGS[ending])
         if done.cancelled:
-            return _join(text, wording.STOPPED)
-        if not text:
-            return "📎" if done.reply.files else "_(The app returned an empty reply.)_"
+            return text + Text.of(wording.STOPPED)
+        if not text.blocks:
+            return Text.of("📎" if done.reply.files else "_(The app returned an empty reply.)_")
         return text
 
     async def _files_of(self, msg: Incoming, parts: tuple[FilePart, ...], streamer: Streamer) -> None:
         refs = streamer.refs
         await self.files.send_reply(msg.key, parts, refs[-1] if refs else msg.reply_to)
-
-
-def _join(*parts: str) -> str:
-    return "\n\n".join(p for p in parts if p)

@@ -28,6 +28,7 @@ from bridge.gradio.chat import ChatTurn, ReplyUpdate, TurnDone
 from bridge.gradio.events import Heartbeat, Log, ProgressUpdate, Queued, SpaceStatus, Started
 from bridge.metrics import FIRST_TEXT_SECONDS
 from bridge.streamer import Streamer
+from bridge.text import Text
 
 T = TypeVar("T")
 Ending = Literal["done", "stopped", "idle", "deadline"]
@@ -45,7 +46,7 @@ class Running:
 class Shown:
     """The reply text shown so far (kept when a turn fails or is interrupted)."""
 
-    text: str = ""
+    text: Text = field(default_factory=Text)
     started: float = field(default_factory=time.monotonic)
 
 
@@ -119,17 +120,17 @@ async def _consume(
         activity.last = loop.time()
         if isinstance(event, ReplyUpdate):
             activity.started = True
-            first = not shown.text
-            shown.text = wording.reply_markdown(event.reply, show_thoughts)
-            if first and shown.text:
+            first = not shown.text.blocks
+            shown.text = wording.reply_text(event.reply, show_thoughts)
+            if first and shown.text.blocks:
                 FIRST_TEXT_SECONDS.observe(time.monotonic() - shown.started, adapter)
-            if shown.text:
+            if shown.text.blocks:
                 streamer.update(shown.text)
         elif isinstance(event, TurnDone):
             return event
         else:
             activity.started = activity.started or isinstance(event, Started | ProgressUpdate)
-            if not shown.text and (status := status_line(event)):
+            if not shown.text.blocks and (status := status_line(event)):
                 streamer.status(status)
     raise AssertionError("a chat turn always ends with TurnDone")
 

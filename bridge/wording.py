@@ -1,9 +1,10 @@
-"""What users read, written once for every platform: reply Markdown, status lines, error replies.
+"""What users read, written once for every platform: reply text, status lines, error replies.
 
 (Named for what it holds: an adapter's ``render.py`` is markup; this is the core's wording.)
 
-Thoughts and tool notes become Markdown blockquotes whose first line is ``💭 **Title**`` (or
-``🔧`` for tool use), so adapters can recognise them and show them collapsed.
+A reply becomes a :class:`~bridge.text.Text`: its text parts prose, its thoughts and tool notes
+:class:`~bridge.text.Thought` blocks (whose heading, ``💭 **Title**`` or ``🔧`` for tool use, is
+also the core's wording: :attr:`~bridge.text.Thought.heading`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from bridge.errors import (
 from bridge.gradio.events import ProgressUpdate, Queued
 from bridge.model import Reply, TextPart, ThoughtPart
 from bridge.sessions import StoreError
+from bridge.text import Block, Prose, Text, Thought
 
 STOPPED = "_(stopped)_"
 IDLE = "_(the app stopped responding, so the reply ends here)_"
@@ -54,24 +56,26 @@ REPLY_FILE_UNFETCHED = "📎 {name} could not be fetched from the app: {error}"
 REPLY_FILES_UNSENT = "📎 The files could not be sent here: {error}"
 
 
-def reply_markdown(reply: Reply, show_thoughts: bool = True) -> str:
-    """The reply as one Markdown text: thoughts (as quotes) and text parts in order; files omitted."""
-    blocks: list[str] = []
+def reply_text(reply: Reply, show_thoughts: bool = True) -> Text:
+    """The reply as a text: its text parts (prose) and thoughts in order, blank parts and files omitted."""
+    blocks: list[Block] = []
     for part in reply.parts:
         if isinstance(part, TextPart) and part.text.strip():
-            blocks.append(part.text)
+            blocks.append(Prose(part.text))
         elif isinstance(part, ThoughtPart) and show_thoughts:
-            blocks.append(thought_markdown(part))
-    return "\n\n".join(blocks)
+            blocks.append(thought(part))
+    return Text(tuple(blocks))
 
 
-def thought_markdown(part: ThoughtPart) -> str:
-    """A thought or tool note as a blockquote: ``> 💭 **Title**`` then its text, quoted."""
-    icon = "🔧" if part.title.lower().startswith(("used tool", "tool", "calling", "called")) else "💭"
-    pending = " …" if part.status == "pending" else ""
-    lines = [f"> {icon} **{part.title.strip()}**{pending}"]
-    lines.extend(f"> {line}" if line else ">" for line in part.text.strip().splitlines())
-    return "\n".join(lines)
+def thought(part: ThoughtPart) -> Thought:
+    """A thought or tool note as a block: its title on one line, its text without surrounding blanks.
+
+    A title that starts like a tool call's (``Used tool``, ``Calling``…) makes it a tool note.
+    """
+    title = " ".join(part.title.strip().splitlines())
+    tool = title.lower().startswith(("used tool", "tool", "calling", "called"))
+    text = part.text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    return Thought(title, text, tool=tool, pending=part.status == "pending")
 
 
 def queued_status(event: Queued) -> str:

@@ -18,6 +18,7 @@ from bridge import (
     Incoming,
     LocalFile,
     PlatformError,
+    Text,
 )
 from bridge.sessions import MemoryStore
 
@@ -58,21 +59,21 @@ class Recorder:
 
 async def test_line_mode_prints_final_text_once_and_status_on_stderr() -> None:
     adapter, out, err = console()
-    ref = await adapter.send(KEY, "…", stage="status")
-    assert await adapter.edit(ref, "⏳ In queue: #2 of 5", stage="status") == ref
-    await adapter.edit(ref, "partial answ", stage="partial")
-    assert await adapter.edit(ref, "the answer\n", stage="final") == ref
+    ref = await adapter.send(KEY, Text.of("…"), stage="status")
+    assert await adapter.edit(ref, Text.of("⏳ In queue: #2 of 5"), stage="status") == ref
+    await adapter.edit(ref, Text.of("partial answ"), stage="partial")
+    assert await adapter.edit(ref, Text.of("the answer\n"), stage="final") == ref
     assert out.getvalue() == "the answer\n"  # a script reads exactly the answer
     assert err.getvalue() == "[⏳ In queue: #2 of 5]\n"  # the placeholder says nothing
 
 
 async def test_a_terminal_redraws_the_reply_in_place_then_prompts() -> None:
     adapter, out, _ = console(tty=True)
-    ref = await adapter.send(KEY, "…", stage="status")
-    await adapter.edit(ref, "one", stage="partial")
-    await adapter.edit(ref, "one two", stage="partial")
-    await adapter.edit(ref, "one two", stage="partial")  # not modified: nothing drawn
-    await adapter.edit(ref, "one two three", stage="final")
+    ref = await adapter.send(KEY, Text.of("…"), stage="status")
+    await adapter.edit(ref, Text.of("one"), stage="partial")
+    await adapter.edit(ref, Text.of("one two"), stage="partial")
+    await adapter.edit(ref, Text.of("one two"), stage="partial")  # not modified: nothing drawn
+    await adapter.edit(ref, Text.of("one two three"), stage="final")
     back = "\x1b[1F\x1b[J"
     assert out.getvalue() == (f"\x1b[2m…\x1b[0m\n{back}one\n{back}one two\n{back}one two three\n> ")
 
@@ -111,7 +112,7 @@ async def test_choices_are_numbered_and_the_next_line_picks_even_after_a_restart
     adapter, _, err = console()
     rec = Recorder(store)
     await adapter.run(rec.host())  # no input: it only restores (nothing) and ends
-    ref = await adapter.send(KEY, "Shall I?")
+    ref = await adapter.send(KEY, Text.of("Shall I?"))
     await adapter.offer(ref, [Choice("Yes, please.", "Yes"), Choice("No, thanks.", "No")])
     assert err.getvalue() == "[choices: [1] Yes  [2] No (type the number)]\n"
     restarted, _, _ = console("2\n2\n")
@@ -137,7 +138,7 @@ async def test_a_closed_stdout_is_a_permanent_platform_error() -> None:
     adapter, out, _ = console()
     out.close()
     with pytest.raises(PlatformError) as caught:
-        await adapter.send(KEY, "hello")
+        await adapter.send(KEY, Text.of("hello"))
     assert caught.value.permanent
 
 

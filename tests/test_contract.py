@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from bridge import Adapter, ConversationKey, MessageRef, Stage
+from bridge import Adapter, ConversationKey, MessageRef, Stage, Text
 from bridge.testing import (
     SCENARIOS,
     Hosted,
@@ -84,7 +84,7 @@ async def test_contract(
 class PostsOnEdit(RecordingAdapter):
     """Edits by posting a new message and returning its handle: the old message stays."""
 
-    async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> MessageRef:
+    async def edit(self, ref: MessageRef, text: Text, *, stage: Stage = "final") -> MessageRef:
         return await self.send(ConversationKey(self.name, ref.chat), text, stage=stage)
 
 
@@ -95,14 +95,14 @@ class WritesDespite429(RecordingAdapter):
         self.calls.append((call, ""))
 
     async def send(
-        self, to: ConversationKey, text: str, reply_to: MessageRef | None = None, *, stage: Stage = "final"
+        self, to: ConversationKey, text: Text, reply_to: MessageRef | None = None, *, stage: Stage = "final"
     ) -> MessageRef:
         ref = await super().send(to, text, reply_to, stage=stage)
         if self.fail_next:
             raise self.fail_next.pop(0)
         return ref
 
-    async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> MessageRef:
+    async def edit(self, ref: MessageRef, text: Text, *, stage: Stage = "final") -> MessageRef:
         await super().edit(ref, text, stage=stage)
         if self.fail_next:
             raise self.fail_next.pop(0)
@@ -112,7 +112,7 @@ class WritesDespite429(RecordingAdapter):
 class RaisesItsOwnErrors(RecordingAdapter):
     """Lets a platform library's exception out of ``edit``."""
 
-    async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> MessageRef:
+    async def edit(self, ref: MessageRef, text: Text, *, stage: Stage = "final") -> MessageRef:
         raise ValueError("HTTP 400 from the platform library")
 
 

@@ -20,7 +20,17 @@ from adapters.discord.adapter import DiscordAdapter
 from adapters.discord.choices import split, suggestions
 from adapters.discord.commands import command_payloads
 from adapters.discord.config import DiscordConfig
-from bridge import AdapterState, AppInputs, Choice, ConversationKey, Host, Incoming, MessageGone, MessageRef
+from bridge import (
+    AdapterState,
+    AppInputs,
+    Choice,
+    ConversationKey,
+    Host,
+    Incoming,
+    MessageGone,
+    MessageRef,
+    Text,
+)
 from bridge.sessions import MemoryStore
 from tests.fakes.discord import FakeDiscord, StoredMessage, serve_discord
 from tests.fakes.discord.bridge import bot_texts, bridge_on, config_for, restore_discord_urls
@@ -92,7 +102,7 @@ def callback_types(fake: FakeDiscord, interaction_id: str) -> list[int]:
 async def test_offer_shows_buttons_and_a_press_is_a_message_of_the_presser(fake: FakeDiscord) -> None:
     async with serve_discord(fake), adapter_on(fake, scope="user") as run:
         key = ConversationKey("dc", fake.channel_id, None, fake.user_id)
-        ref = await run.adapter.send(key, "Which one?", None)
+        ref = await run.adapter.send(key, Text.of("Which one?"), None)
         long_label = "a very long label " * 8
         await run.adapter.offer(
             ref, [Choice("yes", "Yes"), Choice("no", "No"), Choice("no", "No again"), Choice("x", long_label)]
@@ -118,14 +128,14 @@ async def test_offer_shows_buttons_and_a_press_is_a_message_of_the_presser(fake:
 
 async def test_a_press_in_a_thread_and_in_a_dm_keys_that_conversation(fake: FakeDiscord) -> None:
     async with serve_discord(fake), adapter_on(fake) as run:
-        started = await run.adapter.send(ConversationKey("dc", fake.channel_id), "topic", None)
+        started = await run.adapter.send(ConversationKey("dc", fake.channel_id), Text.of("topic"), None)
         channel = await run.adapter._out().channel(fake.channel_id)
         thread = str((await channel.get_partial_message(int(started.id)).create_thread(name="topic")).id)
-        ref = await run.adapter.send(ConversationKey("dc", fake.channel_id, thread), "pick", None)
+        ref = await run.adapter.send(ConversationKey("dc", fake.channel_id, thread), Text.of("pick"), None)
         await run.adapter.offer(ref, [Choice("go on", "Go on")])
         await fake.push_component("bridge:c:go on", ref.id, channel_id=thread)
         dm = fake.dm_channel(fake.user_id)
-        dm_ref = await run.adapter.send(ConversationKey("dc", dm), "pick", None)
+        dm_ref = await run.adapter.send(ConversationKey("dc", dm), Text.of("pick"), None)
         await run.adapter.offer(dm_ref, [Choice("private", "Private")])
         await fake.push_component("bridge:c:private", dm_ref.id)
         await fake.wait_for(lambda: len(run.delivered) == 2)
@@ -140,7 +150,7 @@ async def test_a_long_value_is_stored_and_survives_a_restart(fake: FakeDiscord) 
     value = "Tell me everything about " + "the history of the printing press, " * 5
     async with serve_discord(fake):
         async with adapter_on(fake, state=state) as run:
-            ref = await run.adapter.send(ConversationKey("dc", fake.channel_id), "More?", None)
+            ref = await run.adapter.send(ConversationKey("dc", fake.channel_id), Text.of("More?"), None)
             await run.adapter.offer(ref, [Choice(value, "Everything"), Choice("short", "Short")])
         [long_button, short] = buttons(fake.messages[ref.id])
         assert long_button["custom_id"].startswith("bridge:h:") and len(long_button["custom_id"]) <= 100
@@ -161,7 +171,7 @@ async def test_more_than_25_choices_go_into_select_menus(fake: FakeDiscord) -> N
     ]  # fmt: skip
     choices = [Choice(f"value {i}" + ("!" * 95 if i == 50 else ""), f"Option {i}") for i in range(60)]
     async with serve_discord(fake), adapter_on(fake) as run:
-        ref = await run.adapter.send(ConversationKey("dc", fake.channel_id), "So many", None)
+        ref = await run.adapter.send(ConversationKey("dc", fake.channel_id), Text.of("So many"), None)
         await run.adapter.offer(ref, choices)
         msg = fake.messages[ref.id]
         rows = [row["components"] for row in msg.components]
@@ -177,7 +187,7 @@ async def test_more_than_25_choices_go_into_select_menus(fake: FakeDiscord) -> N
         assert run.delivered[0].text == choices[50].value
         await fake.wait_for(lambda: msg.components == [])
         too_many = [Choice(f"v{i}", f"V{i}") for i in range(130)]
-        ref2 = await run.adapter.send(ConversationKey("dc", fake.channel_id), "Too many", None)
+        ref2 = await run.adapter.send(ConversationKey("dc", fake.channel_id), Text.of("Too many"), None)
         await run.adapter.offer(ref2, too_many)  # the most a message holds: 5 menus of 25
         assert [len(r["components"][0]["options"]) for r in fake.messages[ref2.id].components] == [25] * 5
     assert not fake.errors, fake.errors
@@ -189,8 +199,9 @@ async def test_choices_on_replies_to_slash_commands(fake: FakeDiscord) -> None:
         await fake.wait_for(lambda: run.delivered)
         asked = run.delivered.pop()
         assert asked.reply_to is not None
-        first = await run.adapter.send(asked.key, "first part", asked.reply_to)  # replaces "thinking…"
-        second = await run.adapter.send(asked.key, "second part", asked.reply_to)  # a follow-up
+        # The first part replaces "thinking…", the second is a follow-up.
+        first = await run.adapter.send(asked.key, Text.of("first part"), asked.reply_to)
+        second = await run.adapter.send(asked.key, Text.of("second part"), asked.reply_to)
         await run.adapter.offer(first, [Choice("a", "A")])
         await run.adapter.offer(second, [Choice("b", "B")])
         assert [b["custom_id"] for b in buttons(fake.messages[first.id])] == ["bridge:c:a"]
@@ -207,7 +218,7 @@ async def test_choices_on_replies_to_slash_commands(fake: FakeDiscord) -> None:
         await run.adapter.offer(second, [Choice("later", "Later")])  # so they come on a new message
         late = fake.sent(fake.channel_id)[before:]
         assert [[b["custom_id"] for b in buttons(m)] for m in late] == [["bridge:c:later"]]
-        channel_ref = await run.adapter.send(asked.key, "plain", None)
+        channel_ref = await run.adapter.send(asked.key, Text.of("plain"), None)
         fake.messages[channel_ref.id].deleted = True
         with pytest.raises(MessageGone):
             await run.adapter.offer(channel_ref, [Choice("c", "C")])
@@ -215,7 +226,7 @@ async def test_choices_on_replies_to_slash_commands(fake: FakeDiscord) -> None:
 
 async def test_refused_pressers_get_a_private_answer(fake: FakeDiscord) -> None:
     async with serve_discord(fake), adapter_on(fake, block_guilds=[fake.guild_id]) as run:
-        ref = await run.adapter.send(ConversationKey("dc", fake.channel_id), "pick", None)
+        ref = await run.adapter.send(ConversationKey("dc", fake.channel_id), Text.of("pick"), None)
         await run.adapter.offer(ref, [Choice("yes", "Yes")])
         press = await fake.push_component("bridge:c:yes", ref.id)
         await fake.wait_for(lambda: callback_types(fake, press.id))
@@ -228,12 +239,12 @@ async def test_refused_pressers_get_a_private_answer(fake: FakeDiscord) -> None:
 async def test_the_stop_button_stays_the_stop_command(fake: FakeDiscord) -> None:
     async with serve_discord(fake), adapter_on(fake) as run:
         key = ConversationKey("dc", fake.channel_id)
-        ref = await run.adapter.send(key, "streaming…", None, stage="partial")
+        ref = await run.adapter.send(key, Text.of("streaming…"), None, stage="partial")
         assert [b["custom_id"] for b in buttons(fake.messages[ref.id])] == ["bridge:stop"]
         await fake.push_component("bridge:stop", ref.id)
         await fake.wait_for(lambda: run.delivered)
         assert run.delivered[0].command == "stop"
-        await run.adapter.edit(ref, "done", stage="final")
+        await run.adapter.edit(ref, Text.of("done"), stage="final")
         assert fake.messages[ref.id].components == []
         await run.adapter.offer(ref, [Choice("stop", "Stop")])  # a choice that says "stop" is text
         await fake.push_component("bridge:c:stop", ref.id)

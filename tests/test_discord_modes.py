@@ -25,6 +25,7 @@ from bridge import (
     MessageGone,
     PlatformError,
     RateLimited,
+    Text,
 )
 from bridge.app import serve
 from bridge.sessions import MemoryStore
@@ -216,32 +217,34 @@ async def test_discord_errors_become_permanent_or_transient_bridge_errors(monkey
     async with contextlib.AsyncExitStack() as client:
         async with serve_discord(fake):
             sender, _ = await client.enter_async_context(logged_in(fake, monkeypatch))
-            ref = await sender.send(key, "hello", None, "final")
+            ref = await sender.send(key, Text.of("hello"), None, "final")
             fake.fail_next("create_message", 403, code=50013, message="Missing Permissions")
-            error = await refused(sender.send(key, "x", None, "final"))
+            error = await refused(sender.send(key, Text.of("x"), None, "final"))
             assert error.permanent and "Missing Permissions" in str(error)
             fake.fail_next("create_message", 400, code=50035, message="Invalid Form Body")
-            assert (await refused(sender.send(key, "x", None, "final"))).permanent
+            assert (await refused(sender.send(key, Text.of("x"), None, "final"))).permanent
             fake.fail_next("create_message", 401, message="401: Unauthorized")
-            assert (await refused(sender.send(key, "x", None, "final"))).permanent
+            assert (await refused(sender.send(key, Text.of("x"), None, "final"))).permanent
             fake.fail_next("create_message", 503)  # discord.py retries 500/502/504/524 only
-            error = await refused(sender.send(key, "x", None, "final"))
+            error = await refused(sender.send(key, Text.of("x"), None, "final"))
             assert not error.permanent and not isinstance(error, RateLimited)
             fake.fail_next("create_message", 429, retry_after=31)  # over max_ratelimit_timeout (30 s)
-            error = await refused(sender.send(key, "x", None, "final"))
+            error = await refused(sender.send(key, Text.of("x"), None, "final"))
             assert isinstance(error, RateLimited) and error.retry_after == 31 and not error.permanent
             fake.fail_next("create_message", 429, body="<html>banned</html>")  # Cloudflare: no JSON
-            assert isinstance(await refused(sender.send(key, "x", None, "final")), RateLimited)
+            assert isinstance(await refused(sender.send(key, Text.of("x"), None, "final")), RateLimited)
             fake.messages[ref.id].deleted = True
-            assert isinstance(await refused(sender.edit(ref, "new text", "final")), MessageGone)
-            error = await refused(sender.send(ConversationKey("dc", "1234"), "x", None, "final"))
+            assert isinstance(await refused(sender.edit(ref, Text.of("new text"), "final")), MessageGone)
+            error = await refused(sender.send(ConversationKey("dc", "1234"), Text.of("x"), None, "final"))
             assert error.permanent and "Unknown Channel" in str(error) and not isinstance(error, MessageGone)
             fake.deny_bot(fake.channel2_id)
-            error = await refused(sender.send(ConversationKey("dc", fake.channel2_id), "x", None, "final"))
+            error = await refused(
+                sender.send(ConversationKey("dc", fake.channel2_id), Text.of("x"), None, "final")
+            )
             assert error.permanent and "Missing Access" in str(error)
             assert [m.content for m in fake.sent()] == ["hello"]
         # The fake has stopped: the REST API refuses connections, which may work later.
-        error = await refused(sender.send(key, "x", None, "final"))
+        error = await refused(sender.send(key, Text.of("x"), None, "final"))
         assert not error.permanent and "could not be reached" in str(error)
 
 

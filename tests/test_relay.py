@@ -15,6 +15,7 @@ from bridge.router import AccessRules, UserLimits
 from bridge.sessions import MemoryStore, SessionStore
 from bridge.spaces import SpaceHandle, SpaceSettings
 from bridge.testing import RecordingAdapter, Sent
+from bridge.text import Prose, Thought
 from bridge.turn import TurnSettings
 
 
@@ -93,6 +94,30 @@ async def test_two_conversations_concurrently_kept_apart(relay: Relay) -> None:
     assert turns(a.finals("B")) == [1, 2]
     streamed = next(m for m in a.messages.values() if m.key.chat == "A")
     assert len(streamed.history) >= 2  # placeholder or status, then the final text
+
+
+async def test_the_adapter_is_given_typed_blocks(current_apps: dict[str, str]) -> None:
+    relay = await Relay(current_apps["thought"]).start()
+    try:
+        relay.adapter.push("hi")
+        await relay.settle()
+    finally:
+        await relay.close()
+    (reply,) = relay.adapter.messages.values()
+    assert reply.stage == "final" and reply.shown.blocks == (
+        Thought("Thinking", "thinking done"),
+        Thought("Used tool search", "searched the web", tool=True),
+        Prose("final answer: 42"),
+    )
+    assert reply.text.startswith("> 💭 **Thinking**\n> thinking done\n\n> 🔧 **Used tool search**")
+
+
+async def test_app_text_that_reads_like_a_thought_is_prose(relay: Relay) -> None:
+    relay.adapter.push("see:\n> 💭 **Thinking**\n> not a thought")
+    await relay.settle()
+    (reply,) = relay.adapter.messages.values()
+    assert all(isinstance(b, Prose) for b in reply.shown.blocks), reply.shown
+    assert "echo: see:\n> 💭 **Thinking**\n> not a thought" in reply.text
 
 
 async def test_commands_reset_settings_retry(relay: Relay) -> None:

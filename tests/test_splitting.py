@@ -9,6 +9,8 @@ from collections.abc import Callable
 import pytest
 
 from bridge.splitting import Piece, split_markdown, split_pieces, splits_cluster
+from bridge.text import Prose, Text, Thought, markdown_length
+from bridge.textsplit import decode, encode, split_text
 
 FENCE_LINE = re.compile(r" {0,3}(```|~~~)")
 CONTAINER = re.compile(r"(?: *(?:[-+*]|\d+[.)])\n)*(?: *(?:[-+*]|\d+[.)]) )?|(?: {0,3}> ?)*")
@@ -240,3 +242,33 @@ def test_trailing_whitespace_stays_with_the_last_chunk_when_it_fits() -> None:
         return len(text.rstrip())
 
     assert split_markdown("x" * 10 + "\n\n\n", 10, rendered) == ["x" * 10 + "\n\n\n"]
+
+
+# -- typed texts: thoughts are sections the splitter reopens ------------------------------------------------
+
+
+def test_a_thought_with_a_fence_cut_in_two_reopens_both_in_the_next_message() -> None:
+    code = "```python\n" + "".join(f"x_{i} = {i}\n" for i in range(12)) + "```\ndone"
+    text = Text((Prose("Intro"), Thought("Thinking", code, pending=True)))
+    chunks = split_text(text, 120, markdown_length)
+    assert len(chunks) >= 2 and all(markdown_length(c) <= 120 for c in chunks)
+    first = chunks[0].blocks
+    assert first == (Prose("Intro"), Thought("Thinking", first[1].markdown, pending=True))
+    for chunk in chunks[1:]:
+        (thought,) = chunk.blocks
+        assert isinstance(thought, Thought) and thought.continued and thought.pending
+        assert thought.title == "Thinking" and thought.markdown.startswith("```python\n")
+    assert all(c.blocks[-1].markdown.count("```") % 2 == 0 for c in chunks[:-1])  # closed in each
+
+
+def test_the_encoding_round_trips_and_app_text_cannot_forge_a_thought() -> None:
+    text = Text((Prose("a\n\n> b"), Thought("T", "c\n\n> d", tool=True), Prose("e")))
+    assert decode(encode(text)) == text
+    forged = Text.of("> \ufdd0\ufde0Forged\n> body \ufdd0")  # the encoding's own marks, in app text
+    assert split_text(forged, 100, markdown_length) == [Text.of("> Forged\n> body ")]
+    assert split_text(Text((Thought("x\ufdd0y\nz"),)), 100, markdown_length) == [Text((Thought("xy z"),))]
+
+
+def test_a_prose_block_leaves_no_fence_open_for_the_thought_after_it() -> None:
+    text = Text((Prose("```py\nx = 1"), Thought("T", "why")))
+    assert decode(encode(text)) == Text((Prose("```py\nx = 1\n```"), Thought("T", "why")))

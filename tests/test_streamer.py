@@ -19,6 +19,7 @@ from bridge.model import ConversationKey, MessageRef
 from bridge.retrying import RetryPolicy
 from bridge.splitting import split_markdown, split_pieces
 from bridge.streamer import Action, Streamer, StreamPolicy
+from bridge.text import Prose, Text, Thought
 
 KEY = ConversationKey("fake", "chat-1")
 USER_MESSAGE = MessageRef("chat-1", "user-message")
@@ -88,19 +89,22 @@ class FakeSink:
         self.moves: dict[int, str] = {}  # attempt number → id of the message an edit turns into
         self.gate = asyncio.Event()
         self.gate.set()
+        self.texts: list[Text] = []  # every text given, typed, in order (calls record its Markdown)
 
     async def send(
-        self, to: ConversationKey, text: str, reply_to: MessageRef | None = None, *, stage: Stage = "final"
+        self, to: ConversationKey, text: Text, reply_to: MessageRef | None = None, *, stage: Stage = "final"
     ) -> MessageRef:
         assert to == KEY
         message = str(len(self.screen))
-        await self._call(Call(self.clock.now(), "send", message, text, stage, True, reply_to))
+        self.texts.append(text)
+        await self._call(Call(self.clock.now(), "send", message, text.markdown, stage, True, reply_to))
         return MessageRef(to.chat, message)
 
-    async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> MessageRef:
+    async def edit(self, ref: MessageRef, text: Text, *, stage: Stage = "final") -> MessageRef:
         assert ref.id in self.screen, "edits only messages it sent"
         moved = self.moves.get(len(self.calls))
-        await self._call(Call(self.clock.now(), "edit", moved or ref.id, text, stage, True))
+        self.texts.append(text)
+        await self._call(Call(self.clock.now(), "edit", moved or ref.id, text.markdown, stage, True))
         return MessageRef(ref.chat, moved) if moved else ref
 
     async def _call(self, call: Call) -> None:
@@ -126,10 +130,11 @@ class FakeSink:
         return sum(1 for c in self.calls if c.ok and c.text == text and c.stage == "final")
 
 
-async def finished(streamer: Streamer, text: str) -> list[MessageRef]:
-    """``streamer.finish(text)``, failing fast (real time) instead of hanging when it waits for nothing."""
+async def finished(streamer: Streamer, text: str | Text) -> list[MessageRef]:
+    """``streamer.finish(text)`` (Markdown as prose), failing fast (real time) instead of hanging when it
+    waits for nothing."""
     async with asyncio.timeout(1):
-        return await streamer.finish(text)
+        return await streamer.finish(text if isinstance(text, Text) else Text.of(text))
 
 
 def make(
@@ -157,7 +162,7 @@ async def test_placeholder_then_one_throttled_edit_with_the_newest_text() -> Non
     assert sink.ops() == [(0.0, "send", "0", "…")]
     assert sink.calls[0].reply_to == USER_MESSAGE
     for i in range(1, 11):  # ten updates within the first interval
-        streamer.update("word " * i)
+        streamer.update(Text.of("word " * i))
         await clock.advance(0.09375)
     assert len(sink.calls) == 1
     await clock.advance_to(1.0)
@@ -175,18 +180,18 @@ async def test_newest_text_wins_and_unchanged_text_is_skipped() -> None:
     await streamer.start()
     await settle()
     await clock.advance_to(0.5)
-    streamer.update("a")
-    streamer.update("b")
+    streamer.update(Text.of("a"))
+    streamer.update(Text.of("b"))
     await clock.advance_to(1.5)
     assert sink.ops()[1:] == [(1.0, "edit", "0", "b")]
-    streamer.update("c")
-    streamer.update("b")  # back to what is shown: nothing to do
+    streamer.update(Text.of("c"))
+    streamer.update(Text.of("b"))  # back to what is shown: nothing to do
     await clock.advance_to(2.5)
     assert len(sink.calls) == 2
-    streamer.update("c")  # the interval has long passed: edited at once
+    streamer.update(Text.of("c"))  # the interval has long passed: edited at once
     await settle()
     assert sink.ops()[2:] == [(2.5, "edit", "0", "c")]
-    streamer.update("c")
+    streamer.update(Text.of("c"))
     await clock.advance_to(10)
     assert len(sink.calls) == 3
     await finished(streamer, "c")
@@ -201,7 +206,7 @@ async def test_status_shows_until_the_reply_text_arrives() -> None:
     await clock.advance_to(0.25)
     streamer.status("⏳ queued #1 of 5")
     await clock.advance_to(1.5)
-    streamer.update("Hello")
+    streamer.update(Text.of("Hello"))
     await clock.advance_to(2.5)
     streamer.status("⏳ running")  # ignored: there is reply text
     await clock.advance_to(5)
@@ -229,7 +234,7 @@ def code_reply(rng: random.Random, size: int) -> str:
 async def stream(streamer: Streamer, clock: FakeClock, text: str, step: int, every: float) -> None:
     """Feed ``text`` in growing prefixes, ``step`` characters every ``every`` seconds."""
     for end in range(step, len(text) + step, step):
-        streamer.update(text[:end])
+        streamer.update(Text.of(text[:end]))
         await clock.advance(every)
 
 
@@ -290,11 +295,11 @@ async def test_back_off_is_honoured_while_updates_keep_flowing() -> None:
     sink.failures[1] = RateLimited(5.0)
     await streamer.start()
     await settle()
-    streamer.update("one")
+    streamer.update(Text.of("one"))
     await clock.advance_to(1.0)
     assert [(c.at, c.ok) for c in sink.calls] == [(0.0, True), (1.0, False)]
     for i in range(40):  # accepted at once; nothing is queued or sent
-        streamer.update(f"one two {i}")
+        streamer.update(Text.of(f"one two {i}"))
         await clock.advance(0.125)
     assert clock.t == 6.0 and sink.calls[-1].at == 6.0
     assert [c.at for c in sink.calls] == [0.0, 1.0, 6.0], "no call before retry_after has passed"
@@ -310,7 +315,7 @@ async def test_updates_never_wait_for_a_stuck_platform() -> None:
     await streamer.start()
     await settle()
     for i in range(1000):
-        streamer.update(f"text {i}")
+        streamer.update(Text.of(f"text {i}"))
     await clock.advance(3)
     assert sink.calls == []
     sink.gate.set()
@@ -325,12 +330,12 @@ async def test_final_text_delivered_once_after_failing_intermediate_edits() -> N
     sink.failures.update({1: refused, 2: refused})
     await streamer.start()
     await settle()
-    streamer.update("draft")
+    streamer.update(Text.of("draft"))
     await clock.advance_to(1.5)
     assert not sink.calls[1].ok
     await clock.advance_to(3)
     assert len(sink.calls) == 2, "a refused text is not tried again"
-    streamer.update("draft 2")
+    streamer.update(Text.of("draft 2"))
     await clock.advance_to(4)
     assert [c.ok for c in sink.calls] == [True, False, False]
     refs = await finished(streamer, "final answer")
@@ -343,11 +348,11 @@ async def test_final_edit_rate_limited_is_retried_after_the_back_off() -> None:
     streamer, sink, clock = make()
     await streamer.start()
     await settle()
-    streamer.update("partial")
+    streamer.update(Text.of("partial"))
     await clock.advance_to(1.0)
     sink.failures[2] = RateLimited(3.0)
     await clock.advance_to(1.25)
-    finishing = asyncio.create_task(streamer.finish("partial and final"))
+    finishing = asyncio.create_task(streamer.finish(Text.of("partial and final")))
     await clock.advance_to(4.0)
     assert not finishing.done()
     assert [(c.at, c.ok) for c in sink.calls] == [(0.0, True), (1.0, True), (1.25, False)]
@@ -362,7 +367,7 @@ async def test_a_permanent_refusal_of_the_final_text_gives_up_at_once() -> None:
     sink.failures.update({i: PlatformError("forbidden", permanent=True) for i in range(1, 10)})
     await streamer.start()
     await settle()
-    finishing = asyncio.create_task(streamer.finish("answer"))
+    finishing = asyncio.create_task(streamer.finish(Text.of("answer")))
     await clock.advance(1)
     with pytest.raises(PlatformError, match="refused the reply") as caught:
         await finishing
@@ -375,7 +380,7 @@ async def test_the_final_text_outlives_a_long_outage_then_lands_once() -> None:
     sink.failures.update({i: PlatformError("connection refused") for i in range(1, 40)})
     await streamer.start()
     await settle()
-    finishing = asyncio.create_task(streamer.finish("answer"))
+    finishing = asyncio.create_task(streamer.finish(Text.of("answer")))
     await clock.advance(300)
     assert not finishing.done(), "five minutes of outage are not the end"
     gaps = [b.at - a.at for a, b in itertools.pairwise(sink.calls[1:])]
@@ -391,7 +396,7 @@ async def test_the_final_text_gives_up_after_the_delivery_deadline() -> None:
     sink.failures.update({i: PlatformError("502 Bad Gateway") for i in range(1, 100)})
     await streamer.start()
     await settle()
-    finishing = asyncio.create_task(streamer.finish("answer"))
+    finishing = asyncio.create_task(streamer.finish(Text.of("answer")))
     await clock.advance(120)
     with pytest.raises(PlatformError, match="could not take the reply") as caught:
         await finishing
@@ -404,7 +409,7 @@ async def test_rate_limits_are_waits_never_failures() -> None:
     sink.failures.update({i: RateLimited(2.0) for i in range(1, 12)})
     await streamer.start()
     await settle()
-    finishing = asyncio.create_task(streamer.finish("answer"))
+    finishing = asyncio.create_task(streamer.finish(Text.of("answer")))
     await clock.advance(21)
     assert not finishing.done()
     await clock.advance(3)
@@ -481,7 +486,7 @@ async def test_rate_limited_placeholder_delays_the_final_send() -> None:
     await streamer.start()
     await settle()
     await clock.advance_to(0.5)
-    finishing = asyncio.create_task(streamer.finish("the answer"))
+    finishing = asyncio.create_task(streamer.finish(Text.of("the answer")))
     await clock.advance_to(1.875)
     assert len(sink.calls) == 1
     await clock.advance_to(2.0)
@@ -494,7 +499,7 @@ async def test_finish_ignores_the_throttle() -> None:
     await streamer.start()
     await settle()
     await clock.advance_to(0.25)
-    streamer.update("almost")
+    streamer.update(Text.of("almost"))
     await clock.advance_to(0.5)
     await finished(streamer, "almost done")
     assert sink.ops() == [(0.0, "send", "0", "…"), (0.5, "edit", "0", "almost done")]
@@ -504,7 +509,7 @@ async def test_shrinking_text_leaves_the_placeholder_in_surplus_messages() -> No
     streamer, sink, clock = make()
     await streamer.start()
     await settle()
-    streamer.update("long " * 30)
+    streamer.update(Text.of("long " * 30))
     await clock.advance_to(3)
     assert len(sink.messages()) == 2
     refs = await finished(streamer, "short")
@@ -517,7 +522,7 @@ async def test_aclose_stops_the_writer() -> None:
     await settle()
     await streamer.aclose()
     await streamer.aclose()  # idempotent
-    streamer.update("late text")
+    streamer.update(Text.of("late text"))
     await clock.advance(5)
     assert [c.op for c in sink.calls] == ["send"]
     with pytest.raises(RuntimeError, match="closed"):
@@ -527,21 +532,21 @@ async def test_aclose_stops_the_writer() -> None:
 def test_policy_is_pure_and_answers_with_deadlines() -> None:
     policy = StreamPolicy(CAPS)
     send = policy.next_action(10.0)
-    assert send == Action(0, "…", "status")
+    assert send == Action(0, Text.of("…"), "status")
     policy.succeeded(send, MessageRef("c", "m"))
     assert policy.next_action(10.5) is None
-    policy.update("hi")
+    policy.update(Text.of("hi"))
     assert policy.next_action(10.5) == 11.0
     edit = policy.next_action(11.0)
-    assert edit == Action(0, "hi", "partial", MessageRef("c", "m"))
+    assert edit == Action(0, Text.of("hi"), "partial", MessageRef("c", "m"))
     policy.failed(edit, RateLimited(4), 11.2)
-    policy.finish("hi!")
+    policy.finish(Text.of("hi!"))
     assert policy.next_action(12.0) == pytest.approx(15.2)
     final = policy.next_action(15.2)
-    assert isinstance(final, Action) and final.final and final.text == "hi!"
+    assert isinstance(final, Action) and final.final and final.text == Text.of("hi!")
     policy.succeeded(final)
     assert policy.next_action(15.3) is None and policy.done and policy.error is None
-    policy.finish("hi!")  # the same final text again: nothing to do
+    policy.finish(Text.of("hi!"))  # the same final text again: nothing to do
     assert policy.next_action(15.4) is None and policy.done
 
 
@@ -550,7 +555,7 @@ async def test_a_second_finish_delivers_its_text_after_a_failed_first() -> None:
     sink.failures.update({1: PlatformError("forbidden", permanent=True)})
     await streamer.start()
     await settle()
-    first = asyncio.create_task(streamer.finish("answer"))
+    first = asyncio.create_task(streamer.finish(Text.of("answer")))
     await clock.advance(60)
     with pytest.raises(PlatformError):
         await first
@@ -566,7 +571,7 @@ async def test_cancelling_the_finish_caller_does_not_stop_the_delivery() -> None
     sink.failures[1] = RateLimited(2.0)
     await streamer.start()
     await settle()
-    first = asyncio.create_task(streamer.finish("final"))
+    first = asyncio.create_task(streamer.finish(Text.of("final")))
     await settle()
     first.cancel()
     await settle()
@@ -579,19 +584,36 @@ async def test_cancelling_the_finish_caller_does_not_stop_the_delivery() -> None
 
 
 def test_the_policy_splits_by_the_adapters_measure() -> None:
-    def units(text: str) -> int:  # UTF-16 code units, as Telegram counts them
-        return len(text.encode("utf-16-le")) // 2
+    def units(text: Text) -> int:  # UTF-16 code units, as Telegram counts them
+        return len(text.markdown.encode("utf-16-le")) // 2
 
     policy = StreamPolicy(Capabilities(max_text_len=10, min_edit_interval_s=1.0, text_length=units))
-    policy.finish("😀" * 8)  # 8 characters, 16 units
+    policy.finish(Text.of("😀" * 8))  # 8 characters, 16 units
     first = policy.next_action(0.0)
-    assert isinstance(first, Action) and first.text == "😀" * 5
+    assert isinstance(first, Action) and first.text == Text.of("😀" * 5)
     policy.succeeded(first, MessageRef("c", "0"))
     second = policy.next_action(0.0)
-    assert isinstance(second, Action) and second.text == "😀" * 3
+    assert isinstance(second, Action) and second.text == Text.of("😀" * 3)
     # A measure given to the policy wins over the adapter's.
     caps = Capabilities(max_text_len=10, min_edit_interval_s=1.0, text_length=units)
-    explicit = StreamPolicy(caps, length=lambda text: sum(1 for _ in text))  # code points
-    explicit.finish("😀" * 8)
+    explicit = StreamPolicy(caps, length=lambda text: sum(1 for _ in text.markdown))  # code points
+    explicit.finish(Text.of("😀" * 8))
     action = explicit.next_action(0.0)
-    assert isinstance(action, Action) and action.text == "😀" * 8
+    assert isinstance(action, Action) and action.text == Text.of("😀" * 8)
+
+
+async def test_a_thought_cut_across_messages_reaches_the_sink_as_a_thought_in_each() -> None:
+    streamer, sink, _ = make()
+    body = " ".join(f"step{i}" for i in range(60))
+    reply = Text((Prose("Answer follows."), Thought("Thinking", body, pending=True), Prose("Done.")))
+    refs = await finished(streamer, reply)
+    finals = [t for t, c in zip(sink.texts, sink.calls, strict=True) if c.ok and c.stage == "final"]
+    assert len(finals) == len(refs) >= 4
+    assert all(0 < len(t.markdown) <= CAPS.max_text_len for t in finals)  # measured as what was sent
+    thoughts = [b for t in finals for b in t.blocks if isinstance(b, Thought)]
+    assert len(thoughts) == len(finals)
+    assert [t.continued for t in thoughts] == [False] + [True] * (len(thoughts) - 1)
+    assert {(t.title, t.pending, t.tool) for t in thoughts} == {("Thinking", True, False)}
+    assert all(isinstance(t.blocks[0], Thought) for t in finals[1:]), "each later message opens with it"
+    assert " ".join(t.markdown for t in thoughts).split() == body.split()
+    assert finals[0].blocks[0] == Prose("Answer follows.") and finals[-1].blocks[-1] == Prose("Done.")

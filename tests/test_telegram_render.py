@@ -20,8 +20,9 @@ from adapters.telegram.render import (
     utf16_len,
 )
 from adapters.telegram.send import rendered
-from bridge import PlatformError, ThoughtPart, split_markdown
-from bridge.wording import thought_markdown
+from bridge import PlatformError, Prose, Reply, Text, TextPart, Thought, ThoughtPart
+from bridge.textsplit import split_text
+from bridge.wording import reply_text
 
 FORMAT = {"bold", "italic", "underline", "strikethrough", "spoiler"}
 QUOTES = {"blockquote", "expandable_blockquote"}
@@ -83,42 +84,44 @@ def rejoin(full: str, parts: list[str]) -> None:
 
 
 def test_plain_text_passes_through_without_entities() -> None:
-    assert render("hello, world") == ("hello, world", [])
-    assert render("") == ("", [])
+    assert render(Text.of("hello, world")) == ("hello, world", [])
+    assert render(Text.of("")) == ("", [])
 
 
 def test_inline_styles() -> None:
-    assert render("**b** __B__ *i* _i_ ~~s~~ `c`") == (
+    assert render(Text.of("**b** __B__ *i* _i_ ~~s~~ `c`")) == (
         "b B i i s c",
         [
             *(E("bold", 0, 1), E("bold", 2, 1), E("italic", 4, 1), E("italic", 6, 1)),
             *(E("strikethrough", 8, 1), E("code", 10, 1)),
         ],
     )
-    assert render("***both***") == ("both", [E("italic", 0, 4), E("bold", 0, 4)])
+    assert render(Text.of("***both***")) == ("both", [E("italic", 0, 4), E("bold", 0, 4)])
 
 
 def test_fenced_code_becomes_pre_with_its_language() -> None:
-    text, entities = render("Intro:\n\n```python\nprint(1)\n\nprint(2)\n```\n\nDone.")
+    text, entities = render(Text.of("Intro:\n\n```python\nprint(1)\n\nprint(2)\n```\n\nDone."))
     assert text == "Intro:\n\nprint(1)\n\nprint(2)\n\nDone."
     assert entities == [E("pre", 8, 18, language="python")]
-    assert render("```\nno language\n```") == ("no language", [E("pre", 0, 11)])
-    assert render("    indented code") == ("indented code", [E("pre", 0, 13)])
+    assert render(Text.of("```\nno language\n```")) == ("no language", [E("pre", 0, 11)])
+    assert render(Text.of("    indented code")) == ("indented code", [E("pre", 0, 13)])
 
 
 def test_markup_inside_code_stays_literal() -> None:
-    assert render("`**not bold**` and `<b>`") == (
+    assert render(Text.of("`**not bold**` and `<b>`")) == (
         "**not bold** and <b>",
         [E("code", 0, 12), E("code", 17, 3)],
     )
-    text, entities = render("```md\n**x** _y_ [z](https://a.org)\n```")
+    text, entities = render(Text.of("```md\n**x** _y_ [z](https://a.org)\n```"))
     assert (text, entities) == ("**x** _y_ [z](https://a.org)", [E("pre", 0, 28, language="md")])
 
 
 def test_links_only_for_urls_telegram_accepts() -> None:
     text, entities = render(
-        "[site](https://example.com/a?b=1) [tg](tg://user?id=42) [rel](/docs) [ftp](ftp://x.org) "
-        "[local](http://localhost) [js](javascript:alert(1)) <https://auto.org>"
+        Text.of(
+            "[site](https://example.com/a?b=1) [tg](tg://user?id=42) [rel](/docs) [ftp](ftp://x.org) "
+            "[local](http://localhost) [js](javascript:alert(1)) <https://auto.org>"
+        )
     )
     assert text == "site tg rel ftp local [js](javascript:alert(1)) https://auto.org"
     assert entities == [
@@ -130,42 +133,56 @@ def test_links_only_for_urls_telegram_accepts() -> None:
 
 def test_nesting_follows_telegram_rules() -> None:
     # Code inside a link cannot be both: the link wins. Bold may contain code and links.
-    assert render("[`code`](https://x.org)") == ("code", [E("text_link", 0, 4, url="https://x.org")])
-    assert render("**bold `code` [l](https://x.org)**") == (
+    assert render(Text.of("[`code`](https://x.org)")) == ("code", [E("text_link", 0, 4, url="https://x.org")])
+    assert render(Text.of("**bold `code` [l](https://x.org)**")) == (
         "bold code l",
         [E("bold", 0, 11), E("code", 5, 4), E("text_link", 10, 1, url="https://x.org")],
     )
     # Quotes never nest: the inner quote's text stays inside the outer one.
-    assert render("> outer\n>> inner") == ("outer\n\ninner", [E("blockquote", 0, 12)])
+    assert render(Text.of("> outer\n>> inner")) == ("outer\n\ninner", [E("blockquote", 0, 12)])
     # A bold heading with bold inside is one bold entity.
-    assert render("# A **b** c") == ("A b c", [E("bold", 0, 5)])
+    assert render(Text.of("# A **b** c")) == ("A b c", [E("bold", 0, 5)])
 
 
 def test_headings_lists_and_rules() -> None:
     text, entities = render(
-        "# Title\n\nIntro *text*.\n\n- one\n- two\n  - nested\n\n1. first\n2. second\n\n---\n\n## End"
+        Text.of(
+            "# Title\n\nIntro *text*.\n\n- one\n- two\n  - nested\n\n1. first\n2. second\n\n---\n\n## End"
+        )
     )
     assert text == "Title\n\nIntro text.\n\n• one\n• two\n   • nested\n\n1. first\n2. second\n\n———\n\nEnd"
     assert entities == [E("bold", 0, 5), E("italic", 13, 4), E("bold", 70, 3)]
-    assert render("- loose\n\n- list")[0] == "• loose\n\n• list"
-    assert render("3) three\n4) four")[0] == "3) three\n4) four"
+    assert render(Text.of("- loose\n\n- list"))[0] == "• loose\n\n• list"
+    assert render(Text.of("3) three\n4) four"))[0] == "3) three\n4) four"
 
 
 def test_blockquotes_and_expandable_thoughts() -> None:
-    assert render("> quoted *words*\n> next line") == (
+    assert render(Text.of("> quoted *words*\n> next line")) == (
         "quoted words\nnext line",
         [E("blockquote", 0, 22), E("italic", 7, 5)],
     )
-    text, entities = render("Before\n\n> 💭 **Thinking** …\n> step one\n>\n> step two\n\nAfter")
+    thought = Thought("Thinking", "step one\n\nstep two", pending=True)
+    text, entities = render(Text((Prose("Before"), thought, Prose("After"))))
     assert text == "Before\n\n💭 Thinking …\nstep one\n\nstep two\n\nAfter"
     assert entities == [E("expandable_blockquote", 8, 32), E("bold", 11, 8)]
-    text, entities = render("> 🔧 **Used tool search**\n> query")
+    text, entities = render(Text((Thought("Used tool search", "query", tool=True),)))
+    assert text == "🔧 Used tool search\nquery"
     assert entities[0] == E("expandable_blockquote", 0, utf16_len(text))
+    text, entities = render(Text((Thought("Plan", "> quoted\n\n**bold**"),)))  # quotes never nest
+    assert text == "💭 Plan\n\nquoted\n\nbold"
+    assert [e.type for e in entities] == ["expandable_blockquote", "bold", "bold"]
+
+
+def test_app_text_that_reads_like_a_thought_is_a_plain_quote() -> None:
+    text, entities = render(Text.of("> 💭 **x**\n> not a thought"))
+    assert text == "💭 x\nnot a thought"
+    assert entities == [E("blockquote", 0, utf16_len(text)), E("bold", 3, 1)]
 
 
 @pytest.mark.parametrize("title", ["Thinking", "Used tool calculator"])
-def test_the_cores_thought_markdown_renders_expandable(title: str) -> None:
-    text, entities = render("Answer.\n\n" + thought_markdown(ThoughtPart(title, "line 1\n\nline 2", "done")))
+def test_the_cores_thoughts_render_expandable(title: str) -> None:
+    reply = Reply((TextPart("Answer."), ThoughtPart(title, "line 1\n\nline 2", "done")))
+    text, entities = render(reply_text(reply))
     quote = entities[0]
     assert quote.type == "expandable_blockquote"
     assert quote.offset == utf16_len("Answer.\n\n") and quote.offset + quote.length == utf16_len(text)
@@ -177,13 +194,13 @@ def test_the_cores_thought_markdown_renders_expandable(title: str) -> None:
 
 def test_offsets_count_utf16_code_units() -> None:
     assert utf16_len("😀") == 2 and utf16_len("é") == 1 and utf16_len("👍🏽") == 4
-    assert render("😀 **hi**") == ("😀 hi", [E("bold", 3, 2)])
-    assert render("👨‍👩‍👧 `x` 🇺🇦 *y*") == ("👨‍👩‍👧 x 🇺🇦 y", [E("code", 9, 1), E("italic", 16, 1)])
+    assert render(Text.of("😀 **hi**")) == ("😀 hi", [E("bold", 3, 2)])
+    assert render(Text.of("👨‍👩‍👧 `x` 🇺🇦 *y*")) == ("👨‍👩‍👧 x 🇺🇦 y", [E("code", 9, 1), E("italic", 16, 1)])
 
 
 def test_rtl_text_with_formatting() -> None:
-    assert render("مرحبا **بالعالم**") == ("مرحبا بالعالم", [E("bold", 6, 7)])
-    assert render("שלום _עולם_ `code`") == ("שלום עולם code", [E("italic", 5, 4), E("code", 10, 4)])
+    assert render(Text.of("مرحبا **بالعالم**")) == ("مرحبا بالعالم", [E("bold", 6, 7)])
+    assert render(Text.of("שלום _עולם_ `code`")) == ("שלום עולם code", [E("italic", 5, 4), E("code", 10, 4)])
 
 
 # -- partial and adversarial input -------------------------------------------------------------------------
@@ -203,26 +220,29 @@ def test_rtl_text_with_formatting() -> None:
     ],
 )
 def test_unbalanced_markup_stays_literal(source: str) -> None:
-    assert render(source) == (source, [])
+    assert render(Text.of(source)) == (source, [])
 
 
 def test_unclosed_fence_is_still_pre() -> None:
-    assert render("```python\nprint(1)") == ("print(1)", [E("pre", 0, 8, language="python")])
-    assert render("Look:\n```js\nlet a = `x") == ("Look:\n\nlet a = `x", [E("pre", 7, 10, language="js")])
+    assert render(Text.of("```python\nprint(1)")) == ("print(1)", [E("pre", 0, 8, language="python")])
+    assert render(Text.of("Look:\n```js\nlet a = `x")) == (
+        "Look:\n\nlet a = `x",
+        [E("pre", 7, 10, language="js")],
+    )
 
 
 @pytest.mark.parametrize("source", ["#", "```", ">", "   ", "\n\n", "[](https://x.org)", "**"])
 def test_input_that_renders_to_nothing_falls_back_to_itself(source: str) -> None:
-    assert render(source) == (source, [])
+    assert render(Text.of(source)) == (source, [])
 
 
 def test_lone_surrogates_are_replaced_and_pairs_joined() -> None:
-    assert render("a \ud83d b") == ("a \ufffd b", [])
-    assert render("\ud83d\ude00 **x**") == ("😀 x", [E("bold", 3, 1)])
+    assert render(Text.of("a \ud83d b")) == ("a \ufffd b", [])
+    assert render(Text.of("\ud83d\ude00 **x**")) == ("😀 x", [E("bold", 3, 1)])
 
 
 def test_entities_beyond_the_cap_are_dropped_latest_first() -> None:
-    text, entities = render(" ".join(f"**w{i}**" for i in range(150)))
+    text, entities = render(Text.of(" ".join(f"**w{i}**" for i in range(150))))
     assert len(entities) == MAX_ENTITIES
     assert entities[-1] == E("bold", text.index("w99"), 3)
 
@@ -252,7 +272,7 @@ def f(x):
 def test_every_prefix_of_a_tricky_document_renders_validly() -> None:
     for end in range(len(TRICKY) + 1):
         source = TRICKY[:end]
-        text, entities = render(source)
+        text, entities = render(Text.of(source))
         assert_valid(text, entities)
         assert bool(text) == bool(source), repr(source)
 
@@ -263,11 +283,11 @@ def test_random_markup_soup_renders_and_splits_validly() -> None:
     alphabet += ["http://x.org", "](", "**", "__", "~~"]
     for _ in range(1500):
         source = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 40)))
-        text, entities = render(source)
+        text, entities = render(Text.of(source))
         assert_valid(text, entities)
         assert text, repr(source)
         limit = rng.randint(2, 30)
-        parts = render_chunks(source, limit)
+        parts = render_chunks(Text.of(source), limit)
         for part_text, part_entities in parts:
             assert_valid(part_text, part_entities, limit)
         rejoin(text, [p for p, _ in parts])
@@ -296,8 +316,8 @@ def is_code(line: str) -> bool:
 def test_a_long_reply_with_code_blocks_splits_cleanly() -> None:
     source = long_reply()
     assert len(source) > 10_000
-    full, _ = render(source)
-    chunks = render_chunks(source)
+    full, _ = render(Text.of(source))
+    chunks = render_chunks(Text.of(source))
     assert len(chunks) >= 3
     rejoin(full, [t for t, _ in chunks])
     for text, entities in chunks:
@@ -335,7 +355,7 @@ def test_split_prefers_paragraphs_then_lines_then_words() -> None:
 
 def test_split_clips_entities_into_both_parts_and_rebases_offsets() -> None:
     text, entities = render(
-        "intro\n\n**bold words that run across the cut** tail\n\n```py\nx = 1\ny = 2\n```"
+        Text.of("intro\n\n**bold words that run across the cut** tail\n\n```py\nx = 1\ny = 2\n```")
     )
     parts = split_rendered(text, entities, 20)
     # Word boundaries in the second half of the room beat the paragraph boundary in the first half.
@@ -368,9 +388,9 @@ def test_split_edge_cases() -> None:
         split_rendered("text", [], 1)
     # Each part keeps its own cap of entities.
     source = "\n\n".join(" ".join(f"*w{i}*" for i in range(80)) for _ in range(3))
-    parts = render_chunks(source, 400)
+    parts = render_chunks(Text.of(source), 400)
     assert len(parts) == 3 and all(len(es) == 80 for _, es in parts)
-    assert len(render(source)[1]) == MAX_ENTITIES
+    assert len(render(Text.of(source))[1]) == MAX_ENTITIES
 
 
 def test_entity_to_dict_has_the_bot_api_shape() -> None:
@@ -389,25 +409,25 @@ def test_entity_to_dict_has_the_bot_api_shape() -> None:
 
 
 def test_a_message_is_the_rendering_and_never_blank() -> None:
-    assert message("**hi** there") == render("**hi** there")
-    assert message("#") == ("#", [])  # renders to nothing: the Markdown itself
-    assert message("") == (BLANK, []) and message(" \n\n ") == (BLANK, [])
+    assert message(Text.of("**hi** there")) == render(Text.of("**hi** there"))
+    assert message(Text.of("#")) == ("#", [])  # renders to nothing: the Markdown itself
+    assert message(Text.of("")) == (BLANK, []) and message(Text.of(" \n\n ")) == (BLANK, [])
 
 
 def test_text_length_counts_the_rendered_text_in_utf16_units() -> None:
-    assert text_length("**😀** [link](https://example.com)") == utf16_len("😀 link") == 7
-    assert text_length("```python\nx = 1\n```") == 5
-    assert text_length("") == 1  # "…"
+    assert text_length(Text.of("**😀** [link](https://example.com)")) == utf16_len("😀 link") == 7
+    assert text_length(Text.of("```python\nx = 1\n```")) == 5
+    assert text_length(Text.of("")) == 1  # "…"
 
 
 def test_a_long_reply_split_by_the_core_fits_and_keeps_every_visible_character() -> None:
     source = long_reply() + "\n\n" + "👨‍👩‍👧‍👦 " * 900  # ends with 9,900 UTF-16 units of emoji
-    chunks = split_markdown(source, MAX_LEN, text_length)
+    chunks = split_text(Text.of(source), MAX_LEN, text_length)
     messages = [message(chunk) for chunk in chunks]
     for text, entities in messages:
         assert_valid(text, entities, MAX_LEN)
         assert not text.endswith(" …")
-    visible = [c for c in render(source)[0] if not c.isspace()]
+    visible = [c for c in render(Text.of(source))[0] if not c.isspace()]
     shown = iter(c for text, _ in messages for c in text if not c.isspace())
     assert all(any(c == s for s in shown) for c in visible), "a visible character was lost"
     assert sum(text.count("👨‍👩‍👧‍👦") for text, _ in messages) == 900
@@ -419,9 +439,23 @@ def test_a_long_reply_split_by_the_core_fits_and_keeps_every_visible_character()
                 assert any(a <= at < b for a, b in pres), line
 
 
+def test_a_thought_cut_across_messages_is_expandable_in_both() -> None:
+    body = "\n\n".join(f"step {i}: " + "reasoning " * 40 for i in range(12))  # about 5,000 units
+    chunks = split_text(Text((Prose("Answer."), Thought("Thinking", body))), MAX_LEN, text_length)
+    assert len(chunks) == 2
+    assert chunks[1].blocks[0] == Thought("Thinking", chunks[1].blocks[0].markdown, continued=True)
+    (first, first_entities), (second, second_entities) = (message(chunk) for chunk in chunks)
+    assert utf16_len(first) <= MAX_LEN and utf16_len(second) <= MAX_LEN
+    at = utf16_len("Answer.\n\n")
+    assert first_entities[0] == E("expandable_blockquote", at, utf16_len(first) - at)
+    assert second.startswith("💭 Thinking (continued)\nstep ")
+    assert second_entities[0] == E("expandable_blockquote", 0, utf16_len(second))
+    assert (first + second).count("reasoning") == 12 * 40
+
+
 def test_the_adapter_refuses_a_chunk_over_the_limit_rather_than_cut_it() -> None:
     with pytest.raises(PlatformError, match="bug") as caught:
-        rendered("😀" * 2049)  # 4,098 units: the core never hands this over
+        rendered(Text.of("😀" * 2049))  # 4,098 units: the core never hands this over
     assert caught.value.permanent
-    body, _ = rendered("😀" * 2048)
+    body, _ = rendered(Text.of("😀" * 2048))
     assert utf16_len(body) == MAX_LEN

@@ -7,7 +7,7 @@ every platform. Here they are small enough to read in one sitting:
   ``run(host)`` wires the rooms together; the contract's methods hand each call to its room.
 - ``receive.py``: the read loop, lines typed → :class:`~bridge.Incoming` → ``host.deliver``.
 - ``send.py``: send, edit, files, typing and error mapping: the core's calls, written to the terminal.
-- ``render.py``: what is printed for Markdown, status lines, choices and saved files.
+- ``render.py``: what is printed for a text (its blocks), status lines, choices and saved files.
 - ``config.py``: the ``[adapters.NAME]`` table, ``type = "console"``.
 - ``choices.py``: quick replies, listed numbered; ``files.py``: a user's files, the app's files.
 
@@ -42,6 +42,7 @@ from bridge import (
     LocalFile,
     MessageRef,
     Stage,
+    Text,
 )
 
 
@@ -98,12 +99,12 @@ class ConsoleAdapter:
 
     # -- the contract's methods, each handed to its room -----------------------------------
     async def send(
-        self, to: ConversationKey, text: str, reply_to: MessageRef | None = None, *, stage: Stage = "final"
+        self, to: ConversationKey, text: Text, reply_to: MessageRef | None = None, *, stage: Stage = "final"
     ) -> MessageRef:
         """Print a new message (line mode: final text on stdout, status on stderr)."""
         return await self.screen.send(to, text, stage)
 
-    async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> MessageRef:
+    async def edit(self, ref: MessageRef, text: Text, *, stage: Stage = "final") -> MessageRef:
         """Show the new text (a terminal: redrawn in place); returns ``ref``, still valid."""
         return await self.screen.edit(ref, text, stage)
 

@@ -1,9 +1,11 @@
 """What the console prints: reply text, status lines, choices and saved files.
 
-The render room of every adapter turns the core's Markdown into the platform's markup. A terminal
-reads Markdown well as it is (``**bold**``, lists and code fences are plain text made to be read),
-so reply text is printed unchanged, thoughts and tool notes included: the core writes them as
-Markdown quotes (``> 💭 **Title**``). What this room decides is everything around the reply:
+The render room of every adapter turns the core's :class:`~bridge.Text` into the platform's markup,
+block by block. A terminal reads Markdown well as it is (``**bold**``, lists and code fences are plain
+text made to be read), so prose is printed unchanged, and a thought or tool note as a Markdown quote:
+its heading (the core's wording, :attr:`bridge.Thought.heading`), then its text, quoted. That is the
+text's generic Markdown, :attr:`bridge.Text.markdown`. What this room decides is everything around
+the reply:
 
 - on a terminal that redraws, a status line is dimmed (the ``…`` placeholder too), and a block
   of text is measured in rows so the next edit can move the cursor back over it;
@@ -18,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from bridge import Choice, LocalFile
+from bridge import Choice, LocalFile, Text
 
 DIM = "\x1b[2m"
 PLAIN = "\x1b[0m"
@@ -26,17 +28,18 @@ CLEAR_LINE = "\r\x1b[K"  # back to the line's start and clear it: writes over th
 HELD = "[the bridge's storage is down: this message is kept in memory until it is back]"
 
 
-def reply(text: str) -> str:
-    """A message's text as printed: the Markdown itself, ending with one newline."""
-    return text.rstrip("\n") + "\n"
+def reply(text: Text) -> str:
+    """A message's text as printed: its Markdown (thoughts as quotes), ending with one newline."""
+    return text.markdown.rstrip("\n") + "\n"
 
 
-def status(text: str, *, redraw: bool) -> str | None:
+def status(text: Text, *, redraw: bool) -> str | None:
     """A status line (``⏳ In queue: #2 of 5``); in line mode None for the placeholder (``…``),
     which only a redrawn block shows (it is replaced in place)."""
+    line = text.markdown
     if redraw:
-        return f"{DIM}{text}{PLAIN}\n"
-    return f"[{text}]\n" if text.strip(" …") else None
+        return f"{DIM}{line}{PLAIN}\n"
+    return f"[{line}]\n" if line.strip(" …") else None
 
 
 def back_over(rows: int) -> str:

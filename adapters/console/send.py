@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TextIO
 
 from adapters.console import files, render
-from bridge import Choice, ConversationKey, LocalFile, MessageRef, PlatformError, Stage
+from bridge import Choice, ConversationKey, LocalFile, MessageRef, PlatformError, Stage, Text
 
 
 class Screen:
@@ -46,19 +46,19 @@ class Screen:
         self.redraw = redraw and tty
         self._prompt = prompt if tty else ""
         self._count = 0
-        self._texts: dict[str, str] = {}  # message id → the text it shows
+        self._texts: dict[str, Text] = {}  # message id → the text it shows
         self._drawn: str | None = None  # redraw: the newest block, still open for redrawing
         self._rows = 0  # redraw: how many rows that block takes
 
     # -- the contract's calls --------------------------------------------------------------
-    async def send(self, to: ConversationKey, text: str, stage: Stage) -> MessageRef:
+    async def send(self, to: ConversationKey, text: Text, stage: Stage) -> MessageRef:
         """Post a new message showing ``text``; its handle is the next number of this run."""
         self._count += 1
         ref = MessageRef(chat=to.chat, id=str(self._count))
-        self._texts[ref.id] = ""
+        self._texts[ref.id] = Text()
         return await self.edit(ref, text, stage)
 
-    async def edit(self, ref: MessageRef, text: str, stage: Stage) -> MessageRef:
+    async def edit(self, ref: MessageRef, text: Text, stage: Stage) -> MessageRef:
         """Show ``text`` as message ``ref``'s; the ref stays valid (it is returned)."""
         if self._texts.get(ref.id) == text and stage != "final":
             return ref  # not modified: nothing to redraw
@@ -108,13 +108,13 @@ class Screen:
         self._write(self.err, text.rstrip("\n") + "\n")
 
     # -- drawing ---------------------------------------------------------------------------
-    def _draw(self, ref: MessageRef, text: str, stage: Stage) -> None:
+    def _draw(self, ref: MessageRef, text: Text, stage: Stage) -> None:
         if self._drawn == ref.id and self._rows:
             self._write(self.out, render.back_over(self._rows))
         shown = render.status(text, redraw=True) if stage == "status" else None
         self._write(self.out, shown or render.reply(text))
         self._drawn = ref.id
-        self._rows = render.rows(text.rstrip("\n"), max(20, shutil.get_terminal_size().columns))
+        self._rows = render.rows(text.markdown.rstrip("\n"), max(20, shutil.get_terminal_size().columns))
         if stage == "final":
             self._close_block()
 

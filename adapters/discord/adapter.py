@@ -39,6 +39,7 @@ from bridge import (
     MessageRef,
     PlatformError,
     Stage,
+    Text,
 )
 
 
@@ -92,12 +93,12 @@ class DiscordAdapter:
 
     # -- the contract ----------------------------------------------------------------------
     async def send(
-        self, to: ConversationKey, text: str, reply_to: MessageRef | None = None, *, stage: Stage = "final"
+        self, to: ConversationKey, text: Text, reply_to: MessageRef | None = None, *, stage: Stage = "final"
     ) -> MessageRef:
         """Post ``text``: as the reply to a slash command when ``reply_to`` is one, else in the channel."""
         return await self._out().send(to, text, reply_to, stage)
 
-    async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> MessageRef:
+    async def edit(self, ref: MessageRef, text: Text, *, stage: Stage = "final") -> MessageRef:
         """Replace a message's text (and drop its Stop button with the final text); the handle to
         use next: ``ref``, or a channel message's when the reply moved on (its interaction expired)."""
         return await self._out().edit(ref, text, stage)

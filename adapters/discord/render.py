@@ -1,4 +1,4 @@
-"""The core's Markdown made Discord-safe: :func:`to_discord`.
+"""The core's :class:`~bridge.Text` made Discord-safe Markdown: :func:`to_discord`.
 
 Discord renders bold, italics, strikethrough, inline and fenced code (backtick fences only), headings
 ``#`` to ``###``, lists, blockquotes (a space after ``>``; no nesting), masked links and spoilers. The
@@ -8,23 +8,23 @@ fences plain ``````` fences (unless their content holds a backtick fence line) a
 underline) ``**x**``. The content of fenced code is never touched (its fence lines may be normalised),
 and a fence left open (a streamed, partial text) is closed so Discord shows it as code.
 
-Thoughts and tool notes (the core's quotes starting ``> 💭 **Title**`` or ``> 🔧 **Title**``) stay
-quotes, or become the title line and their text in spoilers, a paragraph per spoiler (code blocks stay
-outside the spoilers, where Discord can show them; ``||`` inside gets a zero-width space).
-
-Mentions are left as they are: the adapter neutralises pings with ``allowed_mentions``.
-
-What a message carries (never blank) and how long it is: :mod:`adapters.discord.send`.
+Blocks are rendered by type: prose as above (its quotes stay quotes, whatever they say); a thought or
+tool note as a quote of its heading and text, or (``spoiler`` mode) its heading line, then its text a
+paragraph per spoiler (code blocks stay outside, where Discord can show them; ``||`` inside gets a
+zero-width space). Mentions are left as they are: the adapter neutralises pings with
+``allowed_mentions``. What a message carries (never blank) and how long it is: :mod:`adapters.discord.send`.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
-# Worst-case growth: len(to_discord(md)) <= len(md) + MAX_GROWTH, whatever md is. Rewrites that add
+from bridge import Text, Thought
+
+# Worst-case growth: len(to_discord(t)) <= len(t.markdown) + MAX_GROWTH, whatever t is. Rewrites that add
 # characters (closing fences, table fences and alignment, spoilers, "> " for blank quote lines) are
 # dropped, alignment first, when they would add more; the others never lengthen the text.
 MAX_GROWTH = 100
@@ -44,7 +44,6 @@ _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _LINKED_IMAGE = re.compile(r"\[!\[([^\[\]\n]*)\]\((?:<[^>\n]*>|[^()\s]*)(?:\s+\"[^\"\n]*\")?\)\]\(")
 _IMAGE = re.compile(r"(?<![!\\])!\[([^\[\]\n]*)\]\((<[^>\n]*>|[^()\s]*)((?:\s+\"[^\"\n]*\")?)\)")
 _UNDERLINE = re.compile(r"(?<![\w\\])__(?=[^\s_])(.+?)(?<=[^\s_])__(?!\w)")
-_THOUGHT = ("💭 **", "🔧 **")  # how the core starts a thought or tool note (bridge.wording)
 _Line = tuple[bool, str]  # (part of a code block, the line)
 
 
@@ -55,16 +54,14 @@ class _Options:
     align: bool  # pad table columns
 
 
-def to_discord(markdown: str, thoughts: Literal["quote", "spoiler"] = "quote") -> str:
-    """``markdown`` rewritten for a Discord message; never raises, never longer than len + MAX_GROWTH.
+def to_discord(text: Text, thoughts: Literal["quote", "spoiler"] = "quote") -> str:
+    """``text`` rendered for a Discord message; never raises, never longer than its Markdown + MAX_GROWTH.
 
-    Pure and deterministic. Idempotent (``to_discord(to_discord(md)) == to_discord(md)``) when no
+    Pure and deterministic. Idempotent on what it made (``to_discord(Text.of(out)) == out``) when no
     rewrite had to be dropped for length, i.e. whenever every rewrite fits in ``MAX_GROWTH`` (a reply
-    chunk of the core's always does unless it holds many tables); contrived input may need more
-    passes than are made. Rendering a streamed prefix shows at worst a partial table or code block as
-    code, closed early.
-    """
-    markdown = markdown.replace("\r\n", "\n").replace("\r", "\n")
+    chunk of the core's always does unless it holds many tables); contrived input may need more passes
+    than are made. A streamed prefix shows at worst a partial table or code block as code, closed early."""
+    markdown = _newlines(text.markdown)
     limit = len(markdown) + MAX_GROWTH
     for options in (
         _Options(thoughts == "spoiler", grow=True, align=True),
@@ -72,20 +69,33 @@ def to_discord(markdown: str, thoughts: Literal["quote", "spoiler"] = "quote") -
         _Options(spoiler=False, grow=False, align=False),
     ):
         try:
-            text = _settle(markdown, options)
+            out = _settle(_blocks(text, options), options)
         except Exception:  # a rewrite bug must cost the formatting, never the message
             break
-        if len(text) <= limit:
-            return text
+        if len(out) <= limit:
+            return out
     return markdown
 
 
-def _settle(markdown: str, options: _Options) -> str:
-    """Render until nothing changes (at most ``_PASSES`` times).
+def _newlines(markdown: str) -> str:  # the lines of every rendering end with \n alone
+    return markdown.replace("\r\n", "\n").replace("\r", "\n")
 
-    A rewrite can make a new construct (a ``<br>`` split that starts a fence, a table whose rows were
-    joined by ``<br>``); one more pass renders it too, which is what makes :func:`to_discord` idempotent.
-    """
+
+def _blocks(text: Text, opts: _Options) -> str:
+    """The first pass: each block by its type (a thought as a quote, or spoilered), a blank line apart."""
+    parts = []
+    for block in text.blocks:
+        if isinstance(block, Thought) and opts.spoiler:
+            parts.append(_spoiler(block, opts))
+        elif markdown := _newlines(block.quote if isinstance(block, Thought) else block.markdown):
+            parts.append(_render(markdown.split("\n"), opts))
+    return "\n\n".join("\n".join(line for _, line in lines) for lines in parts)
+
+
+def _settle(markdown: str, options: _Options) -> str:
+    """Render until nothing changes (at most ``_PASSES`` more times): a rewrite can make a new construct
+    (a ``<br>`` split that starts a fence, a table whose rows were joined by ``<br>``); one more pass
+    renders it too, which is what makes :func:`to_discord` idempotent."""
     text = markdown
     for _ in range(_PASSES):
         again = "\n".join(line for _, line in _render(text.split("\n"), options))
@@ -96,25 +106,18 @@ def _settle(markdown: str, options: _Options) -> str:
 
 
 def _render(lines: list[str], opts: _Options) -> list[_Line]:
-    """One pass over ``lines``: fenced code, tables, thoughts (as spoilers) and other lines, in order."""
+    """One pass over ``lines``: fenced code, tables and other lines, in order."""
     out: list[_Line] = []
     lines = list(lines)
     i = 0
     while i < len(lines):
         prefix, rest = _split_quote(lines[i])
         depth = prefix.count(">")
-        opens_quote = depth > 0 and (i == 0 or not _ONE_QUOTE.match(lines[i - 1]))
         fence = _FENCE.fullmatch(rest)
         if fence and not (fence[2][0] == "`" and "`" in fence[3]):
             i = _code(lines, i, prefix, fence, opts, out)
         elif depth == 0 and (end := _table_end(lines, i)):
             out += [(True, line) for line in _table(lines[i:end], opts)]
-            i = end
-        elif opts.spoiler and opens_quote and _unquote(lines[i]).startswith(_THOUGHT):
-            end = i + 1
-            while end < len(lines) and _ONE_QUOTE.match(lines[end]):
-                end += 1
-            out += _spoiler(lines[i:end], opts)
             i = end
         else:
             pieces = _split_breaks(rest)
@@ -173,10 +176,6 @@ def _code(
             out.pop()  # an empty last line, or a closing fence still being typed, becomes the fence
         out.append((True, prefix + fence[1] + mark))
     return end
-
-
-def _unquote(line: str) -> str:
-    return _ONE_QUOTE.sub("", line, count=1)  # callers know that ``line`` starts with a quote marker
 
 
 def _strip_quotes(line: str, depth: int) -> str | None:
@@ -239,10 +238,10 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def _spoiler(lines: list[str], opts: _Options) -> list[_Line]:
-    """A thought quote as its title line, then its text a paragraph per spoiler, code left outside."""
-    out = _render([_unquote(lines[0])], replace(opts, spoiler=False))
-    body = _render([_unquote(line) for line in lines[1:]], replace(opts, spoiler=False))
+def _spoiler(thought: Thought, opts: _Options) -> list[_Line]:
+    """A thought as its heading line, then its text a paragraph per spoiler, code left outside."""
+    out = _render([thought.heading], opts)
+    body = _render(_newlines(thought.markdown).split("\n") if thought.markdown else [], opts)
     start = None
     for n, (code, line) in enumerate([*body, (True, "")]):
         if not code and line.strip():

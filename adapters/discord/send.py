@@ -41,7 +41,7 @@ from adapters.discord.errors import call
 from adapters.discord.files import UploadLimits, batches, too_big_note
 from adapters.discord.pacing import GlobalPacer
 from adapters.discord.render import to_discord
-from bridge import Attachment, ConversationKey, LocalFile, MessageRef, PlatformError, Stage, repeating
+from bridge import Attachment, ConversationKey, LocalFile, MessageRef, PlatformError, Stage, Text, repeating
 
 STOP_ID = "bridge:stop"
 NO_PINGS = discord.AllowedMentions.none()
@@ -110,7 +110,7 @@ class Sender:
 
     # -- text ------------------------------------------------------------------------------
     async def send(
-        self, to: ConversationKey, text: str, reply_to: MessageRef | None, stage: Stage
+        self, to: ConversationKey, text: Text, reply_to: MessageRef | None, stage: Stage
     ) -> MessageRef:
         content = message_content(text, self.thoughts)  # type: ignore[arg-type]
         view = self._view(stage)
@@ -139,7 +139,7 @@ class Sender:
         msg = await call(channel.send(content, view=view, allowed_mentions=NO_PINGS, reference=reference))  # type: ignore[arg-type]
         return MessageRef(to.chat, str(msg.id), to.thread)
 
-    async def edit(self, ref: MessageRef, text: str, stage: Stage) -> MessageRef:
+    async def edit(self, ref: MessageRef, text: Text, stage: Stage) -> MessageRef:
         """Replace ``ref``'s text; the handle to use next (a new one when the reply moved on)."""
         content = message_content(text, self.thoughts)  # type: ignore[arg-type]
         view = self._view(stage)
@@ -217,7 +217,7 @@ class Sender:
                 for u in uploads:
                     u.close()
         if too_big := [f.name for f in files if f.size > limit]:
-            await self.send(to, too_big_note(too_big), reply_to, "final")
+            await self.send(to, Text.of(too_big_note(too_big)), reply_to, "final")
 
     @contextlib.asynccontextmanager
     async def typing(self, to: ConversationKey) -> AsyncIterator[None]:
@@ -266,26 +266,26 @@ def interaction_place(interaction: discord.Interaction[Any]) -> tuple[str, str |
     return place(channel) if channel is not None else (str(interaction.channel_id), None)
 
 
-def message_content(markdown: str, thoughts: Literal["quote", "spoiler"] = "quote") -> str:
+def message_content(text: Text, thoughts: Literal["quote", "spoiler"] = "quote") -> str:
     """The content of the message showing one chunk of a reply: never blank.
 
     :func:`to_discord` without trailing whitespace (Discord drops it); when that shows nothing (``#``,
     an empty heading) the chunk's own Markdown with its markup escaped, so the user sees what the app
     wrote; :data:`BLANK` for whitespace only. Pure; recent results are cached.
     """
-    return _content(markdown, thoughts)
+    return _content(text, thoughts)
 
 
-def content_length(markdown: str, thoughts: Literal["quote", "spoiler"] = "quote") -> int:
-    """The length of :func:`message_content` in Discord's unit (code points)."""
-    return len(_content(markdown, thoughts))
+def content_length(text: Text, thoughts: Literal["quote", "spoiler"] = "quote") -> int:
+    """The length of :func:`message_content` in Discord's unit (code points), spoiler marks included."""
+    return len(_content(text, thoughts))
 
 
 @functools.lru_cache(maxsize=_CONTENTS)
-def _content(markdown: str, thoughts: Literal["quote", "spoiler"]) -> str:
-    content = to_discord(markdown, thoughts).rstrip()
+def _content(text: Text, thoughts: Literal["quote", "spoiler"]) -> str:
+    content = to_discord(text, thoughts).rstrip()
     if not _shows_text(content):
-        content = _MARKUP.sub(r"\\\g<0>", markdown.replace("\r", "")).strip()
+        content = _MARKUP.sub(r"\\\g<0>", text.markdown.replace("\r", "")).strip()
     return content if _shows_text(content) else BLANK
 
 

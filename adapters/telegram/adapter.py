@@ -44,6 +44,7 @@ from bridge import (
     MessageRef,
     PlatformError,
     Stage,
+    Text,
 )
 
 log = structlog.get_logger(__name__)
@@ -93,12 +94,12 @@ class TelegramAdapter:
                 self._keyboards = None
 
     async def send(
-        self, to: ConversationKey, text: str, reply_to: MessageRef | None = None, *, stage: Stage = "final"
+        self, to: ConversationKey, text: Text, reply_to: MessageRef | None = None, *, stage: Stage = "final"
     ) -> MessageRef:
         """Post rendered text (a draft while streaming in a private chat); replies to ``reply_to``."""
         return await self._sender.send(to, text, reply_to, stage)
 
-    async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> MessageRef:
+    async def edit(self, ref: MessageRef, text: Text, *, stage: Stage = "final") -> MessageRef:
         """Replace the text; a draft is updated, or becomes a real message (whose handle is returned)."""
         return await self._sender.edit(ref, text, stage)
 

@@ -1,12 +1,11 @@
-"""The app's Markdown as Telegram plain text plus message entities, and how long a message it makes.
+"""The core's :class:`~bridge.Text` as Telegram plain text plus entities, and how long a message it makes.
 
 Telegram gets ``text`` and an ``entities`` list, never a ``parse_mode``: nothing is escaped, so no text
-(partial while streaming, unbalanced, hostile) can fail to parse. This module is pure; the sending room
-(:mod:`adapters.telegram.send`) turns each :class:`Entity` into a ``telegram.MessageEntity``.
-
-Long replies are split by the core before rendering, measured with :func:`text_length` (the UTF-16
-length of what :func:`message` makes of a chunk), so every chunk renders within :data:`MAX_LEN`.
-Text rendered as a whole is cut into messages here too (:func:`split_rendered`).
+(partial while streaming, unbalanced, hostile) can fail to parse. Each block is rendered by its type
+(:func:`render`): prose as Markdown, a thought collapsed. Pure; the sending room turns each
+:class:`Entity` into a ``telegram.MessageEntity``. Long replies are split by the core before rendering,
+measured with :func:`text_length` (the UTF-16 length of what :func:`message` makes of a chunk), so every
+chunk renders within :data:`MAX_LEN`; text rendered as a whole is cut here (:func:`split_rendered`).
 
 Contract of the entity lists returned here: offsets and lengths count UTF-16 code units (as the Bot API
 does); every entity is non-empty and inside the text; any two are disjoint or one contains the other;
@@ -25,7 +24,7 @@ from itertools import accumulate
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from bridge import splits_cluster
+from bridge import Text, Thought, splits_cluster
 
 MAX_LEN = 4096  # UTF-16 code units of text per message
 MAX_ENTITIES = 100  # Telegram ignores entities beyond about 100 per message
@@ -35,7 +34,6 @@ _FORMAT = frozenset({"bold", "italic", "underline", "strikethrough", "spoiler"})
 _QUOTES = frozenset({"blockquote", "expandable_blockquote"})
 _LEAVES = frozenset({"code", "pre"})
 _INLINE = {"strong": "bold", "em": "italic", "s": "strikethrough"}
-_EXPANDABLE = ("💭 ", "🔧 ")  # how the core marks thoughts and tool notes (bridge.wording)
 # Telegram can reject a whole message over a text_link it finds invalid ("Wrong HTTP URL": user info,
 # a host without a dot, …), so only links that plainly pass become entities; the rest stay plain text.
 _URL = re.compile(
@@ -71,37 +69,37 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
-def render(markdown: str) -> tuple[str, list[Entity]]:
-    """``markdown`` as plain text and entities for one message; never raises.
+def render(text: Text) -> tuple[str, list[Entity]]:
+    """``text`` as plain text and entities for one message; never raises.
 
     Supported: ``**bold**``/``__bold__``, ``*italic*``/``_italic_``, ``~~strike~~``, ```code```, fenced
     and indented code blocks (``pre``, with the fence's language; an unclosed fence runs to the end),
     ``[text](url)`` and images (``text_link`` for http/https/tg URLs, plain text otherwise), headings
     (a bold line), lists (``• item``, ``1. item``, nested lists indented), ``---`` (``———``), and
-    blockquotes (``blockquote``; ``expandable_blockquote`` when the quote starts with ``💭 `` or ``🔧 ``).
-    Anything else, including unbalanced markup and HTML, is kept as literal text (CommonMark rules).
-    Non-empty input never gives an empty (or blank) text: the raw input is returned without entities.
-    """
-    text, entities = render_all(markdown)
-    return text, entities[:MAX_ENTITIES]
+    blockquotes (``blockquote``). A thought is an ``expandable_blockquote`` of its heading and its
+    Markdown (quotes in it are its text: quotes never nest). Blocks are a blank line apart. Anything
+    else, including unbalanced markup and HTML, is literal text (CommonMark rules). Non-empty input
+    never gives a blank text: its Markdown is returned without entities."""
+    body, entities = render_all(text)
+    return body, entities[:MAX_ENTITIES]
 
 
-def message(markdown: str) -> tuple[str, list[Entity]]:
+def message(text: Text) -> tuple[str, list[Entity]]:
     """The message showing one chunk of a reply: :func:`render`, but whitespace only (or nothing)
     shows as :data:`BLANK`. Pure; recent results are cached."""
-    text, entities = _message(markdown)
-    return text, list(entities)
+    body, entities = _message(text)
+    return body, list(entities)
 
 
-def text_length(markdown: str) -> int:
-    """How long the message :func:`message` makes of ``markdown`` is, in UTF-16 code units."""
-    return utf16_len(_message(markdown)[0])
+def text_length(text: Text) -> int:
+    """How long the message :func:`message` makes of ``text`` is, in UTF-16 code units."""
+    return utf16_len(_message(text)[0])
 
 
 @functools.lru_cache(maxsize=_RENDERS)
-def _message(markdown: str) -> tuple[str, tuple[Entity, ...]]:
-    text, entities = render(markdown)
-    return (text, tuple(entities)) if text.strip() else (BLANK, ())
+def _message(text: Text) -> tuple[str, tuple[Entity, ...]]:
+    body, entities = render(text)
+    return (body, tuple(entities)) if body.strip() else (BLANK, ())
 
 
 def utf16_offsets(text: str) -> list[int]:
@@ -116,29 +114,30 @@ def entities_at(spans: list[Span], units: list[int], base: int = 0) -> list[Enti
     ]
 
 
-def render_all(markdown: str) -> tuple[str, list[Entity]]:
-    """Text and all entities, uncapped; the raw input when rendering gives nothing (or fails)."""
-    # Lone surrogates (from bad JSON upstream) would fail the request's UTF-8 encoding; pairs are joined.
-    markdown = markdown.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+def render_all(text: Text) -> tuple[str, list[Entity]]:
+    """Text and all entities, uncapped; the text's Markdown when rendering gives nothing (or fails)."""
     try:
         renderer = _Renderer()
-        renderer.blocks(_MD.parse(markdown))
+        for block in text.blocks:
+            renderer.sep = "\n\n"  # written only between blocks that show something
+            # A thought is a quote of its heading and text, collapsed: it is there to be looked into.
+            renderer.quote = "expandable_blockquote" if isinstance(block, Thought) else "blockquote"
+            renderer.blocks(_MD.parse(_paired(block.quote if isinstance(block, Thought) else block.markdown)))
+        body = "".join(renderer.out)
     except Exception:  # a parser bug must cost the formatting, never the message
-        return markdown, []
-    text = "".join(renderer.out)
-    if not text.strip():
-        return markdown, []
-
-    def kind(k: str, s: int) -> str:  # a quote of thoughts or tool notes is shown collapsed
-        return "expandable_blockquote" if k == "blockquote" and text.startswith(_EXPANDABLE, s) else k
-
-    spans = sorted((s, e, n, kind(k, s), lang, url) for s, e, n, k, lang, url in renderer.spans)
-    return text, entities_at(spans, utf16_offsets(text))
+        body = ""
+    if not body.strip():
+        return _paired(text.markdown), []
+    return body, entities_at(sorted(renderer.spans), utf16_offsets(body))
 
 
-def render_chunks(markdown: str, limit: int = MAX_LEN) -> list[tuple[str, list[Entity]]]:
-    """``markdown`` rendered, then :func:`split_rendered`; the entity cap applies to each message."""
-    return split_rendered(*render_all(markdown), limit=limit)
+def _paired(markdown: str) -> str:  # lone surrogates (bad JSON upstream) would fail the UTF-8 request
+    return markdown.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+def render_chunks(text: Text, limit: int = MAX_LEN) -> list[tuple[str, list[Entity]]]:
+    """``text`` rendered, then :func:`split_rendered`; the entity cap applies to each message."""
+    return split_rendered(*render_all(text), limit=limit)
 
 
 def split_rendered(text: str, entities: list[Entity], limit: int = MAX_LEN) -> list[tuple[str, list[Entity]]]:
@@ -236,6 +235,7 @@ class _Renderer:
         self.stack: list[tuple[str | None, int, int, str | None, str | None]] = []  # None: refused
         self.lists: list[bool] = []  # tightness of the enclosing lists
         self.opened = 0
+        self.quote = "blockquote"  # the kind of the block's quotes (a thought's is expandable)
 
     def flush(self) -> None:
         if self.sep and self.pos:
@@ -277,7 +277,7 @@ class _Renderer:
             elif kind == "paragraph_open":
                 self.flush()
             elif kind in ("heading_open", "blockquote_open"):
-                self.open("bold" if kind == "heading_open" else "blockquote")
+                self.open("bold" if kind == "heading_open" else self.quote)
             elif kind in ("paragraph_close", "heading_close", "blockquote_close"):
                 if kind != "paragraph_close":
                     self.close()

@@ -35,7 +35,7 @@ from adapters.telegram.errors import call
 from adapters.telegram.files import upload
 from adapters.telegram.pacing import Pacer
 from adapters.telegram.render import MAX_LEN, message, utf16_len
-from bridge import ConversationKey, LocalFile, MessageRef, PlatformError, RateLimited, Stage, repeating
+from bridge import ConversationKey, LocalFile, MessageRef, PlatformError, RateLimited, Stage, Text, repeating
 
 log = structlog.get_logger(__name__)
 STOP_DATA = "bridge:stop"  # callback_data of the Stop button
@@ -73,7 +73,7 @@ class Sender:
         return self._bot
 
     async def send(
-        self, to: ConversationKey, text: str, reply_to: MessageRef | None, stage: Stage
+        self, to: ConversationKey, text: Text, reply_to: MessageRef | None, stage: Stage
     ) -> MessageRef:
         """Post ``text`` (a draft while streaming in a private chat), replying to ``reply_to``."""
         if stage != "final" and self._drafts_in(to.chat):
@@ -84,7 +84,7 @@ class Sender:
         message_id = await self._send(int(to.chat), to.thread, text, reply_to.id if reply_to else "", stage)
         return MessageRef(chat=to.chat, id=str(message_id), thread=to.thread)
 
-    async def edit(self, ref: MessageRef, text: str, stage: Stage) -> MessageRef:
+    async def edit(self, ref: MessageRef, text: Text, stage: Stage) -> MessageRef:
         """Replace the text; a draft is updated, or becomes a message whose handle is returned."""
         message_id = message_of(ref)
         if message_id is None:
@@ -153,7 +153,7 @@ class Sender:
         # Drafts exist in private chats only (positive chat ids are users).
         return self.config.drafts and int(chat) > 0 and chat not in self._no_drafts
 
-    async def _draft(self, chat_id: int, thread: str | None, draft_id: int, text: str) -> bool:
+    async def _draft(self, chat_id: int, thread: str | None, draft_id: int, text: Text) -> bool:
         """Show ``text`` as draft ``draft_id``; False when Telegram refuses drafts in this chat."""
         body, entities = rendered(text)
         if (wait := self._pacer.reserve(chat_id, draft=True)) > 0:
@@ -177,7 +177,7 @@ class Sender:
             return False
         return True
 
-    async def _send(self, chat_id: int, thread: str | None, text: str, reply_to: str, stage: Stage) -> int:
+    async def _send(self, chat_id: int, thread: str | None, text: Text, reply_to: str, stage: Stage) -> int:
         body, entities = rendered(text)
         kwargs: dict[str, Any] = {"message_thread_id": int(thread)} if thread else {}
         if reply_to:
@@ -202,8 +202,8 @@ def message_of(ref: MessageRef) -> int | None:
     return None if dict(ref.data).get("draft") is not None else int(ref.id)
 
 
-def rendered(text: str) -> tuple[str, list[MessageEntity]]:
-    """The body and entities of the message showing ``text`` (Markdown within the core's limit)."""
+def rendered(text: Text) -> tuple[str, list[MessageEntity]]:
+    """The body and entities of the message showing ``text`` (a chunk within the core's limit)."""
     body, entities = message(text)
     if (size := utf16_len(body)) > MAX_LEN:  # the core splits by text_length: a bug if it happens
         raise PlatformError(

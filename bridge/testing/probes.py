@@ -12,6 +12,7 @@ from typing import Any
 from bridge.adapter import Adapter, Stage
 from bridge.errors import PlatformError
 from bridge.model import ConversationKey, MessageRef
+from bridge.text import Text
 
 
 def expect(condition: object, message: str) -> None:
@@ -28,7 +29,7 @@ def cut(text: str, room: int = 60) -> str:
 @dataclass
 class _Call:
     kind: str
-    text: str
+    text: Text
     stage: Stage
     ref: MessageRef | None = None  # what it returned
     error: PlatformError | None = None
@@ -43,14 +44,14 @@ class Tap:
         self.broken: AssertionError | None = None  # a call broke the contract: waiting is pointless
 
     async def send(
-        self, to: ConversationKey, text: str, reply_to: MessageRef | None = None, *, stage: Stage = "final"
+        self, to: ConversationKey, text: Text, reply_to: MessageRef | None = None, *, stage: Stage = "final"
     ) -> MessageRef:
         return await self._record("send", text, stage, self.adapter.send(to, text, reply_to, stage=stage))
 
-    async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> MessageRef:
+    async def edit(self, ref: MessageRef, text: Text, *, stage: Stage = "final") -> MessageRef:
         return await self._record("edit", text, stage, self.adapter.edit(ref, text, stage=stage))
 
-    async def _record(self, kind: str, text: str, stage: Stage, call: Awaitable[MessageRef]) -> MessageRef:
+    async def _record(self, kind: str, text: Text, stage: Stage, call: Awaitable[MessageRef]) -> MessageRef:
         entry = _Call(kind, text, stage)
         self.calls.append(entry)
         try:
@@ -59,22 +60,24 @@ class Tap:
             entry.error = exc
             raise
         except Exception as exc:
-            why = f"{kind}({cut(text)}) raised {exc!r}: errors must leave an adapter as bridge.errors types"
+            shown = cut(text.markdown)
+            why = f"{kind}({shown}) raised {exc!r}: errors must leave an adapter as bridge.errors types"
             self.broken = AssertionError(why)
             raise self.broken from exc
         if not isinstance(ref, MessageRef):
             self.broken = AssertionError(
-                f"{kind}({cut(text)}) returned {ref!r}, not the MessageRef to use next"
+                f"{kind}({cut(text.markdown)}) returned {ref!r}, not the MessageRef to use next"
             )
             raise self.broken
         entry.ref = ref
         return ref
 
     def done(self, text: str) -> bool:
-        """A call showing ``text`` succeeded (raises what broke the contract, if a call did)."""
+        """A call showing ``text`` (Markdown, as :attr:`Text.markdown`) succeeded (raises what broke the
+        contract, if a call did)."""
         if self.broken is not None:
             raise self.broken
-        return any(c.ref is not None and c.text == text for c in self.calls)
+        return any(c.ref is not None and c.text.markdown == text for c in self.calls)
 
     def returned(self) -> list[MessageRef]:
         return [c.ref for c in self.calls if c.ref is not None]

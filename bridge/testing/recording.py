@@ -12,7 +12,8 @@ core and of code that drives adapters::
     assert ("typing", "c1") in adapter.calls
 
 ``messages`` maps a message id to what it shows (:class:`Sent`: its last text and stage, and every
-text it showed); ``files``, ``offered`` and ``calls`` record the rest. Pass the ``messages`` of an
+text it showed, each the :class:`~bridge.text.Text` the adapter was given, blocks typed; ``text`` is
+its Markdown); ``files``, ``offered`` and ``calls`` record the rest. Pass the ``messages`` of an
 earlier instance to model a bridge restart on the same platform (the messages stay, the bridge goes).
 A message not yet final shows a stop button (:meth:`RecordingAdapter.press_stop`); quick replies
 can be pressed (:meth:`RecordingAdapter.press`). :class:`RecordingView` is its :class:`PlatformView`.
@@ -31,6 +32,7 @@ from bridge.adapterconfig import AdapterConfig
 from bridge.errors import PlatformError, RateLimited
 from bridge.model import Attachment, Author, Choice, ConversationKey, Incoming, LocalFile, MessageRef
 from bridge.testing.view import Feature, Shown
+from bridge.text import Text
 
 
 class RecordingConfig(AdapterConfig):
@@ -41,12 +43,18 @@ class RecordingConfig(AdapterConfig):
 
 @dataclass
 class Sent:
-    """One message the bot posted; ``history`` is every text it showed, ``stage`` the last stage."""
+    """One message the bot posted: ``shown`` its text now, ``stage`` the last stage, ``history`` every
+    text it showed."""
 
     key: ConversationKey
-    text: str
+    shown: Text
     stage: Stage
-    history: list[str] = field(default_factory=list)
+    history: list[Text] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        """What it shows, as Markdown (:attr:`Text.markdown`)."""
+        return self.shown.markdown
 
 
 class RecordingAdapter:
@@ -116,19 +124,19 @@ class RecordingAdapter:
             await host.deliver(msg)
 
     async def send(
-        self, to: ConversationKey, text: str, reply_to: MessageRef | None = None, *, stage: Stage = "final"
+        self, to: ConversationKey, text: Text, reply_to: MessageRef | None = None, *, stage: Stage = "final"
     ) -> MessageRef:
         self._fail("send")
         self._n += 1
         self.messages[str(self._n)] = Sent(to, text, stage, [text])
         return MessageRef(chat=to.chat, id=str(self._n))
 
-    async def edit(self, ref: MessageRef, text: str, *, stage: Stage = "final") -> MessageRef:
+    async def edit(self, ref: MessageRef, text: Text, *, stage: Stage = "final") -> MessageRef:
         self._fail("edit")
         if ref.id in self.frozen:
             raise PlatformError("message can't be edited", permanent=True)
         sent = self.messages[ref.id]
-        sent.text, sent.stage = text, stage
+        sent.shown, sent.stage = text, stage
         sent.history.append(text)
         return ref
 

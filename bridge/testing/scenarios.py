@@ -26,6 +26,7 @@ from bridge.streamer import Streamer
 from bridge.testing.hosting import Hosted, eventually
 from bridge.testing.probes import Tap, cut, expect, tasks_started
 from bridge.testing.view import Feature, PlatformView, Shown
+from bridge.text import Text
 
 Scenario = Callable[[Hosted, PlatformView], Awaitable[None]]
 PARTIALS = ("Once", "Once upon a time", "Once upon a time, there was a bridge")
@@ -71,7 +72,7 @@ async def _stream(tap: Tap, streamer: Streamer, view: PlatformView, texts: Seque
     where the platform shows partial text, until it is shown)."""
     await streamer.start()
     for text in texts:
-        streamer.update(text)
+        streamer.update(Text.of(text))
         await eventually(functools.partial(tap.done, text), f"{what}: no call showing {cut(text)} worked")
         if "partials" not in view.lacks:
             shown = functools.partial(_showing, view, text)
@@ -91,7 +92,7 @@ async def streams_with_edits(bot: Hosted, view: PlatformView) -> None:
     streamer = Streamer(tap, view.key, bot.adapter.capabilities)
     try:
         await _stream(tap, streamer, view, PARTIALS, "streaming")
-        refs = await streamer.finish(FINAL)
+        refs = await streamer.finish(Text.of(FINAL))
     finally:
         await streamer.aclose()
     edits = [c for c in tap.calls if c.kind == "edit" and c.ref is not None]
@@ -108,7 +109,7 @@ async def streams_with_edits(bot: Hosted, view: PlatformView) -> None:
 
 def _long_text(caps: Capabilities) -> str:
     """Plain words (with an emoji each: 2 UTF-16 units, 1 code point) 2.5 times ``max_text_len`` long."""
-    each = caps.text_length("00000🙂 ")
+    each = caps.text_length(Text.of("00000🙂 "))
     words = [f"{i:05d}🙂" for i in range(5 * caps.max_text_len // (2 * each) + 2)]
     return " ".join(words)
 
@@ -119,12 +120,13 @@ async def long_reply_splits(bot: Hosted, view: PlatformView) -> None:
     the platform refuses none of them."""
     caps = bot.adapter.capabilities
     text = _long_text(caps)
-    expect(caps.text_length(text) > 2 * caps.max_text_len, "split: text_length measures words as nothing")
-    refs = await Streamer(Tap(bot.adapter), view.key, caps).finish(text)
+    measured = caps.text_length(Text.of(text))
+    expect(measured > 2 * caps.max_text_len, "split: text_length measures words as nothing")
+    refs = await Streamer(Tap(bot.adapter), view.key, caps).finish(Text.of(text))
     messages = view.messages()
     expect(len(refs) >= 3, f"split: a reply 2.5 times the limit went out as {len(refs)} messages")
     expect(len(messages) == len(refs), f"split: {len(refs)} pieces sent, {len(messages)} shown")
-    over = [i for i, m in enumerate(messages) if caps.text_length(m.text) > caps.max_text_len]
+    over = [i for i, m in enumerate(messages) if caps.text_length(Text.of(m.text)) > caps.max_text_len]
     expect(not over, f"split: messages {over} are over {caps.max_text_len} by capabilities.text_length")
     words, sent = " ".join(m.text for m in messages).split(), text.split()
     lost = next((i for i, (a, b) in enumerate(zip(words, sent, strict=False)) if a != b), None)
@@ -145,7 +147,7 @@ async def final_once_when_rate_limited(bot: Hosted, view: PlatformView) -> None:
         await _stream(tap, streamer, view, ["The first answer"], "rate limits")
         before = view.rate_limited()
         await view.rate_limit_next()
-        await streamer.finish(finals[0])
+        await streamer.finish(Text.of(finals[0]))
     finally:
         await streamer.aclose()
     expect(view.rate_limited() > before, "rate limits: the platform never refused the final edit")
@@ -153,7 +155,7 @@ async def final_once_when_rate_limited(bot: Hosted, view: PlatformView) -> None:
     await view.rate_limit_next()
     second = Streamer(tap, view.key, caps)
     try:
-        await second.finish(finals[1])
+        await second.finish(Text.of(finals[1]))
     finally:
         await second.aclose()
     expect(view.rate_limited() > before, "rate limits: the platform never refused the final send")
@@ -226,7 +228,7 @@ async def quick_replies(bot: Hosted, view: PlatformView) -> None:
     streamer = Streamer(tap, view.key, bot.adapter.capabilities)
     try:
         await _stream(tap, streamer, view, ["Shall we"], "quick replies")
-        ref = (await streamer.finish(question))[-1]
+        ref = (await streamer.finish(Text.of(question)))[-1]
     finally:
         await streamer.aclose()
     await bot.adapter.offer(ref, CHOICES)
@@ -259,7 +261,7 @@ async def stop_gesture(bot: Hosted, view: PlatformView) -> None:
         count = len(bot.delivered)
         await view.stop(streamer.refs[-1])
         stop = await bot.next_delivered(count, "stop: the stop gesture")
-        await streamer.finish("Stopped.")
+        await streamer.finish(Text.of("Stopped."))
     finally:
         await streamer.aclose()
     expect(stop.command == "stop", f"stop: the gesture delivered {stop}, not the stop command")
