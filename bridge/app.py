@@ -108,7 +108,7 @@ async def serve(config: Config, *, base_dir: Path | None = None, install_signals
         if http is not None:
             await http.close()
         for bot in bots:
-            await bot.intake.aclose()
+            await bot.aclose()
         for space in spaces.values():
             await space.aclose()
         await store.close()
@@ -125,7 +125,7 @@ async def run_bot(bot: Bot, store: SessionStore, stopping: asyncio.Event, grace_
     try:
         return await _supervise(bot, bot.host(store), stopping, grace_s)
     finally:
-        await bot.intake.aclose()
+        await bot.aclose()
 
 
 def _health(stopping: asyncio.Event, store: StoreHealth) -> tuple[int, dict[str, Any]]:
@@ -167,8 +167,11 @@ async def _supervise(bot: Bot, host: Host, stopping: asyncio.Event, grace_s: flo
             log.error("adapter crashed; stopping the bridge", adapter=name, error=repr(run.exception()))
             crashed = True
             stopping.set()
+        if stopping.is_set():
+            bot.stop_receiving()
         drain = asyncio.create_task(bot.router.drain())
         await asyncio.wait({drain, stop}, return_when=asyncio.FIRST_COMPLETED)  # input ended: no limit
+        bot.stop_receiving()
         if not (await asyncio.wait({drain}, timeout=grace_s))[0]:
             log.warning("replies still running at shutdown are cancelled", adapter=name)
             await bot.router.cancel()

@@ -16,7 +16,8 @@ from bridge.adapter import Adapter, AdapterState, AppInputs, Host
 from bridge.adapterconfig import AdapterConfig
 from bridge.commands import Commands
 from bridge.config import Config
-from bridge.control import StopRelay, locks_for
+from bridge.consume import Consumer
+from bridge.control import StopRelay
 from bridge.conversation import Conversations
 from bridge.delivery import Replies
 from bridge.files import FileLimits, Files
@@ -43,14 +44,29 @@ class Bot:
     commands: Commands
     stops: Stops
     scope: str = "chat"
+    consumer: Consumer | None = None  # with a store several processes share
     resumed: bool = field(default=False)
 
     def ready(self) -> None:
-        """The adapter can send: queue what the inbox kept from an earlier run (once)."""
+        """The adapter can send: queue what the inbox kept from an earlier run, or (shared store)
+        start consuming this process's share of the inbox (once)."""
         if not self.resumed:
             self.resumed = True
             for msg in self.intake.take_resumable():
                 self.router.resume(msg)
+            if self.consumer is not None:
+                self.consumer.start()
+
+    def stop_receiving(self) -> None:
+        """The bridge is stopping: take no new messages from the shared inbox."""
+        if self.consumer is not None:
+            self.consumer.stop_reading()
+
+    async def aclose(self) -> None:
+        """After the replies are done: give up the shared inbox's partitions, stop the inbox writer."""
+        if self.consumer is not None:
+            await self.consumer.aclose()
+        await self.intake.aclose()
 
     async def deliver(self, msg: Incoming) -> bool:
         """The adapter's ``host.deliver``: returns once the message is recorded (or refused); False
@@ -159,23 +175,20 @@ def assemble(
         replies=replies,
         defaults=settings.params,
     )
+    shared = store.coordination()
+    health = health or StoreHealth()
     intake = Intake(
         store,
         adapter.name,
         commands.handle,
         replies.note,
-        health or StoreHealth(),
+        health,
         durable=not isinstance(store, MemoryStore),
         hold_s=settings.store_wait_s,
+        shared=shared is not None,
     )
-    locks = locks_for(store)
     router = Router(
-        intake.handle,
-        replies.note,
-        rules,
-        limits,
-        urgent=commands.is_urgent,
-        exclusive=locks.hold if locks is not None else None,
-        record=intake.record,
+        intake.handle, replies.note, rules, limits, urgent=commands.is_urgent, record=intake.record
     )
-    return Bot(adapter, router, space, runner, intake, commands, stops, scope)
+    consumer = Consumer(shared.queue(adapter.name), intake, router.resume, health) if shared else None
+    return Bot(adapter, router, space, runner, intake, commands, stops, scope, consumer)

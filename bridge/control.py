@@ -1,4 +1,4 @@
-"""Coordination between processes serving one bot on a shared Redis store: ``/stop`` and turn order.
+"""Coordination between processes serving one bot on a shared Redis store: ``/stop`` anywhere.
 
 With a Redis state store, several bridge processes can serve the same bot (Telegram webhooks
 behind a load balancer); a Stop press can land on a process that is not writing the reply. When
@@ -7,9 +7,8 @@ on the store's Redis (channel ``<prefix>control``); every process listens (:meth
 and the one running that conversation's reply stops it and answers with an acknowledgement. The
 requester waits for that answer at most ``timeout_s`` seconds, so ``/stop`` can still say
 "nothing to stop" truthfully. Messages carry only the conversation key, never chat content.
-:class:`ConversationLocks` keeps one conversation's messages in order across processes (one is
-handled at a time, wherever it arrived). With the memory or SQLite store there is one process, no
-relay and no locks (:func:`relay_for` and :func:`locks_for` give None).
+(Turn order across processes comes from the shared inbox, :mod:`bridge.consume`.) With the memory
+or SQLite store there is one process and no relay (:func:`relay_for` gives None).
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
@@ -98,74 +97,6 @@ class StopRelay:
                 await self._client.publish(self.channel, json.dumps({"op": "stopped", "id": request}))
         except (ValueError, KeyError, TypeError) as exc:
             log.warning("ignored a malformed control message", error=type(exc).__name__)
-
-
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-_EXTEND = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0
-"""
-
-
-class ConversationLocks:
-    """One turn at a time per conversation across processes: a Redis lock per conversation key.
-
-    ``hold(key)`` waits until no other process handles a message of ``key``, then holds the lock
-    (``<prefix>lock:<key>``) while the block runs. The lock expires ``ttl_s`` after its holder
-    stops renewing it (every ``ttl_s / 3``), so a process that dies frees its conversations; a
-    block that outlives a lost lock carries on (it has started; the next holder waits for nothing).
-    When Redis cannot be reached, the block runs unlocked rather than not at all (logged).
-    """
-
-    def __init__(self, client: Any, prefix: str, ttl_s: float = 30.0) -> None:
-        self._client = client
-        self._prefix = prefix + "lock:"
-        self.ttl_ms = int(ttl_s * 1000)
-        self._release = client.register_script(_RELEASE)
-        self._extend = client.register_script(_EXTEND)
-        self._unavailable = False  # logged once per outage
-
-    @contextlib.asynccontextmanager
-    async def hold(self, key: ConversationKey) -> AsyncIterator[None]:
-        name, token = self._prefix + str(key), uuid.uuid4().hex
-        try:
-            await self._acquire(name, token)
-        except Exception as exc:
-            if not self._unavailable:
-                log.warning("conversation locks unavailable; going on unlocked", error=type(exc).__name__)
-            self._unavailable = True
-            yield
-            return
-        self._unavailable = False
-        renew = asyncio.create_task(self._renew(name, token))
-        try:
-            yield
-        finally:
-            renew.cancel()
-            await asyncio.wait({renew})
-            with contextlib.suppress(Exception):
-                await asyncio.shield(self._release(keys=[name], args=[token]))
-
-    async def _acquire(self, name: str, token: str) -> None:
-        delay = 0.05
-        while not await self._client.set(name, token, nx=True, px=self.ttl_ms):
-            await asyncio.sleep(delay)
-            delay = min(1.0, delay * 1.5)
-
-    async def _renew(self, name: str, token: str) -> None:
-        while True:
-            await asyncio.sleep(self.ttl_ms / 3000)
-            with contextlib.suppress(Exception):
-                await self._extend(keys=[name], args=[token, self.ttl_ms])
-
-
-def locks_for(store: SessionStore) -> ConversationLocks | None:
-    """Cross-process conversation locks on the store's coordination; None for one-process stores."""
-    shared = store.coordination()
-    return ConversationLocks(shared.client, shared.prefix) if shared else None
 
 
 def relay_for(store: SessionStore) -> StopRelay | None:

@@ -40,6 +40,7 @@ from bridge.health import StoreHealth
 from bridge.journal import FinalAnswer, Journal, journal_of
 from bridge.metrics import INBOX
 from bridge.model import Incoming
+from bridge.router import Verdict
 from bridge.serialize import FILES_LOST, decode_incoming, encode_incoming
 from bridge.sessions import SessionStore, StoreError, ValueTooLarge
 from bridge.sessions.inbox import InboxEntry
@@ -72,6 +73,7 @@ class Intake:
         durable: bool = True,
         buffer_max: int = 1000,
         hold_s: float = 120.0,
+        shared: bool = False,
     ) -> None:
         self._inbox = store.inbox
         self._store = store
@@ -82,12 +84,16 @@ class Intake:
         self.durable = durable
         self.buffer_max = buffer_max
         self.hold_s = hold_s
+        self.shared = shared  # recorded messages go to the shared inbox, not to this process's router
+        self.on_settled: Callable[[str], None] = lambda _: None  # an entry handled here is done or cancelled
         self._order = asyncio.Lock()
         self._journals: dict[str, Journal] = {}
         self._recent: OrderedDict[str, None] = OrderedDict()  # ids recorded by this process
         self._unsaved: dict[str, tuple[str, dict[str, Any]]] = {}  # id → (conversation, message)
         self._written: dict[str, asyncio.Event] = {}  # held id → set once it is in the store
         self._unfinished: set[str] = set()  # finished while the store was down
+        self._local: set[str] = set()  # held ids handled from memory (shared: never queued)
+        self._writing: set[str] = set()  # held ids being written now
         self._resumable: list[InboxEntry] = []
         self._flusher: asyncio.Task[None] | None = None
 
@@ -97,7 +103,10 @@ class Intake:
 
     # -- start-up --------------------------------------------------------------------------
     async def load(self) -> int:
-        """Read the entries an earlier run left unanswered; how many."""
+        """Read the entries an earlier run left unanswered; how many (shared: none, the partitions'
+        holders take them over)."""
+        if self.shared:
+            return 0
         self._resumable = await self._inbox.pending(prefix=self.adapter + ":")
         if self._resumable:
             log.info("resuming unanswered messages", adapter=self.adapter, count=len(self._resumable))
@@ -105,32 +114,39 @@ class Intake:
 
     def take_resumable(self) -> list[Incoming]:
         """The loaded messages (once), oldest first, each with its journal ready for :meth:`handle`."""
-        out = []
-        for entry in self._resumable:
-            try:
-                msg = decode_incoming(entry.message)
-            except (KeyError, TypeError, ValueError) as exc:
-                log.error("dropping an unreadable inbox entry", entry=entry.id, error=type(exc).__name__)
-                self._spawn(self._finish(entry.id))
-                continue
-            self._journals[entry.id] = journal_of(entry, self.update, self.durable)
-            self._remember(entry.id)
-            INBOX.inc(self.adapter, "resumed")
-            out.append(msg)
+        out = [msg for msg in map(self.adopt, self._resumable) if msg is not None]
+        INBOX.inc(self.adapter, "resumed", by=len(out))
         self._resumable = []
         return out
 
+    def adopt(self, entry: InboxEntry) -> Incoming | None:
+        """The message of a stored entry, its journal ready for :meth:`handle` (None: unreadable, dropped)."""
+        try:
+            msg = decode_incoming(entry.message)
+        except (KeyError, TypeError, ValueError) as exc:
+            log.error("dropping an unreadable inbox entry", entry=entry.id, error=type(exc).__name__)
+            self._spawn(self._finish(entry.id))
+            return None
+        self._journals[entry.id] = journal_of(entry, self.update, self.durable)
+        self._remember(entry.id)
+        return msg
+
     # -- the router's hooks ----------------------------------------------------------------
-    async def record(self, msg: Incoming) -> bool | str:
-        """Record ``msg``: True when new, False for a redelivery, a refusal note when it cannot be kept."""
+    async def record(self, msg: Incoming) -> Verdict | str:
+        """Record ``msg``: where to handle it, DUPLICATE for a redelivery, a refusal note when it
+        cannot be kept. In a shared inbox a stored message is handled by its partition's holder."""
         entry_id = self.entry_id(msg)
         async with self._order:
             added = False if entry_id in self._recent else await self._add(entry_id, msg)
             event = "refused" if isinstance(added, str) else "recorded" if added else "duplicate"
             INBOX.inc(self.adapter, event)
-            if added is True:
-                self._remember(entry_id)
-            return added
+            if isinstance(added, str):
+                return added
+            if not added:
+                return Verdict.DUPLICATE
+            self._remember(entry_id)
+            queued = self.shared and entry_id not in self._unsaved
+            return Verdict.ELSEWHERE if queued else Verdict.HERE
 
     def redelivered(self, msg: Incoming) -> bool:
         """True (and counted) when this process has taken ``msg`` in already: drop it."""
@@ -153,6 +169,17 @@ class Intake:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.hold_s):
                     await written.wait()
+            if entry_id in self._writing:  # being written as we speak: wait for where it went
+                await written.wait()
+            if self.shared and entry_id not in self._unsaved and entry_id not in self._local:
+                return  # written to the shared inbox: its partition's holder answers it
+            self._local.add(entry_id)
+        try:
+            await self._handle(msg, entry_id)
+        finally:
+            self.on_settled(entry_id)
+
+    async def _handle(self, msg: Incoming, entry_id: str) -> None:
         journal = self._journals.pop(entry_id, None)
         if journal is None:  # not recorded (a stop command): nothing to finish
             await self._handler(msg, Journal())
@@ -188,7 +215,8 @@ class Intake:
             else:
                 if entry is None:
                     return False
-                self._journals[entry_id] = journal_of(entry, self.update, self.durable)
+                if not self.shared:  # (shared: the holder of its partition builds the journal)
+                    self._journals[entry_id] = journal_of(entry, self.update, self.durable)
                 return True
         if len(self._unsaved) >= self.buffer_max:
             return BUSY
@@ -199,12 +227,14 @@ class Intake:
         self._start_flusher()
         return True
 
-    async def _add_whole(self, entry_id: str, conversation: str, data: dict[str, Any]) -> InboxEntry | None:
+    async def _add_whole(
+        self, entry_id: str, conversation: str, data: dict[str, Any], queue: bool = True
+    ) -> InboxEntry | None:
         try:
-            return await self._inbox.add(entry_id, conversation, data)
+            return await self._inbox.add(entry_id, conversation, data, queue=queue)
         except ValueTooLarge:  # attachments given as bytes: record the message without them
             smaller = {**data, "attachments": [a for a in data["attachments"] if "data" not in a]}
-            return await self._inbox.add(entry_id, conversation, {**smaller, FILES_LOST: True})
+            return await self._inbox.add(entry_id, conversation, {**smaller, FILES_LOST: True}, queue=queue)
 
     async def _begin(self, entry_id: str, attempt: int) -> int:
         if entry_id in self._unsaved or not self.health.ok:
@@ -255,7 +285,12 @@ class Intake:
             try:
                 await self._op(self._store.ping())
                 for entry_id, (conversation, data) in list(self._unsaved.items()):
-                    entry = await self._op(self._add_whole(entry_id, conversation, data))
+                    queue = entry_id not in self._local  # (shared: not yet started here, so queued)
+                    self._writing.add(entry_id)
+                    try:
+                        entry = await self._op(self._add_whole(entry_id, conversation, data, queue))
+                    finally:
+                        self._writing.discard(entry_id)
                     del self._unsaved[entry_id]
                     self._release(entry_id)
                     journal = self._journals.get(entry_id)

@@ -4,26 +4,27 @@ Contract:
 - :meth:`Router.deliver` never waits on a turn: it checks the rules, enqueues and returns, so a
   platform's receive loop is never blocked.
 - Messages of one conversation are handled in order, one at a time; different conversations run
-  concurrently. ``exclusive(key)`` (a lock shared by processes, see :mod:`bridge.control`) extends
-  "one at a time" to every process serving the bot. A conversation's worker task exists only while
-  it has work (no idle locks).
+  concurrently. A conversation's worker task exists only while it has work. (Across processes on a
+  shared store, order comes from the shared inbox: :mod:`bridge.consume`.)
 - Urgent messages (``urgent(msg)`` is true: a ``stop`` command) bypass the queue so they can act
   on the running turn.
 - Refusals and limit messages are sent through ``notify`` (a polite reply), never raised.
 - An admitted message is handed to ``record`` (the durable inbox) before :meth:`Router.deliver`
-  returns: ``True`` queues it, ``False`` drops it (a redelivery of a message already recorded), a
-  text refuses it with that note. :meth:`Router.resume` queues a message an earlier run recorded
-  but did not answer, without checking rules or limits again.
+  returns: :attr:`Verdict.HERE` queues it, :attr:`Verdict.ELSEWHERE` leaves it to the shared inbox
+  (the process holding its partition queues it with :meth:`Router.resume`), :attr:`Verdict.DUPLICATE`
+  drops it (a redelivery of a message already recorded), a text refuses it with that note.
+  :meth:`Router.resume` queues a message an earlier run recorded but did not answer (or one the
+  shared inbox hands this process), without checking rules or limits again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import time
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -38,17 +39,21 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 Handler = Callable[[Incoming], Awaitable[None]]
 Notify = Callable[[Incoming, str], Awaitable[None]]
-Exclusive = Callable[[ConversationKey], AbstractAsyncContextManager[None]]
-Record = Callable[[Incoming], Awaitable[bool | str]]
 
 
-async def _keep_all(_: Incoming) -> bool:
-    return True
+class Verdict(enum.Enum):
+    """Where a recorded message is handled (see the module docstring)."""
+
+    HERE = "here"
+    ELSEWHERE = "elsewhere"
+    DUPLICATE = "duplicate"
 
 
-@contextlib.asynccontextmanager
-async def _unlocked(_: ConversationKey) -> AsyncIterator[None]:
-    yield
+Record = Callable[[Incoming], Awaitable[Verdict | str]]
+
+
+async def _keep_all(_: Incoming) -> Verdict:
+    return Verdict.HERE
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +114,6 @@ class Router:
         limits: UserLimits | None = None,
         clock: Callable[[], float] = time.monotonic,
         urgent: Callable[[Incoming], bool] = lambda _: False,
-        exclusive: Exclusive | None = None,
         record: Record = _keep_all,
     ) -> None:
         self._handler = handler
@@ -118,7 +122,6 @@ class Router:
         self._limits = limits or UserLimits()
         self._clock = clock
         self._urgent = urgent
-        self._exclusive: Exclusive = exclusive or _unlocked
         self._record = record
         self._conversations: dict[ConversationKey, _Conversation] = {}
         self._in_flight: dict[str, int] = defaultdict(int)
@@ -146,7 +149,7 @@ class Router:
         self._in_flight[user] += 1  # counted before the record, which may wait: limits hold meanwhile
         self._recent[user].append(self._clock())
         verdict = await self._record(msg)
-        if verdict is not True:
+        if verdict is not Verdict.HERE:
             self._release(user)
             if isinstance(verdict, str):
                 REFUSED.inc(msg.key.adapter, "store")
@@ -191,8 +194,7 @@ class Router:
             while conv.queue:
                 msg = conv.queue[0]
                 try:
-                    async with self._exclusive(key):
-                        await self._handler(msg)
+                    await self._handler(msg)
                 except Exception:
                     # A bug or a platform failure in one turn must not stop the conversation's queue.
                     log.exception("handling a message failed", conversation=str(key))

@@ -58,6 +58,7 @@ async def process(url: str, app_url: str, prefix: str) -> AsyncIterator[Process]
     finally:
         listener.cancel()
         await asyncio.wait({listener})
+        await bot.aclose()
         await space.aclose()
         await store.close()
 
@@ -69,21 +70,27 @@ def bot_of(p: Process) -> Bot:
 async def test_a_conversation_takes_one_turn_at_a_time_across_processes(
     redis_url: str, redis_prefix: str, current_apps: dict[str, str]
 ) -> None:
+    """The second message lands on the other process while the first is answered: it is answered
+    after the first (whichever process holds the conversation's partition), and sees it in history."""
     async with (
         process(redis_url, current_apps["text"], redis_prefix) as one,
         process(redis_url, current_apps["text"], redis_prefix) as two,
     ):
         first, second = bot_of(one), bot_of(two)
+
+        def texts() -> list[str]:
+            return [m.text for p in (one, two) for m in p.adapter.messages.values()]
+
         await first.deliver(message("first question, a slow one"))
         async with asyncio.timeout(30):
-            while not any("w1" in m.text for m in one.adapter.messages.values()):
+            while not any("w1" in t for t in texts()):
                 await asyncio.sleep(0.05)
         await second.deliver(message("second question"))  # same chat, landing on the other process
         async with asyncio.timeout(60):
-            await first.router.drain()
-            await second.router.drain()
-    done_first = next(m.text for m in one.adapter.messages.values() if "w29" in m.text)
-    answer = next(m.text for m in two.adapter.messages.values() if "echo: second question" in m.text)
+            while not any("echo: second question" in t for t in texts()):
+                await asyncio.sleep(0.05)
+    done_first = next(t for t in texts() if "w29" in t)
+    answer = next(t for t in texts() if "echo: second question" in t)
     assert "(stopped)" not in done_first
     assert "turn=2" in answer  # it waited for the first turn and saw it in the history
 

@@ -19,7 +19,7 @@ import redis
 
 from bridge.sessions import MemoryStore, RedisStore, SessionStore, SqliteStore, StoreError, ValueTooLarge
 from bridge.sessions.inbox import Inbox, InboxEntry
-from bridge.sessions.redis_db import EXPIRY_GRACE
+from bridge.sessions.redis_db import EXPIRY_GRACE, GROUP, stream_of
 from bridge.sessions.sqlite import SCHEMA_VERSION
 from tests import test_stores
 from tests.redis_server import (  # the fixtures register by being imported
@@ -514,14 +514,22 @@ async def test_redis_inbox_layout(
         await store.inbox.update("tg:1", {"sent": 1})
         await store.inbox.begin("tg:1")
         assert entry is not None
-        assert set(raw.scan_iter(match=p + "*")) == {p + "inbox:e:tg:1", p + "inbox:pending", p + "inbox:seq"}
+        q = stream_of(p, "tg:1", "c", store.partitions)  # the partition the entry is handed out from
+        assert set(raw.scan_iter(match=p + "*")) == {
+            p + "inbox:e:tg:1",
+            p + "inbox:pending",
+            p + "inbox:seq",
+            q,
+        }
+        assert [fields["id"] for _, fields in raw.xrange(q)] == ["tg:1"]
         fields = raw.hgetall(p + "inbox:e:tg:1")
         assert (fields["seq"], fields["attempts"], fields["progress"]) == (str(entry.seq), "1", '{"sent":1}')
         assert json.loads(fields["entry"])["message"] == {"text": "q"}
         assert raw.zrange(p + "inbox:pending", 0, -1, withscores=True) == [("tg:1", entry.seq)]
         assert raw.pttl(p + "inbox:e:tg:1") == -1  # pending entries never expire
         await store.inbox.finish("tg:1")
-        assert set(raw.scan_iter(match=p + "*")) == {p + "inbox:done:tg:1", p + "inbox:seq"}
+        assert set(raw.scan_iter(match=p + "*")) == {p + "inbox:done:tg:1", p + "inbox:seq", q}
+        assert raw.xlen(q) == 0 and raw.xpending(q, GROUP)["pending"] == 0  # acknowledged and deleted
         assert float(raw.get(p + "inbox:done:tg:1")) == START + TTL  # by the store's clock
         window_ms = (TTL + EXPIRY_GRACE) * 1000
         assert window_ms - 5000 < raw.pttl(p + "inbox:done:tg:1") <= window_ms  # and Redis' own TTL

@@ -8,22 +8,12 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 from typing import Any
 
 from bridge.errors import BridgeError
 
 # Expired entries are swept once per this many writes (reads already hide them).
 PURGE_EVERY = 256
-
-
-@dataclass(frozen=True, slots=True)
-class Coordination:
-    """What a store several processes share offers for coordinating them (:mod:`bridge.control`):
-    its Redis client (pub/sub, locks) and the key prefix its keys and channels live under."""
-
-    client: Any
-    prefix: str
 
 
 class StoreError(BridgeError):

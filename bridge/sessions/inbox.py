@@ -21,8 +21,8 @@ backend as its values, and every inbox passes the same contract tests:
   ``max_value_bytes`` is refused with :class:`~bridge.sessions.store.ValueTooLarge` and changes
   nothing; after ``close`` every operation raises :class:`~bridge.sessions.store.StoreError`.
 
-Several processes may add to one inbox; consuming it from several processes (leases, takeover)
-builds on these operations.
+Several processes may add to one inbox; a store several processes share also hands each entry to
+one of them, in order per conversation (:mod:`bridge.sessions.shared`).
 """
 
 from __future__ import annotations
@@ -80,8 +80,13 @@ class InboxEntry:
 class Inbox(Protocol):
     """Messages recorded until answered; the module docstring is the contract."""
 
-    async def add(self, id: str, conversation: str, message: dict[str, Any]) -> InboxEntry | None:
-        """Record a message; None when ``id`` is pending or was finished within ``dedup_ttl``."""
+    async def add(
+        self, id: str, conversation: str, message: dict[str, Any], *, queue: bool = True
+    ) -> InboxEntry | None:
+        """Record a message; None when ``id`` is pending or was finished within ``dedup_ttl``.
+
+        In an inbox several processes consume (:mod:`bridge.sessions.shared`), the entry is handed
+        to its conversation's partition unless ``queue`` is False (the caller handles it itself)."""
         ...
 
     async def pending(self, prefix: str = "") -> list[InboxEntry]:
@@ -150,8 +155,10 @@ class MemoryInbox:
         self._finished: dict[str, float] = {}  # id → when its dedup window ends, oldest first
         self._seq = 0
 
-    async def add(self, id: str, conversation: str, message: dict[str, Any]) -> InboxEntry | None:
-        """See :meth:`Inbox.add`."""
+    async def add(
+        self, id: str, conversation: str, message: dict[str, Any], *, queue: bool = True
+    ) -> InboxEntry | None:
+        """See :meth:`Inbox.add` (one process consumes it: ``queue`` changes nothing)."""
         self._check_open()
         json_text(id, message, self.max_value_bytes)  # a dict of JSON, or StoreError
         now = self._clock()

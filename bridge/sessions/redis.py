@@ -11,7 +11,9 @@ bridges can share one Redis. With ``P`` the prefix::
     P by-expiry   zset     KEY → expires_at, only for values that expire
     P by-name     zset     KEY → 0 (ordered by name, so ``keys(prefix)`` reads one range)
     P seq         counter  the write sequence, shared by every process on this prefix
-    P inbox:…              the inbox, ``store.inbox`` (see :mod:`bridge.sessions.redis_inbox`)
+    P inbox:…              the inbox, ``store.inbox`` (see :mod:`bridge.sessions.redis_inbox`), and
+                           its partitions (``?partitions=``, default 16; every process on a prefix
+                           must use the same number), consumed through :meth:`RedisStore.coordination`
 
 Writes from all processes share one write order and one bound. A ``put``, a ``delete`` and a
 ``keys`` each run as one Lua script (atomic, one round trip); a ``get`` is one GET.
@@ -49,11 +51,13 @@ from redis.exceptions import AuthenticationError, RedisError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from bridge.sessions.base import Coordination, StoreError, check_options, encode, expiry, is_live
+from bridge.sessions.base import StoreError, check_options, encode, expiry, is_live
 from bridge.sessions.inbox import DEDUP_TTL, Inbox
 from bridge.sessions.redis_db import EXPIRY_GRACE, MAX_PX, Arg
 from bridge.sessions.redis_inbox import RedisInbox
-from bridge.sessions.redis_url import parse_url
+from bridge.sessions.redis_queue import RedisQueue
+from bridge.sessions.redis_url import consumer_name, parse_url
+from bridge.sessions.shared import Coordination
 
 T = TypeVar("T")
 
@@ -161,21 +165,17 @@ class RedisStore:
         self.expiry_grace = expiry_grace
         self._clock = clock
         self._closed = False
+        self.partitions = int(ours["partitions"])
         password: dict[str, Any] = {"password": ours["password"]} if "password" in ours else {}
         try:
             # Query parameters in the URL win over these defaults (redis-py's rule).
-            self._client = Redis.from_url(
-                client_url,
-                max_connections=max_connections,
-                socket_timeout=5,
-                socket_connect_timeout=5,
-                health_check_interval=30,
-                retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
-                decode_responses=True,
-                **password,
-            )
+            self._client = self._connect(client_url, max_connections, password)
+            # Coordination (blocking inbox reads, leases, pub/sub, budgets) has a pool of its own,
+            # so it can never starve the store's calls of connections, nor they it.
+            self._shared = self._connect(client_url, max(8, max_connections), password)
         except (ValueError, TypeError) as exc:
             raise ValueError(self._scrub(f"the Redis URL {self.url} is not valid: {exc}")) from None
+        self.consumer = consumer_name()
         # Operations wait for a free connection here: redis-py's plain pool raises "Too many
         # connections" instead, and its blocking pool deadlocks on a failed connect in 5.0.
         self._slots = asyncio.Semaphore(self._client.connection_pool.max_connections)
@@ -190,14 +190,33 @@ class RedisStore:
             dedup_ttl=dedup_ttl,
             expiry_grace=expiry_grace,
             clock=clock,
+            partitions=self.partitions,
+        )
+
+    @staticmethod
+    def _connect(url: str, max_connections: int, password: dict[str, Any]) -> Redis:
+        return Redis.from_url(
+            url,
+            max_connections=max_connections,
+            socket_timeout=5,
+            socket_connect_timeout=5,
+            health_check_interval=30,
+            retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
+            decode_responses=True,
+            **password,
         )
 
     def __repr__(self) -> str:
         return f"RedisStore({self.url!r}, prefix={self.prefix!r})"
 
     def coordination(self) -> Coordination:
-        """This store's Redis connection and key prefix, shared by every process on it."""
-        return Coordination(self._client, self.prefix)
+        """This store's coordination client and key prefix, and each bot's shared inbox queue."""
+
+        def queue(namespace: str) -> RedisQueue:
+            shared, guard, prefix = self._shared, self._guard, self.prefix
+            return RedisQueue(shared, guard, prefix, namespace, self.consumer, partitions=self.partitions)
+
+        return Coordination(self._shared, self.prefix, queue)
 
     async def ping(self) -> None:
         """Connect (and authenticate) now; StoreError naming the URL when Redis cannot be used."""
@@ -252,14 +271,19 @@ class RedisStore:
         self._closed = True
         with contextlib.suppress(RedisError):  # nothing is buffered: a failing close loses nothing
             await self._client.aclose()
+            await self._shared.aclose()
 
     async def _run(self, op: Callable[[], Awaitable[T]]) -> T:
+        """Await ``op`` in a connection slot; redis-py's errors become StoreError."""
+        async with self._slots:
+            return await self._guard(op)
+
+    async def _guard(self, op: Callable[[], Awaitable[T]]) -> T:
         """Await ``op`` once the store is known open; redis-py's errors become StoreError."""
         if self._closed:
             raise StoreError(f"the Redis state store at {self.url} is closed")
         try:
-            async with self._slots:
-                return await op()
+            return await op()
         except AuthenticationError as exc:  # a ConnectionError: caught first
             message = f"the Redis state store at {self.url} refused the credentials: {_describe(exc)}"
             hint = "check the user and password (password_env) in [bridge].state"

@@ -8,6 +8,12 @@ It uses the store's client, connection slots and error mapping. With ``P`` the s
     P inbox:pending   zset     ID → seq: the pending entries in order
     P inbox:done:ID   string   a finished ID: when its dedup window ends, by the store's clock
     P inbox:seq       counter  the last seq handed out, shared by every process on this prefix
+    P inbox:q:NS:K    stream   partition K of namespace NS (the id's part before ``:``, the bot):
+                               one entry ``id`` per added message, in the order they were added
+                               (consumer group ``bridge``; see :mod:`bridge.sessions.redis_queue`)
+
+A conversation's messages all go to one partition (a hash of the conversation's key), and the
+entry hash keeps where (``q``, ``sid``), so ``finish`` acknowledges and deletes the stream entry.
 
 ``add``, ``begin``, ``update`` and ``finish`` each run as one Lua script, so they are atomic across
 processes: of two processes adding one id, exactly one gets an entry, and seqs never repeat. The
@@ -39,15 +45,16 @@ from bridge.sessions.inbox import (
     entry_text,
     json_text,
 )
-from bridge.sessions.redis_db import EXPIRY_GRACE, MAX_PX, Arg
+from bridge.sessions.redis_db import EXPIRY_GRACE, GROUP, MAX_PX, Arg, stream_of
 
 T = TypeVar("T")
 
 # Every script derives its key names from the prefix in ARGV[1] and the id in ARGV[2]. A script
 # that would make an entry too large changes nothing and returns minus the entry's size.
-# ARGV: prefix, id, the entry's JSON (seq 0), its fixed size, max_value_bytes, now
+# ARGV: prefix, id, the entry's JSON (seq 0), its fixed size, max_value_bytes, now, the stream,
+# the consumer group
 _ADD = """
-local p, id, text, now = ARGV[1], ARGV[2], ARGV[3], ARGV[6]
+local p, id, text, now, q, g = ARGV[1], ARGV[2], ARGV[3], ARGV[6], ARGV[7], ARGV[8]
 local fixed, max = tonumber(ARGV[4]), tonumber(ARGV[5])
 local e, done = p .. 'inbox:e:' .. id, p .. 'inbox:done:' .. id
 if redis.call('EXISTS', e) == 1 then return 0 end
@@ -58,6 +65,10 @@ local size = fixed + #tostring(seq) + 3  -- attempts '0' and progress '{}'
 if size > max then return -size end
 seq = redis.call('INCR', p .. 'inbox:seq')
 redis.call('HSET', e, 'entry', text, 'seq', seq, 'attempts', 0, 'progress', '{}', 'fixed', fixed)
+if q ~= '' then  -- '' : not queued (the caller handles it)
+  if redis.call('EXISTS', q) == 0 then redis.call('XGROUP', 'CREATE', q, g, '0', 'MKSTREAM') end
+  redis.call('HSET', e, 'q', q, 'sid', redis.call('XADD', q, '*', 'id', id))
+end
 redis.call('ZADD', p .. 'inbox:pending', seq, id)
 redis.call('DEL', done)
 return seq
@@ -95,9 +106,14 @@ if size > tonumber(ARGV[4]) then return -size end
 redis.call('HSET', e, 'progress', ARGV[3])
 return 0
 """
-# ARGV: prefix, id, end of the dedup window, the finished id's Redis TTL in ms
+# ARGV: prefix, id, end of the dedup window, the finished id's Redis TTL in ms, the consumer group
 _FINISH = """
 local p, id = ARGV[1], ARGV[2]
+local where = redis.call('HMGET', p .. 'inbox:e:' .. id, 'q', 'sid')
+if where[1] then
+  redis.call('XACK', where[1], ARGV[5], where[2])
+  redis.call('XDEL', where[1], where[2])
+end
 if redis.call('DEL', p .. 'inbox:e:' .. id) == 1 then
   redis.call('ZREM', p .. 'inbox:pending', id)
   redis.call('SET', p .. 'inbox:done:' .. id, ARGV[3], 'PX', ARGV[4])
@@ -125,10 +141,12 @@ class RedisInbox:
         dedup_ttl: float = DEDUP_TTL,
         expiry_grace: float = EXPIRY_GRACE,
         clock: Callable[[], float] = time.time,
+        partitions: int = 16,
     ) -> None:
         check_dedup_ttl(dedup_ttl)
         self._run = run
         self.prefix = prefix
+        self.partitions = partitions
         self.max_value_bytes = max_value_bytes
         self.dedup_ttl = dedup_ttl
         self._done_px = min(MAX_PX, math.ceil((dedup_ttl + expiry_grace) * 1000))
@@ -139,25 +157,29 @@ class RedisInbox:
         self._update = client.register_script(_UPDATE)
         self._finish = client.register_script(_FINISH)
 
-    async def add(self, id: str, conversation: str, message: dict[str, Any]) -> InboxEntry | None:
-        """See :meth:`~bridge.sessions.inbox.Inbox.add`; the dedup check and the insert are one script."""
+    async def add(
+        self, id: str, conversation: str, message: dict[str, Any], *, queue: bool = True
+    ) -> InboxEntry | None:
+        """See :meth:`~bridge.sessions.inbox.Inbox.add`; the dedup check, the insert and the stream
+        entry of its partition (unless not ``queue``) are one script."""
         json_text(id, message, self.max_value_bytes)  # a dict of JSON, or StoreError
         now = self._clock()
         # Refused here before anything is sent when too large even with seq 0, the shortest.
         text = entry_text(InboxEntry(id, conversation, 0, message, now), self.max_value_bytes)
         fixed = len(text.encode()) - 4  # less seq '0', attempts '0' and progress '{}'
-        args: list[Arg] = [self.prefix, id, text, fixed, self.max_value_bytes, repr(now)]
+        stream = stream_of(self.prefix, id, conversation, self.partitions) if queue else ""
+        args: list[Arg] = [self.prefix, id, text, fixed, self.max_value_bytes, repr(now), stream, GROUP]
         seq = int(await self._run(lambda: self._add(args=args)))
         if seq == 0:
             return None
         self._check_size(id, seq)
-        return _entry([text, seq, 0, "{}"])
+        return entry_of_row([text, seq, 0, "{}"])
 
     async def pending(self, prefix: str = "") -> list[InboxEntry]:
         """See :meth:`~bridge.sessions.inbox.Inbox.pending`."""
         args: list[Arg] = [self.prefix, prefix]
         rows = await self._run(lambda: self._pending(args=args))
-        return [_entry(row) for row in rows]
+        return [entry_of_row(row) for row in rows]
 
     async def begin(self, id: str) -> int:
         """See :meth:`~bridge.sessions.inbox.Inbox.begin`."""
@@ -174,7 +196,7 @@ class RedisInbox:
 
     async def finish(self, id: str) -> None:
         """See :meth:`~bridge.sessions.inbox.Inbox.finish`."""
-        args: list[Arg] = [self.prefix, id, repr(self._clock() + self.dedup_ttl), self._done_px]
+        args: list[Arg] = [self.prefix, id, repr(self._clock() + self.dedup_ttl), self._done_px, GROUP]
         await self._run(lambda: self._finish(args=args))
 
     def _check_size(self, id: str, result: int) -> None:
@@ -182,7 +204,7 @@ class RedisInbox:
             raise ValueTooLarge(f"inbox {id}", -result, self.max_value_bytes)
 
 
-def _entry(row: list[Any]) -> InboxEntry:
+def entry_of_row(row: list[Any]) -> InboxEntry:
     """The entry from a hash's ``entry``, ``seq``, ``attempts`` and ``progress``."""
     try:
         text, seq, attempts, progress = row

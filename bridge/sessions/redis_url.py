@@ -3,25 +3,39 @@
 from __future__ import annotations
 
 import os
+import socket
+import uuid
 from urllib.parse import unquote, urlsplit
 
 DEFAULT_PREFIX = "bridge:"
+DEFAULT_PARTITIONS = 16  # how many processes can share one bot's messages at most
+MAX_PARTITIONS = 1024
+
+
+def consumer_name() -> str:
+    """This process's name among the consumers of a shared inbox: ``$BRIDGE_REPLICA`` (a stable
+    name, such as a Kubernetes pod's, lets a restarted replica take its partitions back at once)
+    or host, process id and a random part (unique even for a reused process id)."""
+    return os.environ.get("BRIDGE_REPLICA") or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 def parse_url(url: str) -> tuple[str, dict[str, str], str, list[str]]:
     """``url`` → (URL for redis-py without our parameters, our parameters, display URL, secrets to hide).
 
-    Our parameters are ``prefix`` and ``password``, the value of the variable ``password_env`` names.
+    Our parameters are ``prefix``, ``partitions`` (of the shared inbox) and ``password``, the value
+    of the variable ``password_env`` names.
     """
     parts = urlsplit(url.strip())
-    ours = {"prefix": DEFAULT_PREFIX}
+    ours = {"prefix": DEFAULT_PREFIX, "partitions": str(DEFAULT_PARTITIONS)}
     query = []
     for item in parts.query.split("&"):
         name, _, value = item.partition("=")
-        if name in ("prefix", "password_env"):
+        if name in ("prefix", "password_env", "partitions"):
             ours[name] = unquote(value)
         elif item:
             query.append(item)
+    if not ours["partitions"].isdigit() or not 1 <= int(ours["partitions"]) <= MAX_PARTITIONS:
+        raise ValueError(f"the Redis URL's partitions must be a whole number from 1 to {MAX_PARTITIONS}")
     password = parts.password or ""
     if "password_env" in ours:
         name = ours.pop("password_env")

@@ -68,8 +68,11 @@ class SqliteInbox:
         self._clock = clock
         self._finishes = 0  # touched only on the worker thread
 
-    async def add(self, id: str, conversation: str, message: dict[str, Any]) -> InboxEntry | None:
-        """See :meth:`~bridge.sessions.inbox.Inbox.add`; the dedup check and insert are one transaction."""
+    async def add(
+        self, id: str, conversation: str, message: dict[str, Any], *, queue: bool = True
+    ) -> InboxEntry | None:
+        """See :meth:`~bridge.sessions.inbox.Inbox.add`; the dedup check and insert are one transaction
+        (one process consumes it: ``queue`` changes nothing)."""
         text = json_text(id, message, self.max_value_bytes)
         now = self._clock()
         return await self._run(lambda c: self._add(c, id, conversation, text, now))

@@ -25,8 +25,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from bridge.sessions.base import Coordination
     from bridge.sessions.inbox import Inbox
+    from bridge.sessions.shared import Coordination
 
 
 @runtime_checkable
