@@ -9,8 +9,10 @@ Lifecycle:
 - SIGINT/SIGTERM stop receiving; running replies get ``shutdown_timeout_s`` to finish, then are
   cancelled and marked interrupted (with a durable store they stay in the inbox and the next start
   answers them); the state store is closed (flushed) last.
-- ``/healthz`` answers ``ok``, ``degraded`` (the state store is unreachable; messages are kept in
-  memory meanwhile; still HTTP 200) or ``stopping`` (503).
+- ``/healthz`` (the process is up) answers ``ok``, ``degraded`` (the state store is unreachable;
+  messages are kept in memory meanwhile; still HTTP 200) or ``stopping`` (503). ``/readyz`` (send
+  traffic here) answers 200 once every adapter can send, the store answers and every shared inbox
+  is consumed, else 503 naming what it waits for.
 - An adapter that crashes is logged and stops the bridge gracefully; the exit code is then 1.
 Each bot (an adapter wired to its Space) is built by :mod:`bridge.bot`.
 """
@@ -31,7 +33,7 @@ from bridge.adapter import Host
 from bridge.bot import Bot, build_bot
 from bridge.config import Config
 from bridge.control import StopRelay, relay_for
-from bridge.httpserver import HttpRequest, HttpResponse, HttpServer, Routes
+from bridge.httpserver import Handler, HttpRequest, HttpResponse, HttpServer, Routes
 from bridge.inbox import StoreHealth
 from bridge.model import ConversationKey
 from bridge.observability import register_secret, setup_logging
@@ -92,6 +94,7 @@ async def serve(config: Config, *, base_dir: Path | None = None, install_signals
         if address:
             http = await HttpServer.start(*address, health=lambda: _health(stopping, health), routes=routes)
             routes.add("GET", "/metrics", _metrics)
+            routes.add("GET", "/readyz", _readiness(stopping, health, bots))
         relay_task = _start_relay(relay, bots)
         log.info("bridge started", adapters=[b.adapter.name for b in bots], spaces=list(spaces))
         timeout = config.bridge.shutdown_timeout_s
@@ -134,6 +137,26 @@ def _health(stopping: asyncio.Event, store: StoreHealth) -> tuple[int, dict[str,
     if not store.ok:
         return 200, {"status": "degraded", "store": "unreachable", "since": store.down_since}
     return 200, {"status": "ok"}
+
+
+def _readiness(stopping: asyncio.Event, store: StoreHealth, bots: list[Bot]) -> Handler:
+    """``/readyz``: 200 once every adapter can send, the store answers and each shared inbox is
+    being consumed; else 503 with what is missing (a load balancer sends no traffic meanwhile)."""
+
+    async def readyz(_: HttpRequest) -> HttpResponse:
+        waiting = [f"adapter {b.adapter.name}" for b in bots if not b.resumed]
+        waiting += [
+            f"inbox {b.adapter.name}" for b in bots if b.consumer and not b.consumer.consuming.is_set()
+        ]
+        if not store.ok:
+            waiting.append("state store")
+        if stopping.is_set():
+            return HttpResponse(503, {"status": "stopping"})
+        if waiting:
+            return HttpResponse(503, {"status": "not ready", "waiting": waiting})
+        return HttpResponse(200, {"status": "ready"})
+
+    return readyz
 
 
 def _start_relay(relay: StopRelay | None, bots: list[Bot]) -> asyncio.Task[None] | None:

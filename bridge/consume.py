@@ -33,7 +33,7 @@ import structlog
 
 from bridge.health import StoreHealth
 from bridge.inbox import Intake
-from bridge.metrics import INBOX
+from bridge.metrics import INBOX, INBOX_DEPTH, INBOX_PARTITIONS
 from bridge.model import Incoming
 from bridge.sessions import StoreError
 from bridge.sessions.inbox import InboxEntry
@@ -124,6 +124,8 @@ class Consumer:
             if idle:
                 await self._queue.release(set(idle))
                 self.held -= set(idle)
+        INBOX_PARTITIONS.set(len(self.held), self._intake.adapter)
+        INBOX_DEPTH.set(await self._queue.depth(self.held), self._intake.adapter)
 
     def _dispatch(self, partition: int, entry: InboxEntry) -> None:
         if entry.id in self._where:  # ours already (a partition claimed back after an outage)

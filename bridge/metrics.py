@@ -154,8 +154,17 @@ PLATFORM_CALLS = Counter(
 )
 INBOX = Counter(
     "bridge_inbox_total",
-    "Durable inbox events (recorded, duplicate, resumed, buffered while the store was down, refused).",
+    "Durable inbox events (recorded, duplicate, resumed, buffered while the store was down, refused, "
+    "taken_over from a replica that stopped).",
     ["adapter", "event"],
+)
+INBOX_DEPTH = Gauge(
+    "bridge_inbox_depth",
+    "Shared inbox: messages not yet answered in the partitions this process holds.",
+    ["adapter"],
+)
+INBOX_PARTITIONS = Gauge(
+    "bridge_inbox_partitions", "Shared inbox: partitions this process holds.", ["adapter"]
 )
 STORE_UP = Gauge("bridge_store_up", "1 while the state store answers, 0 during an outage.")
 STORE_UP.set(1)

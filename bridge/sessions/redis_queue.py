@@ -179,6 +179,18 @@ class RedisQueue:
             if cursor == "0-0":
                 return await self._load(claimed)
 
+    async def depth(self, partitions: set[int]) -> int:
+        """How many entries ``partitions`` hold (read or not, but not finished)."""
+        names = [self.stream(k) for k in sorted(partitions)]
+
+        async def count() -> int:
+            async with self._client.pipeline(transaction=False) as pipe:
+                for name in names:
+                    pipe.xlen(name)
+                return sum(int(n) for n in await pipe.execute())
+
+        return await self._guard(count) if names else 0
+
     async def _claim(self, stream: str, start: str) -> Any:
         return await self._client.xautoclaim(stream, GROUP, self.consumer, 0, start_id=start, count=100)
 

@@ -30,6 +30,7 @@ class SharedQueue(Protocol):
       did not finish, in order; ``read(held, block_s)`` gives entries no one has read yet.
     - ``release`` gives partitions up (only between two messages of theirs: nothing in flight), and
       with ``leave`` the membership too (a consumer stopping).
+    - ``depth`` counts the entries of some partitions not finished yet (for metrics).
     - Finishing an entry with the store's ``inbox.finish`` takes it out of its partition.
     Every operation raises :class:`~bridge.sessions.base.StoreError` when the store cannot be used.
     """
@@ -47,6 +48,8 @@ class SharedQueue(Protocol):
     async def read(self, partitions: set[int], block_s: float) -> Taken: ...
 
     async def release(self, partitions: set[int], *, leave: bool = False) -> None: ...
+
+    async def depth(self, partitions: set[int]) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)

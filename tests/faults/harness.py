@@ -94,6 +94,12 @@ class Child:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
+    async def ready(self) -> tuple[int, dict[str, Any]]:
+        """``/readyz``: its status code and body."""
+        async with httpx.AsyncClient(trust_env=False, timeout=5) as client:
+            resp = await client.get(f"http://127.0.0.1:{self.http_port}/readyz")
+            return resp.status_code, resp.json()
+
     def kill(self) -> None:
         """SIGKILL the process group (a crash: nothing is flushed)."""
         if self.alive:
@@ -180,6 +186,12 @@ class BridgeProcess:
     async def health(self) -> tuple[int, dict[str, Any]]:
         async with httpx.AsyncClient(trust_env=False, timeout=5) as client:
             resp = await client.get(f"http://127.0.0.1:{self.http_port}/healthz")
+            return resp.status_code, resp.json()
+
+    async def ready(self) -> tuple[int, dict[str, Any]]:
+        """``/readyz``: its status code and body."""
+        async with httpx.AsyncClient(trust_env=False, timeout=5) as client:
+            resp = await client.get(f"http://127.0.0.1:{self.http_port}/readyz")
             return resp.status_code, resp.json()
 
     def kill(self) -> None:
