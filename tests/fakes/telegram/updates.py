@@ -51,6 +51,7 @@ class Updates(Media):
         self.webhook: dict[str, Any] | None = None
         self.webhook_deliveries: list[tuple[int, int]] = []  # (update_id, HTTP status; 0 = unreachable)
         self._next_update, self._poll_gen, self._closing = 1, 0, False
+        self.webhook_in_flight = 0  # webhook POSTs waiting for their answer
         self._changed = asyncio.Event()
 
     def _notify(self) -> None:
@@ -129,7 +130,7 @@ class Updates(Media):
                 while not self._closing:
                     hook = self.webhook
                     if hook:
-                        room = int(hook.get("max_connections") or 40) - len(tasks)
+                        room = int(hook.get("max_connections") or 40) - self.webhook_in_flight
                         seen: set[object] = set()
                         for update in list(self.updates):
                             lane = _lane(update)
@@ -141,6 +142,7 @@ class Updates(Media):
                             if lane not in busy:
                                 busy.add(lane)
                                 room -= 1
+                                self.webhook_in_flight += 1
                                 task = asyncio.create_task(self._deliver(client, hook, update, lane, busy))
                                 tasks.add(task)
                                 task.add_done_callback(tasks.discard)
@@ -160,7 +162,10 @@ class Updates(Media):
     ) -> None:
         """One attempt at ``update``; on failure its lane stays busy for ``webhook_retry_s``."""
         try:
-            status = await self._post(client, update, hook.get("secret_token"), hook["url"])
+            try:
+                status = await self._post(client, update, hook.get("secret_token"), hook["url"])
+            finally:
+                self.webhook_in_flight -= 1
             self.webhook_deliveries.append((update["update_id"], status))
             if 200 <= status < 300:
                 with contextlib.suppress(ValueError):
