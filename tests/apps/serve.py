@@ -5,7 +5,7 @@ Usage (any interpreter with gradio 4.44.x, 5.x or 6.x; any cwd):
     python tests/apps/serve.py [--v4-type tuples|messages] [--no-stdin] APP [APP...]
 
 APP is a module name in this directory: text, mm, thought, blocks, auth, quiet, twostep, mmchain,
-threestep, extras; or upstream/NAME, one of gradio's own demos (tests/apps/upstream, gradio 6 only),
+threestep, extras, replica; or upstream/NAME, one of gradio's own demos (tests/apps/upstream, gradio 6 only),
 whose module-level ``demo`` is served as it is. Each app is launched on
 127.0.0.1 with its own uvicorn thread, queue enabled. Exactly one line goes to stdout:
 
@@ -34,7 +34,19 @@ from types import ModuleType
 from typing import Any
 
 APPS_DIR = Path(__file__).resolve().parent
-APP_NAMES = ("text", "mm", "thought", "blocks", "auth", "quiet", "twostep", "mmchain", "threestep", "extras")
+APP_NAMES = (
+    "text",
+    "mm",
+    "thought",
+    "blocks",
+    "auth",
+    "quiet",
+    "twostep",
+    "mmchain",
+    "threestep",
+    "extras",
+    "replica",
+)
 UPSTREAM = tuple(
     sorted(f"upstream/{p.stem}" for p in (APPS_DIR / "upstream").glob("*.py") if p.stem != "__init__")
 )

@@ -55,6 +55,7 @@ class FakeTelegram(Updates):
         clock: Callable[[], float] = time.monotonic,
         strict_chats: bool = True,
         webhook_retry_s: float = 0.2,
+        webhook_timeout_s: float = 10.0,
         download_rate: float | None = None,
     ) -> None:
         super().__init__(
@@ -63,9 +64,10 @@ class FakeTelegram(Updates):
             Budgets(per_chat_per_s, burst, per_group_per_min, global_per_s, clock),
             strict_chats,
         )
-        self._init_updates(webhook_retry_s)
+        self._init_updates(webhook_retry_s, webhook_timeout_s)
         self.token, self.url = token, ""
         self.calls: list[tuple[str, Params]] = []
+        self.succeeded: list[tuple[float, str, Params]] = []  # (time.monotonic(), method, params) of every ok
         self.errors: list[tuple[str, int, str]] = []  # (method, status, description) of every error reply
         self.count_429 = 0
         self.download_rate = download_rate  # bytes/s of file downloads; None: at once
@@ -197,6 +199,7 @@ class FakeTelegram(Updates):
             if self._failures[name.lower()]:
                 raise self._failures[name.lower()].pop(0)
             result = await handler(params)
+            self.succeeded.append((time.monotonic(), name, params))
         except ApiError as exc:
             self.errors.append((name, exc.status, exc.description))
             self.count_429 += exc.status == 429
