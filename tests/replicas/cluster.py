@@ -25,6 +25,11 @@ from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import redis
+
+from bridge.model import ConversationKey
+from bridge.sessions.redis_db import partition_of
+from bridge.sessions.redis_url import parse_url
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.telegram.bridge import WEBHOOK_SECRET, webhook
 from tests.faults.harness import BridgeProcess, stopping, telegram
@@ -59,6 +64,17 @@ class Cluster:
         child = self.replicas[i].child
         assert child is not None
         return child.proc.pid
+
+    def holder(self, state: str, chat: int) -> int | None:
+        """The replica (index) holding ``chat``'s inbox partition now, read from its lease in Redis
+        (the consumer name is ``host:pid:…``); None when no one holds it."""
+        client_url, ours, _, _ = parse_url(state)
+        partition = partition_of(str(ConversationKey("tg", str(chat))), int(ours["partitions"]))
+        with redis.Redis.from_url(client_url, decode_responses=True) as client:
+            owner = client.get(f"{ours['prefix']}inbox:lease:tg:{partition}")
+        pids = [self.pid(i) for i in range(len(self.replicas))]
+        pid = int(str(owner).split(":")[1]) if owner else None
+        return pids.index(pid) if pid in pids else None
 
     def kill(self, i: int) -> float:
         """SIGKILL replica ``i`` by PID (a crash); the ``time.monotonic()`` of the kill."""

@@ -93,14 +93,18 @@ async def test_sigkill_mid_reply_is_taken_over(tmp_path: Path, replica_app: str,
             return all(ch in drafts | posted for ch in chats)
 
         await tg.wait_for(streaming, timeout=30)
-        held = c.routed_to(0)
-        assert held & {u["update_id"] for u in slow.values()}, "replica 0 holds one of the replies"
-        killed = c.kill(0)
+        # Kill the replica writing the first chat's reply: the holder of that chat's partition (it
+        # need not be the replica the proxy gave the update to).
+        doomed = c.holder(state, chats[0])
+        assert doomed is not None, "someone holds the chat's partition"
+        held = {u["update_id"] for chat, u in slow.items() if c.holder(state, chat) == doomed}
+        killed = c.kill(doomed)
         victims = [a for a in c.report().asked if a.update_id in held and not a.answers]
         nexts = {chat: (c.send(chat, f"next in {chat}"), time.monotonic()) for chat in chats}
         rep = await c.wait_answered(timeout=40, settle_s=3)
     pids = alive_pids(c)
-    after_kill = rep.first_answer_after(killed, victims)
+    victim_ids = {a.update_id for a in victims}  # (``victims`` is the report at the kill: look again)
+    after_kill = rep.first_answer_after(killed, [a for a in rep.asked if a.update_id in victim_ids])
     nxt = {a.chat: a for a in rep.asked if a.text.startswith("next in")}
     next_s = {
         ch: None if a.answered_at is None else round(a.answered_at - nexts[ch][1], 2) for ch, a in nxt.items()
@@ -108,6 +112,8 @@ async def test_sigkill_mid_reply_is_taken_over(tmp_path: Path, replica_app: str,
     print("sigkill:", rep.summary(), "takeover s:", after_kill, "next message s:", next_s)
     assert not pids, f"teardown stopped every replica: {pids}"
     assert victims, "the killed replica held a reply in progress"
+    survivors = [r for i, r in enumerate(c.replicas) if i != doomed]
+    assert any(r.logged("taking over unanswered messages") for r in survivors), "a survivor took over"
     assert all(s is not None and s < WITHIN_S for s in after_kill.values()), explain(
         rep, f"answer or note within {WITHIN_S:.0f} s of the SIGKILL: {after_kill}"
     )
