@@ -10,7 +10,8 @@ out in the order they were added, whichever process received them. With ``P`` th
     P inbox:members:NS   zset    consumer → when its membership ends (ms, by Redis' clock)
 
 :meth:`RedisQueue.balance` (every ``lease_s / 4`` or so) renews this consumer's membership and
-leases, and claims free partitions up to its fair share (``ceil(partitions / live consumers)``), so
+leases, and claims free partitions up to its fair share (``partitions // live consumers``, one more
+for the first ``partitions % live`` consumers by name: the shares add up to ``partitions``), so
 consumers that join get work and the partitions of one that dies are claimed once its lease ends.
 A consumer over its share releases partitions it has nothing in flight for (the caller decides,
 :meth:`RedisQueue.release`), so a partition changes hands only between two messages.
@@ -50,7 +51,12 @@ local members = p .. 'inbox:members:' .. ns
 redis.call('ZREMRANGEBYSCORE', members, '-inf', now)
 redis.call('ZADD', members, now + lease, me)
 redis.call('PEXPIRE', members, lease * 4)
-local share = math.ceil(n / redis.call('ZCARD', members))
+local live = redis.call('ZRANGE', members, 0, -1)
+table.sort(live)
+local rank = 0
+for i, name in ipairs(live) do if name == me then rank = i - 1 end end
+-- n // live each, and one more for the first n % live consumers by name: shares that add up to n
+local share = math.floor(n / #live) + ((rank < n % #live) and 1 or 0)
 local owned = {}
 for k = 0, n - 1 do
   local key = p .. 'inbox:lease:' .. ns .. ':' .. k

@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import os
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,17 @@ class Cluster:
         pids = [self.pid(i) for i in range(len(self.replicas))]
         pid = int(str(owner).split(":")[1]) if owner else None
         return pids.index(pid) if pid in pids else None
+
+    def balanced(self, state: str) -> bool:
+        """Whether every partition is held and each replica holds at least ``partitions // N``."""
+        client_url, ours, _, _ = parse_url(state)
+        n = int(ours["partitions"])
+        with redis.Redis.from_url(client_url, decode_responses=True) as client:
+            owners = client.mget([f"{ours['prefix']}inbox:lease:tg:{k}" for k in range(n)])
+        if not all(owners):
+            return False
+        counts = Counter(int(str(o).split(":")[1]) for o in owners)
+        return all(counts[self.pid(i)] >= n // len(self.replicas) for i in range(len(self.replicas)))
 
     def kill(self, i: int) -> float:
         """SIGKILL replica ``i`` by PID (a crash); the ``time.monotonic()`` of the kill."""
@@ -156,7 +168,11 @@ async def cluster(
             )
             await fake.wait_for(lambda: len(fake.calls_to("setWebhook")) >= replicas, timeout=ready_timeout)
             await fake.wait_for(lambda: all(proxy.healthy.values()), timeout=ready_timeout)
-            yield Cluster(fake, proxy, procs)
+            running = Cluster(fake, proxy, procs)
+            # Every replica holds its share of the inbox's partitions before users start writing,
+            # so the scenarios spread the replies over every replica.
+            await fake.wait_for(lambda: running.balanced(state), timeout=ready_timeout)
+            yield running
 
 
 def alive_pids(c: Cluster) -> list[int]:
