@@ -10,7 +10,7 @@ import json
 import math
 import re
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -194,7 +194,9 @@ def check_commands(commands: Any) -> list[dict[str, str]]:
 class Budgets:
     """Flood control: per chat a token bucket (``per_chat_per_s``, ``burst``), per group (chat_id < 0) at
     most ``per_group_per_min`` in any 60 s, overall a bucket of ``global_per_s``. ``None`` disables one.
-    A rejected request consumes nothing; ``retry_after`` is whole seconds, at least 1."""
+    A rejected request consumes nothing; ``retry_after`` is whole seconds, at least 1. ``refused``
+    counts the 429s by the budget that was over: ``"chat"``, ``"group"``, ``"global"`` (a 429 may count
+    in several)."""
 
     per_chat_per_s: float | None = 1.0
     burst: int = 3
@@ -204,6 +206,7 @@ class Budgets:
     _chats: dict[int | str, tuple[float, float]] = field(default_factory=dict)  # chat -> (tokens, at)
     _groups: dict[int | str, deque[float]] = field(default_factory=dict)
     _global: tuple[float, float] | None = None
+    refused: Counter[str] = field(default_factory=Counter)
 
     @staticmethod
     def _bucket(
@@ -213,22 +216,23 @@ class Budgets:
         return min(cap, tokens + (now - at) * rate), now
 
     def take(self, chat_id: int | str) -> None:
-        now, waits = self.clock(), [0.0]
+        now, waits = self.clock(), {"": 0.0}  # budget → seconds until it allows the request
         chat = glob = None
         if self.per_chat_per_s:
             chat = self._bucket(self._chats.get(chat_id), self.per_chat_per_s, self.burst, now)
-            waits.append((1 - chat[0]) / self.per_chat_per_s)
+            waits["chat"] = (1 - chat[0]) / self.per_chat_per_s
         if self.global_per_s:
             glob = self._bucket(self._global, self.global_per_s, self.global_per_s, now)
-            waits.append((1 - glob[0]) / self.global_per_s)
+            waits["global"] = (1 - glob[0]) / self.global_per_s
         window = self._groups.setdefault(chat_id, deque()) if _is_group(chat_id) else None
         if window is not None and self.per_group_per_min:
             while window and window[0] <= now - 60:
                 window.popleft()
             if len(window) >= self.per_group_per_min:
-                waits.append(window[0] + 60 - now)
-        if max(waits) > 1e-9:
-            raise flood(max(1, math.ceil(max(waits) - 1e-9)))
+                waits["group"] = window[0] + 60 - now
+        if (longest := max(waits.values())) > 1e-9:
+            self.refused.update(k for k, w in waits.items() if w > 1e-9)
+            raise flood(max(1, math.ceil(longest - 1e-9)))
         if chat is not None:
             self._chats[chat_id] = (chat[0] - 1, now)
         if glob is not None:
