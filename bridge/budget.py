@@ -153,7 +153,8 @@ class SharedBudgets:
         self.timeout_s, self.retry_s = timeout_s, retry_s
         self._script: Any = None
         self._slots = asyncio.Semaphore(concurrency)
-        self._members = (f"{uuid.uuid4().hex}:{n}" for n in itertools.count())
+        self._process = uuid.uuid4().hex  # members are "<process>:<n>": unique across processes
+        self._calls = itertools.count()
         self._down_until: float | None = None  # monotonic time of the next try while Redis is out
 
     def __call__(self, name: str, limit: int, span: float) -> SharedBudget:
@@ -168,7 +169,7 @@ class SharedBudgets:
         """One script run over ``budgets`` (``(budget, keep_free)``): ``[wait µs, counts…]``, or None
         when Redis failed or was too slow (logged once per outage)."""
         keys = [self.prefix + b.name for b, _ in budgets]
-        args: list[str | int] = [next(self._members)]
+        args: list[str | int] = [f"{self._process}:{next(self._calls)}"]
         for budget, keep_free in budgets:
             args += [budget.limit, math.ceil(budget.span * 1_000_000), keep_free]
         try:
