@@ -167,17 +167,23 @@ class SharedBudgets:
 
     async def run(self, budgets: Sequence[tuple[SharedBudget, int]]) -> list[int] | None:
         """One script run over ``budgets`` (``(budget, keep_free)``): ``[wait µs, counts…]``, or None
-        when Redis failed or was too slow (logged once per outage)."""
+        when Redis failed or was too slow (logged once per outage; Redis is left alone ``retry_s``),
+        or when the ``concurrency`` runs in flight left no room in time (not an outage)."""
         keys = [self.prefix + b.name for b, _ in budgets]
         args: list[str | int] = [f"{self._process}:{next(self._calls)}"]
         for budget, keep_free in budgets:
             args += [budget.limit, math.ceil(budget.span * 1_000_000), keep_free]
+        deadline = asyncio.get_running_loop().time() + self.timeout_s
         try:
-            async with asyncio.timeout(self.timeout_s):
-                async with self._slots:
-                    if self._script is None:
-                        self._script = self._client.register_script(_RESERVE)
-                    reply = await self._script(keys=keys, args=args)
+            async with asyncio.timeout_at(deadline):
+                await self._slots.acquire()
+        except TimeoutError:  # this process is busy, not Redis: this call counts locally
+            return None
+        try:
+            async with asyncio.timeout_at(deadline):
+                if self._script is None:
+                    self._script = self._client.register_script(_RESERVE)
+                reply = await self._script(keys=keys, args=args)
         except Exception as exc:  # any fault: count locally rather than stall sends
             if self._down_until is None:
                 _log().warning(
@@ -187,6 +193,8 @@ class SharedBudgets:
                 )
             self._down_until = time.monotonic() + self.retry_s
             return None
+        finally:
+            self._slots.release()
         if self._down_until is not None:
             _log().info("shared platform budgets available again", adapter=self.adapter)
             self._down_until = None
