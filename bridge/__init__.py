@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         repeating,
     )
     from bridge.adapterconfig import AdapterConfig, string_ids
+    from bridge.budget import Budget, BudgetSource, LocalBudget, reserve_all
     from bridge.errors import (
         AppError,
         AppUnreachable,
@@ -82,6 +83,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "AuthError": ("bridge.errors", "AuthError"),
     "Author": ("bridge.model", "Author"),
     "Block": ("bridge.text", "Block"),
+    "Budget": ("bridge.budget", "Budget"),
+    "BudgetSource": ("bridge.budget", "BudgetSource"),
     "BridgeError": ("bridge.errors", "BridgeError"),
     "COMMANDS": ("bridge.model", "COMMANDS"),
     "Capabilities": ("bridge.adapter", "Capabilities"),
@@ -97,6 +100,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "HttpRequest": ("bridge.httpserver", "HttpRequest"),
     "HttpResponse": ("bridge.httpserver", "HttpResponse"),
     "Incoming": ("bridge.model", "Incoming"),
+    "LocalBudget": ("bridge.budget", "LocalBudget"),
     "InvalidParam": ("bridge.errors", "InvalidParam"),
     "LocalFile": ("bridge.model", "LocalFile"),
     "MessageGone": ("bridge.errors", "MessageGone"),
@@ -122,6 +126,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "Unsupported": ("bridge.errors", "Unsupported"),
     "UpstreamError": ("bridge.errors", "UpstreamError"),
     "repeating": ("bridge.adapter", "repeating"),
+    "reserve_all": ("bridge.budget", "reserve_all"),
     "split_markdown": ("bridge.splitting", "split_markdown"),
     "splits_cluster": ("bridge.splitting", "splits_cluster"),
     "string_ids": ("bridge.adapterconfig", "string_ids"),
@@ -141,6 +146,8 @@ __all__ = [
     "Author",
     "Block",
     "BridgeError",
+    "Budget",
+    "BudgetSource",
     "Capabilities",
     "Choice",
     "ConfigError",
@@ -155,6 +162,7 @@ __all__ = [
     "HttpResponse",
     "Incoming",
     "InvalidParam",
+    "LocalBudget",
     "LocalFile",
     "MessageGone",
     "MessageRef",
@@ -180,6 +188,7 @@ __all__ = [
     "UpstreamError",
     "__version__",
     "repeating",
+    "reserve_all",
     "split_markdown",
     "splits_cluster",
     "string_ids",

@@ -28,9 +28,12 @@ platform-neutral:
 * ``ready()`` is called by the adapter once it can send (connected, logged in). Messages left
   unanswered by an earlier run (the durable inbox) are resumed then, before any new message of
   their conversations; a ``deliver`` before ``ready()`` implies it.
+* ``budget(name, limit, span)`` is a platform budget, "at most ``limit`` calls in any ``span``
+  seconds" (:mod:`bridge.budget`): shared by every process serving this adapter on a shared store
+  (Redis), local otherwise. Per-bot limits (a bot-wide rate, a group's) belong there.
 
-This module imports only :mod:`bridge.model` and :mod:`bridge.text` at run time, so an adapter's own
-modules load neither the Gradio client nor httpx.
+This module imports only :mod:`bridge.model`, :mod:`bridge.text` and :mod:`bridge.budget` at run
+time, so an adapter's own modules load neither the Gradio client nor httpx (nor redis).
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
+from bridge.budget import BudgetSource, local_budget
 from bridge.model import Attachment, Choice, ConversationKey, Incoming, LocalFile, MessageRef, Setting
 from bridge.text import Text, TextLength, markdown_length
 
@@ -132,6 +136,7 @@ class Host:
     inputs: InputsSource
     routes: Routes | None = None
     ready: Callable[[], None] = lambda: None
+    budget: BudgetSource = local_budget
 
 
 @runtime_checkable

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from bridge import registry
 from bridge.adapter import Adapter, AdapterState, AppInputs, Host
 from bridge.adapterconfig import AdapterConfig
+from bridge.budget import budgets_for
 from bridge.commands import Commands
 from bridge.config import Config
 from bridge.consume import Consumer
@@ -83,14 +84,18 @@ class Bot:
         return not self.intake.held(msg)
 
     def host(self, store: SessionStore, routes: Routes | None = None) -> Host:
-        """What the adapter runs with: ``deliver``, its state in ``store``, the app's inputs, ``routes``."""
+        """What the adapter runs with: ``deliver``, its state in ``store``, the app's inputs, ``routes``,
+        its platform budgets (shared through ``store`` when other processes may serve it too)."""
 
         async def inputs() -> AppInputs:
             chat = (await self.space.client()).chat
             settings = tuple(p.setting(i) for i, p in enumerate(chat.params))
             return AppInputs(settings, chat.multimodal, chat.examples)
 
-        return Host(self.deliver, AdapterState(store, self.adapter.name), inputs, routes, self.ready)
+        name = self.adapter.name
+        return Host(
+            self.deliver, AdapterState(store, name), inputs, routes, self.ready, budgets_for(store, name)
+        )
 
 
 def build_bot(

@@ -8,6 +8,7 @@ in, so callers choose the clock and tests need no sleeping.
 
 from __future__ import annotations
 
+import contextlib
 from collections import deque
 
 
@@ -33,3 +34,8 @@ class SlidingWindow:
     def take(self, now: float) -> None:
         """Count a call made at ``now``."""
         self._stamps.append(now)
+
+    def forget(self, stamp: float) -> None:
+        """Uncount a call :meth:`take` counted at ``stamp`` (it was not made after all)."""
+        with contextlib.suppress(ValueError):  # already out of the window
+            self._stamps.remove(stamp)

@@ -148,6 +148,7 @@ class _Run:
     def build(cls, name: str, config: DiscordConfig, host: Host) -> _Run:
         client = _new_client(config)
         pacer = GlobalPacer()
+        pacer.share(host.budget)  # the bot's window, shared with its shards in other processes
         pace(client.http, pacer)
         sender = Sender(client, config.thoughts, pacer)
         recent = (

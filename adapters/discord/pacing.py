@@ -7,6 +7,10 @@ and every 429 counts toward the 10,000 invalid requests per 10 minutes that get 
 margin under the limit); :func:`pace` installs it on a client's HTTP layer. Interaction responses
 and webhook edits go through discord.py's webhook adapter instead and are exempt from the global
 limit, as on Discord. ``busy`` lets optional calls ("typing…") give way under load.
+
+The window is the bot's, not this process's: :meth:`GlobalPacer.share` takes it from the host
+(``host.budget("global", …)``), so shards run in several processes on a shared store keep to one
+bot's rate together. Discord's per-route buckets are left to discord.py (it reads their headers).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bridge import SlidingWindow
+from bridge import Budget, BudgetSource, LocalBudget
 
 
 class GlobalPacer:
@@ -25,26 +29,24 @@ class GlobalPacer:
     def __init__(
         self, limit: int = 45, span: float = 1.0, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self._window = SlidingWindow(limit, span)
-        self._clock = clock
+        self._budget: Budget = LocalBudget("global", limit, span, clock)
         self._lock = asyncio.Lock()
 
-    def wait_time(self) -> float:
-        """Seconds until a slot is free (0 when one is)."""
-        return self._window.wait(self._clock())
+    def share(self, budgets: BudgetSource) -> None:
+        """Count in the window ``budgets`` gives (``host.budget``) from now on."""
+        self._budget = budgets("global", self._budget.limit, self._budget.span)
 
     @property
     def busy(self) -> bool:
-        """Most of the window is used: optional calls should be skipped."""
-        return self._window.used(self._clock()) >= self._window.limit * 3 // 4
+        """Most of the window is used (as last seen): optional calls should be skipped."""
+        return self._budget.used() >= self._budget.limit * 3 // 4
 
     async def acquire(self) -> None:
-        """Wait for a slot and take it (first come, first served)."""
+        """Wait for a slot and take it (first come, first served in this process)."""
         async with self._lock:
             # The window frees a slot at a known time; nothing could wake us earlier.
-            while (wait := self.wait_time()) > 0:  # noqa: ASYNC110
+            while (wait := await self._budget.reserve()) > 0:  # noqa: ASYNC110
                 await asyncio.sleep(wait)
-            self._window.take(self._clock())
 
 
 def pace(http: Any, pacer: GlobalPacer) -> None:

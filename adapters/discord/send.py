@@ -20,7 +20,8 @@ While a reply streams, its message carries a ⏹ Stop button (custom id :data:`S
 edit removes it. Quick replies (:mod:`adapters.discord.choices`) are put on a sent message by
 :meth:`Sender.attach`. Files follow :mod:`adapters.discord.files`. discord.py errors become
 ``bridge`` errors (:mod:`adapters.discord.errors`); every REST call is paced
-(:mod:`adapters.discord.pacing`), and "typing…" gives way when the budget runs low.
+(:mod:`adapters.discord.pacing`, in the bot's window shared by its processes), and "typing…" gives
+way when the budget runs low.
 """
 
 from __future__ import annotations

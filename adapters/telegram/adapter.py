@@ -80,6 +80,7 @@ class TelegramAdapter:
         """Connect, then receive (polling or webhook) until cancelled."""
         bot = Bot(self._token, base_url=self.config.api_base_url, base_file_url=self.config.file_base_url)
         await _connect(bot, self.name, self.config.token_env)
+        self._sender.pacer.share(host.budget)  # the bot's windows, shared with its other processes
         async with bot:  # already initialized: this only shuts it down at the end
             keyboards = self._keyboards = Keyboards(
                 bot, host.state, lambda chat, make: self._sender.paced(chat, "final", make)

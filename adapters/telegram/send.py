@@ -10,7 +10,8 @@
   :data:`STOP_DATA`, read by :mod:`adapters.telegram.receive`) that the final edit removes.
 * Text goes out as plain text plus entities (:mod:`adapters.telegram.render`), so nothing can fail
   to parse; the core splits replies by ``text_length``, so a piece over Telegram's limit is a bug.
-* Every call is paced (:mod:`adapters.telegram.pacing`) and holds one of :data:`CALL_SLOTS` while it
+* Every call is paced (:mod:`adapters.telegram.pacing`; the bot-wide and per-group windows are shared
+  by every process serving the bot, through ``host.budget``) and holds one of :data:`CALL_SLOTS` while it
   is made: an intermediate text over the budget is refused with ``RateLimited`` (the streamer drops
   it and backs off); a final text waits for its turn. Errors are mapped by
   :func:`adapters.telegram.errors.call`.
@@ -52,7 +53,7 @@ class Sender:
         self.config = config
         self._bot: Bot | None = None
         self.slots = asyncio.Semaphore(CALL_SLOTS)
-        self._pacer = Pacer()
+        self.pacer = Pacer()  # the adapter's run shares its per-bot windows (``Pacer.share``)
         self._draft_ids = itertools.count(1)
         self._no_drafts: set[str] = set()  # chats where Telegram refused a draft
 
@@ -142,7 +143,7 @@ class Sender:
         """
         while True:
             async with self.slots:
-                wait = self._pacer.reserve(chat_id, final=stage == "final")
+                wait = await self.pacer.reserve(chat_id, final=stage == "final")
                 if wait == 0:
                     return await call(make_call())
             if stage != "final":
@@ -156,7 +157,7 @@ class Sender:
     async def _draft(self, chat_id: int, thread: str | None, draft_id: int, text: Text) -> bool:
         """Show ``text`` as draft ``draft_id``; False when Telegram refuses drafts in this chat."""
         body, entities = rendered(text)
-        if (wait := self._pacer.reserve(chat_id, draft=True)) > 0:
+        if (wait := await self.pacer.reserve(chat_id, draft=True)) > 0:
             raise RateLimited(wait, "Telegram budget for drafts in this chat")
         try:
             async with self.slots:
