@@ -10,13 +10,13 @@
   commands, then finishes the entry once the handler is done — answered, or told why not. A
   handler cancelled by a shutdown leaves its entry, so the next start resumes it.
 - :meth:`Intake.load` reads what an earlier run left unanswered; :meth:`Intake.take_resumable`
-  gives those messages back (oldest first) for the router to queue before new ones.
-- While the store cannot be reached, messages are held in memory (at most ``buffer_max``; beyond
-  that a message is refused with a note); :class:`StoreHealth` says so, and a background task
-  writes them to the store when it is back. A held message is not handled until it is written (at
-  most ``hold_s``; then it is handled from memory), so nothing is posted for it that a restart
-  could not find again; and :meth:`held` tells the adapter not to confirm it to the platform yet,
-  so a process killed during the outage gets it again from a platform that redelivers (Telegram).
+  gives those messages back (oldest first) for the router to queue before new ones. In a store
+  several processes share (``shared``), a recorded message is handled where its conversation's
+  partition is held (:mod:`bridge.consume`, which gives it back with :meth:`Intake.adopt`).
+- While the store is down, messages are held in memory (at most ``buffer_max``, then refused with
+  a note) and written when it is back; a held message waits for that (at most ``hold_s``, then it
+  is handled from memory), so nothing is posted that a restart could not find again, and
+  :meth:`held` tells the adapter not to confirm it yet (a platform that redelivers has it again).
 - A handler that fails unexpectedly (a bug) has its user told that something went wrong, unless
   the answer was complete already (it was being delivered: a note would be a second reply).
 
@@ -35,6 +35,7 @@ from typing import Any
 
 import structlog
 
+from bridge import wording
 from bridge.errors import BridgeError
 from bridge.health import StoreHealth
 from bridge.journal import FinalAnswer, Journal, journal_of
@@ -44,19 +45,13 @@ from bridge.router import Verdict
 from bridge.serialize import FILES_LOST, decode_incoming, encode_incoming
 from bridge.sessions import SessionStore, StoreError, ValueTooLarge
 from bridge.sessions.inbox import InboxEntry
-from bridge.wording import error_reply
 
 __all__ = ["FinalAnswer", "Intake", "Journal", "StoreHealth"]
 
 log = structlog.get_logger(__name__)
 Handler = Callable[[Incoming, "Journal"], Awaitable[None]]
 MAX_ATTEMPTS = 3  # a message the bridge died on this many times is given up (a poisoned message)
-BUSY = (
-    "⚠️ The bridge cannot reach its storage right now and has too many messages waiting. "
-    "Please send your message again in a few minutes."
-)
-_STORE_TIMEOUT_S = 5.0
-_RECENT_IDS = 10_000
+_STORE_TIMEOUT_S, _RECENT_IDS, _FAILED = 5.0, 10_000, object()
 
 
 class Intake:
@@ -188,7 +183,7 @@ class Intake:
             journal.attempt = await self._begin(entry_id, journal.attempt)
             if journal.attempt > MAX_ATTEMPTS:
                 log.error("giving up a message the bridge stopped on repeatedly", entry=entry_id)
-                await self._notify(msg, _GAVE_UP.format(n=journal.attempt - 1))
+                await self._notify(msg, wording.GAVE_UP.format(n=journal.attempt - 1))
             else:
                 await self._handler(msg, journal)
         except asyncio.CancelledError:
@@ -199,7 +194,7 @@ class Intake:
             log.exception("handling a message failed; it is not retried", entry=entry_id)
             if journal.final is None:  # with a final answer, it was being delivered: no second reply
                 with contextlib.suppress(Exception):
-                    await self._notify(msg, error_reply(exc))
+                    await self._notify(msg, wording.error_reply(exc))
         await journal.flush()
         await self._finish(entry_id)
 
@@ -219,7 +214,7 @@ class Intake:
                     self._journals[entry_id] = journal_of(entry, self.update, self.durable)
                 return True
         if len(self._unsaved) >= self.buffer_max:
-            return BUSY
+            return wording.STORE_BUSY
         INBOX.inc(self.adapter, "buffered")
         self._unsaved[entry_id] = (conversation, data)
         self._written[entry_id] = asyncio.Event()
@@ -237,36 +232,27 @@ class Intake:
             return await self._inbox.add(entry_id, conversation, {**smaller, FILES_LOST: True}, queue=queue)
 
     async def _begin(self, entry_id: str, attempt: int) -> int:
-        if entry_id in self._unsaved or not self.health.ok:
-            return attempt
-        try:
-            return await self._op(self._inbox.begin(entry_id)) or attempt
-        except (StoreError, TimeoutError) as exc:
-            self.health.failed(exc)
-            self._start_flusher()
-            return attempt
+        counted = await self._try(entry_id, self._inbox.begin)
+        return counted if isinstance(counted, int) and counted else attempt
 
     async def update(self, entry_id: str, progress: dict[str, Any]) -> None:
         """Write a journal's progress (best effort: it only matters if the process dies)."""
-        if entry_id in self._unsaved or not self.health.ok:
-            return
-        try:
-            await self._op(self._inbox.update(entry_id, progress))
-        except (StoreError, TimeoutError) as exc:
-            self.health.failed(exc)
-            self._start_flusher()
+        await self._try(entry_id, lambda i: self._inbox.update(i, progress))
 
     async def _finish(self, entry_id: str) -> None:
-        if entry_id in self._unsaved or not self.health.ok:
-            self._unfinished.add(entry_id)
-            self._start_flusher()
-            return
-        try:
-            await self._op(self._inbox.finish(entry_id))
-        except (StoreError, TimeoutError) as exc:
-            self.health.failed(exc)
-            self._unfinished.add(entry_id)
-            self._start_flusher()
+        if await self._try(entry_id, self._inbox.finish) is _FAILED:
+            self._unfinished.add(entry_id)  # written once the store is back
+
+    async def _try(self, entry_id: str, op: Callable[[str], Awaitable[Any]]) -> Any:
+        """``op(entry_id)`` on the store, or _FAILED (not tried: the store is down, or the entry only
+        in memory; or it failed now) with the writer started that catches up once it is back."""
+        if entry_id not in self._unsaved and self.health.ok:
+            try:
+                return await self._op(op(entry_id))
+            except (StoreError, TimeoutError) as exc:
+                self.health.failed(exc)
+        self._start_flusher()
+        return _FAILED
 
     async def _op(self, op: Awaitable[Any]) -> Any:
         async with asyncio.timeout(_STORE_TIMEOUT_S):
@@ -316,10 +302,8 @@ class Intake:
         if self._flusher is not None:
             self._flusher.cancel()
             await asyncio.wait({self._flusher})
-            if self._unsaved:
-                log.error(
-                    "messages kept in memory during a store outage were not written", count=len(self._unsaved)
-                )
+            if lost := len(self._unsaved):
+                log.error("messages kept in memory during a store outage were not written", count=lost)
 
     def _release(self, entry_id: str) -> None:
         written = self._written.pop(entry_id, None)
@@ -332,11 +316,4 @@ class Intake:
             self._recent.popitem(last=False)
 
     def _spawn(self, coro: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(coro)
-        task.add_done_callback(lambda t: t.cancelled() or t.exception())
-
-
-_GAVE_UP = (
-    "⚠️ The bridge stopped {n} times while answering this message, so it gives up on it. "
-    "Please rephrase it or send it again."
-)
+        asyncio.ensure_future(coro).add_done_callback(lambda t: t.cancelled() or t.exception())

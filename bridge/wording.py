@@ -133,3 +133,13 @@ def error_reply(exc: BaseException) -> str:
     if isinstance(exc, BridgeError):
         return f"⚠️ {exc}"
     return "⚠️ Something went wrong in the bridge while answering. Please try again."
+
+
+STORE_BUSY = (
+    "⚠️ The bridge cannot reach its storage right now and has too many messages waiting. "
+    "Please send your message again in a few minutes."
+)
+GAVE_UP = (
+    "⚠️ The bridge stopped {n} times while answering this message, so it gives up on it. "
+    "Please rephrase it or send it again."
+)
