@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         Capabilities,
         Deliver,
         Host,
+        Partitions,
         Stage,
         repeating,
     )
@@ -105,6 +106,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "LocalFile": ("bridge.model", "LocalFile"),
     "MessageGone": ("bridge.errors", "MessageGone"),
     "MessageRef": ("bridge.model", "MessageRef"),
+    "Partitions": ("bridge.adapter", "Partitions"),
     "PlatformError": ("bridge.errors", "PlatformError"),
     "ProtocolError": ("bridge.errors", "ProtocolError"),
     "Prose": ("bridge.text", "Prose"),
@@ -166,6 +168,7 @@ __all__ = [
     "LocalFile",
     "MessageGone",
     "MessageRef",
+    "Partitions",
     "PlatformError",
     "Prose",
     "ProtocolError",

@@ -76,6 +76,11 @@ class Capabilities:
     spoiler marks and headings included. The core splits replies with it and measures each piece as
     exactly the text it then sends, so every piece an adapter is given fits the platform's limit.
     The default measures :attr:`~bridge.text.Text.markdown` in code points.
+
+    ``partitions`` is for a platform that splits its traffic among processes itself (Discord's
+    shards): with a store several processes share, each message is then answered by the process
+    that runs its partition (its ``Incoming.partition``), in order, and taken over by the next
+    process to run that partition if this one dies. None: any process may answer any message.
     """
 
     max_text_len: int
@@ -87,6 +92,16 @@ class Capabilities:
     max_incoming_bytes: int | None = None  # largest user file the platform lets the bot fetch
     markup: str = "markdown"
     text_length: TextLength = markdown_length
+    partitions: Partitions | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Partitions:
+    """The platform's own split of a bot's traffic: ``count`` partitions, of which this process
+    receives those in ``mine`` (Discord: ``shard_count`` and this process's ``shard_ids``)."""
+
+    count: int
+    mine: frozenset[int]
 
 
 @dataclass(frozen=True, slots=True)

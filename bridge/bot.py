@@ -195,5 +195,9 @@ def assemble(
     router = Router(
         intake.handle, replies.note, rules, limits, urgent=commands.is_urgent, record=intake.record
     )
-    consumer = Consumer(shared.queue(adapter.name), intake, router.resume, health) if shared else None
+    consumer = None
+    if shared is not None:
+        split = adapter.capabilities.partitions  # the platform's own (Discord's shards), if any
+        queue = shared.queue(adapter.name, split.count if split else None)
+        consumer = Consumer(queue, intake, router.resume, health, split.mine if split else None)
     return Bot(adapter, router, space, runner, intake, commands, stops, scope, consumer)

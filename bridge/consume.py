@@ -8,6 +8,9 @@ they were received and one at a time, whichever replica the load balancer sent e
 
 :class:`Consumer` contract:
 
+- With ``pinned`` partitions (the adapter's own split, Discord's shards: this process receives
+  exactly their messages) it claims those and no others; a process that takes a shard over after
+  a crash takes its partition over too. Otherwise:
 - It renews its leases every ``lease_s / 4`` and claims free partitions up to its fair share, so
   a replica that joins takes some over (an over-share one releases partitions it has nothing in
   flight for: a partition changes hands between two messages), and a replica that dies has its
@@ -46,9 +49,15 @@ class Consumer:
     """Reads one bot's partitions held by this process and queues their messages (module docstring)."""
 
     def __init__(
-        self, queue: SharedQueue, intake: Intake, enqueue: Callable[[Incoming], None], health: StoreHealth
+        self,
+        queue: SharedQueue,
+        intake: Intake,
+        enqueue: Callable[[Incoming], None],
+        health: StoreHealth,
+        pinned: frozenset[int] | None = None,
     ) -> None:
         self._queue = queue
+        self._pinned = pinned
         self._intake = intake
         self._enqueue = enqueue
         self._health = health
@@ -105,7 +114,7 @@ class Consumer:
                 delay = min(5.0, delay * 2)
 
     async def _balance(self) -> None:
-        share, held = await self._queue.balance(claim=self._reading)
+        share, held = await self._queue.balance(claim=self._reading, pinned=self._pinned)
         lost = self.held - held
         if lost:  # our lease ran out (a long pause or outage): another replica may answer them too
             log.error("inbox partitions were taken over by another process", partitions=sorted(lost))
@@ -119,7 +128,7 @@ class Consumer:
             for k, entry in fresh:
                 self._dispatch(k, entry)
         surplus = len(held) - share
-        if surplus > 0 and self._reading:
+        if surplus > 0 and self._reading and self._pinned is None:
             idle = sorted(k for k in held if not self._in_flight.get(k))[:surplus]
             if idle:
                 await self._queue.release(set(idle))

@@ -84,7 +84,9 @@ class Intake:
         self._order = asyncio.Lock()
         self._journals: dict[str, Journal] = {}
         self._recent: OrderedDict[str, None] = OrderedDict()  # ids recorded by this process
-        self._unsaved: dict[str, tuple[str, dict[str, Any]]] = {}  # id → (conversation, message)
+        self._unsaved: dict[
+            str, tuple[str, dict[str, Any], int | None]
+        ] = {}  # id → (conversation, message, partition)
         self._written: dict[str, asyncio.Event] = {}  # held id → set once it is in the store
         self._unfinished: set[str] = set()  # finished while the store was down
         self._local: set[str] = set()  # held ids handled from memory (shared: never queued)
@@ -204,7 +206,7 @@ class Intake:
         data = encode_incoming(msg)
         if self.health.ok:
             try:
-                entry = await self._op(self._add_whole(entry_id, conversation, data))
+                entry = await self._op(self._add_whole(entry_id, conversation, data, partition=msg.partition))
             except (StoreError, TimeoutError) as exc:
                 self.health.failed(exc)
             else:
@@ -216,20 +218,26 @@ class Intake:
         if len(self._unsaved) >= self.buffer_max:
             return wording.STORE_BUSY
         INBOX.inc(self.adapter, "buffered")
-        self._unsaved[entry_id] = (conversation, data)
+        self._unsaved[entry_id] = (conversation, data, msg.partition)
         self._written[entry_id] = asyncio.Event()
         self._journals[entry_id] = Journal(entry_id, durable=False, _writer=self.update)
         self._start_flusher()
         return True
 
     async def _add_whole(
-        self, entry_id: str, conversation: str, data: dict[str, Any], queue: bool = True
+        self,
+        entry_id: str,
+        conversation: str,
+        data: dict[str, Any],
+        queue: bool = True,
+        partition: int | None = None,
     ) -> InboxEntry | None:
         try:
-            return await self._inbox.add(entry_id, conversation, data, queue=queue)
+            return await self._inbox.add(entry_id, conversation, data, queue=queue, partition=partition)
         except ValueTooLarge:  # attachments given as bytes: record the message without them
             smaller = {**data, "attachments": [a for a in data["attachments"] if "data" not in a]}
-            return await self._inbox.add(entry_id, conversation, {**smaller, FILES_LOST: True}, queue=queue)
+            lighter = {**smaller, FILES_LOST: True}
+            return await self._inbox.add(entry_id, conversation, lighter, queue=queue, partition=partition)
 
     async def _begin(self, entry_id: str, attempt: int) -> int:
         counted = await self._try(entry_id, self._inbox.begin)
@@ -270,11 +278,13 @@ class Intake:
         while self._unsaved or self._unfinished or not self.health.ok:
             try:
                 await self._op(self._store.ping())
-                for entry_id, (conversation, data) in list(self._unsaved.items()):
+                for entry_id, (conversation, data, partition) in list(self._unsaved.items()):
                     queue = entry_id not in self._local  # (shared: not yet started here, so queued)
                     self._writing.add(entry_id)
                     try:
-                        entry = await self._op(self._add_whole(entry_id, conversation, data, queue))
+                        entry = await self._op(
+                            self._add_whole(entry_id, conversation, data, queue, partition)
+                        )
                     finally:
                         self._writing.discard(entry_id)
                     del self._unsaved[entry_id]

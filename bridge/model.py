@@ -219,6 +219,8 @@ class Incoming:
     ``id`` is the platform's id of the message (unique within the adapter, the same when the platform
     delivers the message again): the durable inbox records each id once, so a redelivery is not
     answered twice. None when the platform has no such id (each delivery then counts as new).
+    ``partition`` is the platform's partition the message came through, for an adapter whose
+    ``Capabilities.partitions`` is set (Discord: the shard of its guild; 0 for direct messages).
     """
 
     key: ConversationKey
@@ -231,6 +233,7 @@ class Incoming:
     params: Mapping[str, Any] = field(default_factory=dict)
     shared: bool = False
     id: str | None = None
+    partition: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

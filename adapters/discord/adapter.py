@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass
@@ -34,9 +35,12 @@ from bridge import (
     Capabilities,
     Choice,
     ConversationKey,
+    Deliver,
     Host,
+    Incoming,
     LocalFile,
     MessageRef,
+    Partitions,
     PlatformError,
     Stage,
     Text,
@@ -62,12 +66,20 @@ class DiscordAdapter:
             max_file_bytes=100 * 1024 * 1024,  # the best boosted guild; the channel's own limit is checked
             max_incoming_bytes=config.max_attachment_bytes,
             markup="markdown",
+            # Discord splits a bot's traffic itself (a guild's events reach the process running its
+            # shard): with a shared store each process answers exactly its shards' conversations.
+            partitions=Partitions(
+                config.shard_count or 1, frozenset(config.shard_ids or range(config.shard_count or 1))
+            ),
         )
         self._run: _Run | None = None
 
     async def run(self, host: Host) -> None:
         """Connect and receive until cancelled (the steps are the module docstring's)."""
         run = _Run.build(self.name, self.config, host)
+        host = dataclasses.replace(
+            host, deliver=functools.partial(_deliver_in_shard, run.client, host.deliver)
+        )
         await run.catchup.prepare()
         background = _Background(self.name)
 
@@ -210,3 +222,12 @@ def _point_at(config: DiscordConfig) -> None:
     """
     discord.http.Route.BASE = config.api_base_url
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(config.gateway_url)
+
+
+async def _deliver_in_shard(client: discord.Client, deliver: Deliver, incoming: Incoming) -> bool:
+    """``deliver(incoming)`` with its partition: the shard of its channel's guild (0 for direct
+    messages, which Discord sends to shard 0)."""
+    channel = client.get_channel(int(incoming.key.chat)) if incoming.key.chat.isdigit() else None
+    guild = getattr(channel, "guild", None)
+    shard = guild.shard_id if isinstance(guild, discord.Guild) else 0
+    return await deliver(dataclasses.replace(incoming, partition=shard))

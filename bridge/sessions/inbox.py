@@ -81,12 +81,19 @@ class Inbox(Protocol):
     """Messages recorded until answered; the module docstring is the contract."""
 
     async def add(
-        self, id: str, conversation: str, message: dict[str, Any], *, queue: bool = True
+        self,
+        id: str,
+        conversation: str,
+        message: dict[str, Any],
+        *,
+        queue: bool = True,
+        partition: int | None = None,
     ) -> InboxEntry | None:
         """Record a message; None when ``id`` is pending or was finished within ``dedup_ttl``.
 
         In an inbox several processes consume (:mod:`bridge.sessions.shared`), the entry is handed
-        to its conversation's partition unless ``queue`` is False (the caller handles it itself)."""
+        to its conversation's partition (``partition`` when the platform partitions its traffic
+        itself) unless ``queue`` is False (the caller handles it itself)."""
         ...
 
     async def pending(self, prefix: str = "") -> list[InboxEntry]:
@@ -156,7 +163,13 @@ class MemoryInbox:
         self._seq = 0
 
     async def add(
-        self, id: str, conversation: str, message: dict[str, Any], *, queue: bool = True
+        self,
+        id: str,
+        conversation: str,
+        message: dict[str, Any],
+        *,
+        queue: bool = True,
+        partition: int | None = None,
     ) -> InboxEntry | None:
         """See :meth:`Inbox.add` (one process consumes it: ``queue`` changes nothing)."""
         self._check_open()

@@ -212,9 +212,9 @@ class RedisStore:
     def coordination(self) -> Coordination:
         """This store's coordination client and key prefix, and each bot's shared inbox queue."""
 
-        def queue(namespace: str) -> RedisQueue:
-            shared, guard, prefix = self._shared, self._guard, self.prefix
-            return RedisQueue(shared, guard, prefix, namespace, self.consumer, partitions=self.partitions)
+        def queue(namespace: str, partitions: int | None = None) -> RedisQueue:
+            shared, guard, prefix, n = self._shared, self._guard, self.prefix, partitions or self.partitions
+            return RedisQueue(shared, guard, prefix, namespace, self.consumer, partitions=n)
 
         return Coordination(self._shared, self.prefix, queue)
 

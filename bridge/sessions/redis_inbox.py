@@ -45,7 +45,7 @@ from bridge.sessions.inbox import (
     entry_text,
     json_text,
 )
-from bridge.sessions.redis_db import EXPIRY_GRACE, GROUP, MAX_PX, Arg, stream_of
+from bridge.sessions.redis_db import EXPIRY_GRACE, GROUP, MAX_PX, Arg, stream_name, stream_of
 
 T = TypeVar("T")
 
@@ -158,7 +158,13 @@ class RedisInbox:
         self._finish = client.register_script(_FINISH)
 
     async def add(
-        self, id: str, conversation: str, message: dict[str, Any], *, queue: bool = True
+        self,
+        id: str,
+        conversation: str,
+        message: dict[str, Any],
+        *,
+        queue: bool = True,
+        partition: int | None = None,
     ) -> InboxEntry | None:
         """See :meth:`~bridge.sessions.inbox.Inbox.add`; the dedup check, the insert and the stream
         entry of its partition (unless not ``queue``) are one script."""
@@ -167,7 +173,12 @@ class RedisInbox:
         # Refused here before anything is sent when too large even with seq 0, the shortest.
         text = entry_text(InboxEntry(id, conversation, 0, message, now), self.max_value_bytes)
         fixed = len(text.encode()) - 4  # less seq '0', attempts '0' and progress '{}'
-        stream = stream_of(self.prefix, id, conversation, self.partitions) if queue else ""
+        if not queue:
+            stream = ""
+        elif partition is not None:
+            stream = stream_name(self.prefix, id.partition(":")[0], partition)
+        else:
+            stream = stream_of(self.prefix, id, conversation, self.partitions)
         args: list[Arg] = [self.prefix, id, text, fixed, self.max_value_bytes, repr(now), stream, GROUP]
         seq = int(await self._run(lambda: self._add(args=args)))
         if seq == 0:

@@ -41,7 +41,8 @@ from bridge.sessions.shared import Taken
 
 T = TypeVar("T")
 
-# ARGV: prefix, namespace, consumer, partitions, lease ms, '1' to claim free partitions, where to start
+# ARGV: prefix, namespace, consumer, partitions, lease ms, '1' to claim free partitions, where to
+# start, then the pinned partitions (none: claim up to the fair share)
 _BALANCE = """
 local p, ns, me = ARGV[1], ARGV[2], ARGV[3]
 local n, lease, claim, start = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6] == '1', tonumber(ARGV[7])
@@ -57,6 +58,7 @@ local rank = 0
 for i, name in ipairs(live) do if name == me then rank = i - 1 end end
 -- n // live each, and one more for the first n % live consumers by name: shares that add up to n
 local share = math.floor(n / #live) + ((rank < n % #live) and 1 or 0)
+if #ARGV > 7 then share = #ARGV - 7 end
 local owned = {}
 for k = 0, n - 1 do
   local key = p .. 'inbox:lease:' .. ns .. ':' .. k
@@ -65,7 +67,13 @@ for k = 0, n - 1 do
     owned[#owned + 1] = k
   end
 end
-if claim then
+if claim and #ARGV > 7 then
+  for i = 8, #ARGV do
+    if redis.call('SET', p .. 'inbox:lease:' .. ns .. ':' .. ARGV[i], me, 'NX', 'PX', lease) then
+      owned[#owned + 1] = tonumber(ARGV[i])
+    end
+  end
+elseif claim then
   for i = 0, n - 1 do
     if #owned >= share then break end
     local k = (start + i) % n
@@ -154,13 +162,17 @@ class RedisQueue:
         args: list[Arg] = [GROUP, *(self.stream(k) for k in range(self.partitions))]
         await self._guard(lambda: self._join(args=args))
 
-    async def balance(self, *, claim: bool = True) -> tuple[int, set[int]]:
-        """Renew membership and leases; with ``claim``, take free partitions up to the fair share.
+    async def balance(
+        self, *, claim: bool = True, pinned: frozenset[int] | None = None
+    ) -> tuple[int, set[int]]:
+        """Renew membership and leases; with ``claim``, take free partitions up to the fair share
+        (or the ``pinned`` ones, whatever the share).
 
         Returns (the fair share, the partitions this consumer holds now)."""
         lease_ms = max(1, math.ceil(self.lease_s * 1000))
         ns, me = self.namespace, self.consumer
         args: list[Arg] = [self.prefix, ns, me, self.partitions, lease_ms, "1" if claim else "0", self._start]
+        args += sorted(pinned or ())
         share, owned = await self._guard(lambda: self._balance(args=args))
         return int(share), {int(k) for k in owned}
 

@@ -24,8 +24,9 @@ class SharedQueue(Protocol):
 
     - ``join`` prepares the partitions; ``balance`` renews this consumer's leases (call it every
       ``lease_s / 4`` or so) and, with ``claim``, takes free partitions up to the fair share; it
-      returns (the fair share, the partitions held now). A partition not renewed for ``lease_s``
-      seconds is free for another consumer.
+      returns (the fair share, the partitions held now). With ``pinned`` (the platform's own split:
+      this process receives those partitions' messages), it claims exactly those, whatever the
+      share. A partition not renewed for ``lease_s`` seconds is free for another consumer.
     - ``takeover(k)`` gives, once a partition is newly held, the entries its last holder read and
       did not finish, in order; ``read(held, block_s)`` gives entries no one has read yet.
     - ``release`` gives partitions up (only between two messages of theirs: nothing in flight), and
@@ -41,7 +42,9 @@ class SharedQueue(Protocol):
 
     async def join(self) -> None: ...
 
-    async def balance(self, *, claim: bool = True) -> tuple[int, set[int]]: ...
+    async def balance(
+        self, *, claim: bool = True, pinned: frozenset[int] | None = None
+    ) -> tuple[int, set[int]]: ...
 
     async def takeover(self, partition: int) -> Taken: ...
 
@@ -56,8 +59,9 @@ class SharedQueue(Protocol):
 class Coordination:
     """What a shared store offers: its coordination client (a connection pool apart from the
     store's own), the key prefix its keys and channels live under, and ``queue(namespace)``, the
-    shared inbox of one bot (namespace: the adapter's name) for one consumer (this process)."""
+    shared inbox of one bot (namespace: the adapter's name) for one consumer (this process), with
+    ``partitions`` partitions when the platform has its own split (else the store's number)."""
 
     client: Any
     prefix: str
-    queue: Callable[[str], SharedQueue]
+    queue: Callable[[str, int | None], SharedQueue]

@@ -69,7 +69,13 @@ class SqliteInbox:
         self._finishes = 0  # touched only on the worker thread
 
     async def add(
-        self, id: str, conversation: str, message: dict[str, Any], *, queue: bool = True
+        self,
+        id: str,
+        conversation: str,
+        message: dict[str, Any],
+        *,
+        queue: bool = True,
+        partition: int | None = None,
     ) -> InboxEntry | None:
         """See :meth:`~bridge.sessions.inbox.Inbox.add`; the dedup check and insert are one transaction
         (one process consumes it: ``queue`` changes nothing)."""

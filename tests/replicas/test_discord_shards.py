@@ -1,0 +1,97 @@
+"""Two Discord shard processes of one bot on one Redis: each answers its shards' guilds once (slash
+commands through their own interactions), and a shard process replaced mid-reply has its message
+taken over by the process that runs the shard next (:class:`bridge.Partitions`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from bridge.app import serve
+from bridge.config import Config
+from tests.fakes.discord import FakeDiscord, serve_discord, shard_of
+from tests.fakes.discord.bridge import bot_texts, restore_discord_urls
+from tests.fakes.serving import one_bot_config
+from tests.redis_server import redis_prefix_fixture, redis_url_fixture  # noqa: F401 - fixtures
+
+MP = pytest.MonkeyPatch
+
+
+@contextlib.asynccontextmanager
+async def process(config: Config) -> AsyncIterator[asyncio.Task[int]]:
+    """One shard process (``bridge serve`` on its own store and consumer), stopped as SIGTERM does."""
+    task = asyncio.create_task(serve(config, install_signals=False))
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def texts(fake: FakeDiscord, channel: str, needle: str) -> list[str]:
+    return [t for t in bot_texts(fake, channel) if needle in t]
+
+
+async def test_shard_processes_answer_their_guilds_once_and_take_a_shard_over(
+    current_apps: dict[str, str], redis_url: str, redis_prefix: str, monkeypatch: MP
+) -> None:
+    restore_discord_urls(monkeypatch)
+    fake = FakeDiscord()
+    other = fake.add_guild("Second", shard=(1 - shard_of(fake.guild_id, 2), 2))
+    by_shard = {shard_of(fake.guild_id, 2): fake.channel_id, 1 - shard_of(fake.guild_id, 2): ""}
+    by_shard[1 - shard_of(fake.guild_id, 2)] = fake.guilds[other]["channel_ids"][0]
+    async with serve_discord(fake) as url:
+        table: dict[str, Any] = {
+            "type": "discord",
+            "token_env": "DC_TOKEN",
+            "api_base_url": f"{url}/api/v10",
+            "gateway_url": fake.gateway_url,
+            "shard_count": 2,
+            "threads": False,
+        }
+        bridge = {"state": f"{redis_url}?prefix={redis_prefix}", "shutdown_timeout_s": 1}
+
+        def shard(n: int) -> Config:  # the same bot, the same adapter name: one inbox, two partitions
+            return one_bot_config(
+                current_apps["text"], {"dc": {**table, "shard_ids": [n]}}, {"DC_TOKEN": fake.token}, bridge
+            )
+
+        async with process(shard(0)):
+            one = process(shard(1))
+            await one.__aenter__()
+            await fake.wait_for(lambda: fake.find_command("chat", None), timeout=60)
+            for n, channel in by_shard.items():
+                await fake.push_message(channel, content=f"hello shard {n}", mentions_bot=True)
+                await fake.push_interaction("chat", {"message": f"command on shard {n}"}, channel_id=channel)
+            for n, channel in by_shard.items():
+                await fake.wait_for(
+                    lambda c=channel, n=n: texts(fake, c, f"echo: hello shard {n}"), timeout=30
+                )
+                await fake.wait_for(
+                    lambda c=channel, n=n: texts(fake, c, f"echo: command on shard {n}"), timeout=30
+                )
+            # The process of shard 1 stops mid-reply; the next process to run shard 1 finishes it.
+            await fake.push_message(by_shard[1], content="slow one", mentions_bot=True)
+            await fake.wait_for(lambda: texts(fake, by_shard[1], "w3"), timeout=30)
+            await one.__aexit__(None, None, None)
+            assert "w29" not in texts(fake, by_shard[1], "w3")[0]
+            async with process(shard(1)):
+                await fake.wait_for(lambda: texts(fake, by_shard[1], "w29"), timeout=60)
+                await asyncio.sleep(1.5)  # a second answer would come now
+    for n, channel in by_shard.items():
+        assert len(texts(fake, channel, f"echo: hello shard {n}")) == 1
+        assert len(texts(fake, channel, f"echo: command on shard {n}")) == 1
+    (slow,) = texts(fake, by_shard[1], "w3")  # resumed in the same message
+    assert "w29" in slow and "interrupted" not in slow
+    # Each slash command was answered through its own interaction: by the process that received it.
+    # (Answered elsewhere, the deferred "thinking…" would stay and the answer be a channel message.)
+    for n, channel in by_shard.items():
+        (command,) = [i for i in fake.interactions.values() if i.type == 2 and i.channel_id == channel]
+        (answer,) = [m for m in fake.channel_messages(channel) if f"echo: command on shard {n}" in m.content]
+        assert command.response_type == 5 and answer.id == command.original_id
+    assert fake.count_429 == 0, fake.errors
