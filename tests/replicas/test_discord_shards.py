@@ -37,6 +37,57 @@ def texts(fake: FakeDiscord, channel: str, needle: str) -> list[str]:
     return [t for t in bot_texts(fake, channel) if needle in t]
 
 
+def table(fake: FakeDiscord, url: str) -> dict[str, Any]:
+    return {
+        "type": "discord",
+        "token_env": "DC_TOKEN",
+        "api_base_url": f"{url}/api/v10",
+        "gateway_url": fake.gateway_url,
+        "shard_count": 2,
+        "threads": False,
+        "turns_per_minute": 0,
+        "max_in_flight_per_user": 100,  # one user writes every message here
+    }
+
+
+def shard_config(fake: FakeDiscord, url: str, app: str, state: str, n: int) -> Config:
+    """Shard ``n``'s process: the same bot and adapter name in each (one inbox, two partitions)."""
+    bridge = {"state": state, "shutdown_timeout_s": 1}
+    return one_bot_config(
+        app, {"dc": {**table(fake, url), "shard_ids": [n]}}, {"DC_TOKEN": fake.token}, bridge
+    )
+
+
+async def test_two_shard_processes_answer_many_channels_once_each_in_order(
+    current_apps: dict[str, str], redis_url: str, redis_prefix: str, monkeypatch: MP
+) -> None:
+    restore_discord_urls(monkeypatch)
+    fake = FakeDiscord()
+    guilds = [fake.guild_id, fake.add_guild("Second", shard=(1 - shard_of(fake.guild_id, 2), 2))]
+    channels = [fake.add_channel(g, f"room-{i}") for g in guilds for i in range(10)]
+    state = f"{redis_url}?prefix={redis_prefix}"
+    async with (
+        serve_discord(fake) as url,
+        process(shard_config(fake, url, current_apps["text"], state, 0)),
+        process(shard_config(fake, url, current_apps["text"], state, 1)),
+    ):
+        await fake.wait_for(lambda: len(fake.identifies) == 2 and fake.find_command("chat", None), timeout=60)
+        for n in range(3):
+            for channel in channels:
+                await fake.push_message(channel, content=f"q{n} in {channel}", mentions_bot=True)
+
+        def answered() -> bool:
+            return all(texts(fake, c, f"echo: q2 in {c}") for c in channels)
+
+        await fake.wait_for(answered, timeout=90)
+        await asyncio.sleep(1.5)  # a second answer would come now
+    for channel in channels:
+        for n in range(3):
+            (answer,) = texts(fake, channel, f"echo: q{n} in {channel}")  # once
+            assert f"turn={n + 1} " in answer, answer  # in order: each saw the ones before
+    assert fake.count_429 == 0, fake.errors
+
+
 async def test_shard_processes_answer_their_guilds_once_and_take_a_shard_over(
     current_apps: dict[str, str], redis_url: str, redis_prefix: str, monkeypatch: MP
 ) -> None:
@@ -46,20 +97,10 @@ async def test_shard_processes_answer_their_guilds_once_and_take_a_shard_over(
     by_shard = {shard_of(fake.guild_id, 2): fake.channel_id, 1 - shard_of(fake.guild_id, 2): ""}
     by_shard[1 - shard_of(fake.guild_id, 2)] = fake.guilds[other]["channel_ids"][0]
     async with serve_discord(fake) as url:
-        table: dict[str, Any] = {
-            "type": "discord",
-            "token_env": "DC_TOKEN",
-            "api_base_url": f"{url}/api/v10",
-            "gateway_url": fake.gateway_url,
-            "shard_count": 2,
-            "threads": False,
-        }
-        bridge = {"state": f"{redis_url}?prefix={redis_prefix}", "shutdown_timeout_s": 1}
+        state = f"{redis_url}?prefix={redis_prefix}"
 
-        def shard(n: int) -> Config:  # the same bot, the same adapter name: one inbox, two partitions
-            return one_bot_config(
-                current_apps["text"], {"dc": {**table, "shard_ids": [n]}}, {"DC_TOKEN": fake.token}, bridge
-            )
+        def shard(n: int) -> Config:
+            return shard_config(fake, url, current_apps["text"], state, n)
 
         async with process(shard(0)):
             one = process(shard(1))
