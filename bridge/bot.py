@@ -7,6 +7,7 @@ An adapter class is built as ``cls(name, config, secret)``: ``config`` its valid
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import uuid
 from dataclasses import dataclass, field
@@ -57,6 +58,14 @@ class Bot:
                 self.router.resume(msg)
             if self.consumer is not None:
                 self.consumer.start()
+
+    async def drain(self) -> None:
+        """Until every message this bot took in is answered: those queued here and (shared store)
+        those it recorded for the shared inbox, wherever they are answered."""
+        await self.router.drain()
+        while not await self.intake.answered_elsewhere():
+            await asyncio.sleep(0.1)
+            await self.router.drain()
 
     def stop_receiving(self) -> None:
         """The bridge is stopping: take no new messages from the shared inbox."""

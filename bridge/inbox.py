@@ -20,9 +20,7 @@
 - A handler that fails unexpectedly (a bug) has its user told that something went wrong, unless
   the answer was complete already (it was being delivered: a note would be a second reply).
 
-A :class:`Journal` records what handling has done, so a resumed message is answered once: the
-messages the reply posted (to edit rather than post again) and, once the app's answer is complete,
-its final text and files (so the app is not asked twice).
+A :class:`Journal` (:mod:`bridge.journal`) records what handling did, so a resumed message is answered once.
 """
 
 from __future__ import annotations
@@ -52,6 +50,7 @@ log = structlog.get_logger(__name__)
 Handler = Callable[[Incoming, "Journal"], Awaitable[None]]
 MAX_ATTEMPTS = 3  # a message the bridge died on this many times is given up (a poisoned message)
 _STORE_TIMEOUT_S, _RECENT_IDS, _FAILED = 5.0, 10_000, object()
+Held = tuple[str, dict[str, Any], int | None]  # a message to write: conversation, JSON, partition
 
 
 class Intake:
@@ -73,24 +72,18 @@ class Intake:
         self._inbox = store.inbox
         self._store = store
         self.adapter = adapter
-        self._handler = handler
-        self._notify = notify
-        self.health = health
-        self.durable = durable
-        self.buffer_max = buffer_max
-        self.hold_s = hold_s
+        self._handler, self._notify, self.health = handler, notify, health
+        self.durable, self.buffer_max, self.hold_s = durable, buffer_max, hold_s
         self.shared = shared  # recorded messages go to the shared inbox, not to this process's router
         self.on_settled: Callable[[str], None] = lambda _: None  # an entry handled here is done or cancelled
         self._order = asyncio.Lock()
         self._journals: dict[str, Journal] = {}
         self._recent: OrderedDict[str, None] = OrderedDict()  # ids recorded by this process
-        self._unsaved: dict[
-            str, tuple[str, dict[str, Any], int | None]
-        ] = {}  # id → (conversation, message, partition)
+        self._unsaved: dict[str, Held] = {}  # what only memory holds, by id
         self._written: dict[str, asyncio.Event] = {}  # held id → set once it is in the store
         self._unfinished: set[str] = set()  # finished while the store was down
-        self._local: set[str] = set()  # held ids handled from memory (shared: never queued)
-        self._writing: set[str] = set()  # held ids being written now
+        self._local, self._writing = set[str](), set[str]()  # held ids handled from memory; being written
+        self.elsewhere: set[str] = set()  # ids recorded here for the shared inbox, maybe not answered
         self._resumable: list[InboxEntry] = []
         self._flusher: asyncio.Task[None] | None = None
 
@@ -142,7 +135,8 @@ class Intake:
             if not added:
                 return Verdict.DUPLICATE
             self._remember(entry_id)
-            queued = self.shared and entry_id not in self._unsaved
+            if queued := self.shared and entry_id not in self._unsaved:
+                self.elsewhere.add(entry_id)
             return Verdict.ELSEWHERE if queued else Verdict.HERE
 
     def redelivered(self, msg: Incoming) -> bool:
@@ -151,6 +145,12 @@ class Intake:
             return False
         INBOX.inc(self.adapter, "duplicate")
         return True
+
+    async def answered_elsewhere(self) -> bool:
+        """Whether every message recorded here for the shared inbox is answered, by any process."""
+        with contextlib.suppress(StoreError, TimeoutError):
+            self.elsewhere &= {e.id for e in await self._op(self._inbox.pending(prefix=self.adapter + ":"))}
+        return not self.elsewhere
 
     def held(self, msg: Incoming) -> bool:
         """True while ``msg`` was taken in but is only in memory (the store is down)."""
@@ -202,11 +202,10 @@ class Intake:
 
     # -- store operations that survive outages ---------------------------------------------
     async def _add(self, entry_id: str, msg: Incoming) -> bool | str:
-        conversation = str(msg.key)
-        data = encode_incoming(msg)
+        held = (str(msg.key), encode_incoming(msg), msg.partition)
         if self.health.ok:
             try:
-                entry = await self._op(self._add_whole(entry_id, conversation, data, partition=msg.partition))
+                entry = await self._op(self._add_whole(entry_id, held))
             except (StoreError, TimeoutError) as exc:
                 self.health.failed(exc)
             else:
@@ -218,25 +217,19 @@ class Intake:
         if len(self._unsaved) >= self.buffer_max:
             return wording.STORE_BUSY
         INBOX.inc(self.adapter, "buffered")
-        self._unsaved[entry_id] = (conversation, data, msg.partition)
+        self._unsaved[entry_id] = held
         self._written[entry_id] = asyncio.Event()
         self._journals[entry_id] = Journal(entry_id, durable=False, _writer=self.update)
         self._start_flusher()
         return True
 
-    async def _add_whole(
-        self,
-        entry_id: str,
-        conversation: str,
-        data: dict[str, Any],
-        queue: bool = True,
-        partition: int | None = None,
-    ) -> InboxEntry | None:
+    async def _add_whole(self, entry_id: str, held: Held, queue: bool = True) -> InboxEntry | None:
+        conversation, data, partition = held
         try:
             return await self._inbox.add(entry_id, conversation, data, queue=queue, partition=partition)
         except ValueTooLarge:  # attachments given as bytes: record the message without them
-            smaller = {**data, "attachments": [a for a in data["attachments"] if "data" not in a]}
-            lighter = {**smaller, FILES_LOST: True}
+            kept = [a for a in data["attachments"] if "data" not in a]
+            lighter = {**data, "attachments": kept, FILES_LOST: True}
             return await self._inbox.add(entry_id, conversation, lighter, queue=queue, partition=partition)
 
     async def _begin(self, entry_id: str, attempt: int) -> int:
@@ -278,13 +271,11 @@ class Intake:
         while self._unsaved or self._unfinished or not self.health.ok:
             try:
                 await self._op(self._store.ping())
-                for entry_id, (conversation, data, partition) in list(self._unsaved.items()):
+                for entry_id, held in list(self._unsaved.items()):
                     queue = entry_id not in self._local  # (shared: not yet started here, so queued)
                     self._writing.add(entry_id)
                     try:
-                        entry = await self._op(
-                            self._add_whole(entry_id, conversation, data, queue, partition)
-                        )
+                        entry = await self._op(self._add_whole(entry_id, held, queue))
                     finally:
                         self._writing.discard(entry_id)
                     del self._unsaved[entry_id]
