@@ -110,6 +110,7 @@ class Consumer:
             except StoreError as exc:
                 self.consuming.clear()
                 self._health.failed(exc)
+                joined = False  # (a Redis that lost its keys lost the consumer groups too)
                 await asyncio.sleep(delay)
                 delay = min(5.0, delay * 2)
 
