@@ -165,7 +165,7 @@ class BridgeProcess:
                 }
             },
         }
-        self.config.write_text(_toml(tables))
+        self.config.write_text(toml(tables))
         self.child: Child | None = None
 
     def start(self) -> None:
@@ -281,7 +281,7 @@ async def wait_answered(fake: FakeTelegram, done: Any, timeout: float, what: str
         await asyncio.sleep(0.25)
 
 
-def _toml(tables: Mapping[str, Any]) -> str:
+def toml(tables: Mapping[str, Any]) -> str:
     """A TOML document of nested tables of scalars (enough for bridge configs)."""
     lines: list[str] = []
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +18,7 @@ from bridge.config import Config
 from tests.fakes.discord import FakeDiscord, serve_discord, shard_of
 from tests.fakes.discord.bridge import bot_texts, restore_discord_urls
 from tests.fakes.serving import one_bot_config
+from tests.faults.harness import BridgeProcess, stopping, toml
 from tests.redis_server import redis_prefix_fixture, redis_url_fixture  # noqa: F401 - fixtures
 
 MP = pytest.MonkeyPatch
@@ -136,3 +139,62 @@ async def test_shard_processes_answer_their_guilds_once_and_take_a_shard_over(
         (answer,) = [m for m in fake.channel_messages(channel) if f"echo: command on shard {n}" in m.content]
         assert command.response_type == 5 and answer.id == command.original_id
     assert fake.count_429 == 0, fake.errors
+
+
+def shard_process(tmp: Path, fake: FakeDiscord, url: str, app: str, state: str, n: int) -> BridgeProcess:
+    """Shard ``n``'s ``bridge serve`` in a child process (the faults harness, with a Discord bot)."""
+    home = tmp / f"shard{n}-{len(list(tmp.glob(f'shard{n}-*')))}"
+    home.mkdir(parents=True)
+    proc = BridgeProcess(home, "http://127.0.0.1:9", app, state)
+    tables = {
+        "bridge": {
+            "state": state,
+            "http": f"127.0.0.1:{proc.http_port}",
+            "log_format": "json",
+            "shutdown_timeout_s": 3,
+        },
+        "spaces": {"app": {"src": app}},
+        "adapters": {"dc": {**table(fake, url), "space": "app", "shard_ids": [n]}},
+    }
+    proc.config.write_text(toml(tables))
+    proc.env["DC_TOKEN"] = fake.token
+    return proc
+
+
+async def test_a_shard_process_killed_mid_reply_is_taken_over_by_its_replacement(
+    tmp_path: Path, current_apps: dict[str, str], redis_url: str, redis_prefix: str, monkeypatch: MP
+) -> None:
+    """SIGKILL the process of shard 1 while it writes a reply; the process the orchestrator starts
+    for shard 1 finishes that reply in the same message (within seconds: the dead lease, then the
+    app's answer), and shard 0's process answers its guild meanwhile."""
+    restore_discord_urls(monkeypatch)
+    fake = FakeDiscord()
+    other = fake.add_guild("Second", shard=(1 - shard_of(fake.guild_id, 2), 2))
+    channel = {shard_of(fake.guild_id, 2): fake.channel_id}
+    channel[1 - shard_of(fake.guild_id, 2)] = fake.guilds[other]["channel_ids"][0]
+    state = f"{redis_url}?prefix={redis_prefix}"
+    async with serve_discord(fake) as url:
+        procs = [shard_process(tmp_path, fake, url, current_apps["text"], state, n) for n in (0, 1)]
+        with stopping(procs):
+            for proc in procs:
+                proc.start()
+            for proc in procs:
+                await proc.wait_up()
+            await fake.wait_for(lambda: len(fake.identifies) >= 2, timeout=60)
+            await fake.push_message(channel[1], content="slow on shard 1", mentions_bot=True)
+            await fake.wait_for(lambda: texts(fake, channel[1], "w3"), timeout=60)
+            procs[1].kill()
+            killed = time.monotonic()
+            await fake.push_message(channel[0], content="meanwhile on shard 0", mentions_bot=True)
+            await fake.wait_for(lambda: texts(fake, channel[0], "echo: meanwhile on shard 0"), timeout=30)
+            procs.append(shard_process(tmp_path, fake, url, current_apps["text"], state, 1))
+            procs[-1].start()
+            await fake.wait_for(lambda: texts(fake, channel[1], "w29"), timeout=60)
+            took = time.monotonic() - killed
+            await asyncio.sleep(1.5)  # a second answer would come now
+            assert procs[-1].logged("taking over unanswered messages"), procs[-1].tail()
+    (reply,) = texts(fake, channel[1], "w3")  # the same message, finished
+    assert "w29" in reply and "interrupted" not in reply
+    assert len(texts(fake, channel[0], "echo: meanwhile on shard 0")) == 1
+    print(f"shard takeover: answered {took:.1f} s after the SIGKILL")
+    assert took < 30
