@@ -167,8 +167,9 @@ class SharedBudgets:
 
     async def run(self, budgets: Sequence[tuple[SharedBudget, int]]) -> list[int] | None:
         """One script run over ``budgets`` (``(budget, keep_free)``): ``[wait µs, counts…]``, or None
-        when Redis failed or was too slow (logged once per outage; Redis is left alone ``retry_s``),
-        or when the ``concurrency`` runs in flight left no room in time (not an outage)."""
+        when Redis failed or was too slow (logged once per outage; Redis is left alone ``retry_s``);
+        ``BUSY`` when the ``concurrency`` runs in flight left no room in time (not an outage: the
+        caller waits a moment rather than count in this process alone, past the bot's budget)."""
         keys = [self.prefix + b.name for b, _ in budgets]
         args: list[str | int] = [f"{self._process}:{next(self._calls)}"]
         for budget, keep_free in budgets:
@@ -177,8 +178,8 @@ class SharedBudgets:
         try:
             async with asyncio.timeout_at(deadline):
                 await self._slots.acquire()
-        except TimeoutError:  # this process is busy, not Redis: this call counts locally
-            return None
+        except TimeoutError:  # this process is busy, not Redis: the call waits its turn
+            return BUSY
         try:
             async with asyncio.timeout_at(deadline):
                 if self._script is None:
@@ -199,6 +200,10 @@ class SharedBudgets:
             _log().info("shared platform budgets available again", adapter=self.adapter)
             self._down_until = None
         return [int(x) for x in reply]
+
+
+BUSY: list[int] = []  # SharedBudgets.run: no room for one more reservation in time
+BUSY_WAIT_S = 0.05  # then the caller tries again after this long
 
 
 class SharedBudget:
@@ -265,6 +270,8 @@ async def reserve_all(claims: Sequence[tuple[Budget, int]]) -> float:
 
 async def _reserve_shared(group: list[tuple[SharedBudget, int]]) -> float:
     reply = await group[0][0].source.run(group)
+    if reply is BUSY:
+        return BUSY_WAIT_S
     if reply is None:  # Redis failed: these windows count locally (taken together, or not at all)
         return await reserve_all([(b.fallback, keep_free) for b, keep_free in group])
     for (budget, _), count in zip(group, reply[1:], strict=True):

@@ -786,3 +786,11 @@ def test_serve_stops_at_once_when_redis_is_unreachable(tmp_path: Path) -> None:
     assert done.returncode == 3, done.stderr
     assert "redis://127.0.0.1:1/0 is unreachable" in done.stderr
     assert "hunter2" not in done.stderr + done.stdout
+
+
+def test_the_coordination_pool_is_not_sized_by_the_stores_max_connections() -> None:
+    from bridge.sessions.redis_url import without_pool_size
+
+    url = "redis://h:1/0?max_connections=4&socket_timeout=2"
+    assert without_pool_size(url) == "redis://h:1/0?socket_timeout=2"
+    assert without_pool_size("redis://h:1/0?max_connections=4") == "redis://h:1/0"

@@ -56,7 +56,7 @@ from bridge.sessions.inbox import DEDUP_TTL, Inbox
 from bridge.sessions.redis_db import EXPIRY_GRACE, MAX_PX, Arg
 from bridge.sessions.redis_inbox import RedisInbox
 from bridge.sessions.redis_queue import RedisQueue
-from bridge.sessions.redis_url import consumer_name, parse_url
+from bridge.sessions.redis_url import COORDINATION_POOL, consumer_name, parse_url, without_pool_size
 from bridge.sessions.shared import Coordination
 
 T = TypeVar("T")
@@ -171,8 +171,9 @@ class RedisStore:
             # Query parameters in the URL win over these defaults (redis-py's rule).
             self._client = self._connect(client_url, max_connections, password)
             # Coordination (blocking inbox reads, leases, pub/sub, budgets) has a pool of its own,
-            # so it can never starve the store's calls of connections, nor they it.
-            self._shared = self._connect(client_url, max(8, max_connections), password)
+            # so it can never starve the store's calls of connections, nor they it; the URL's
+            # max_connections is the store's, not this pool's.
+            self._shared = self._connect(without_pool_size(client_url), COORDINATION_POOL, password)
         except (ValueError, TypeError) as exc:
             raise ValueError(self._scrub(f"the Redis URL {self.url} is not valid: {exc}")) from None
         self.consumer = consumer_name()

@@ -10,6 +10,7 @@ from urllib.parse import unquote, urlsplit
 DEFAULT_PREFIX = "bridge:"
 DEFAULT_PARTITIONS = 16  # how many processes can share one bot's messages at most
 MAX_PARTITIONS = 1024
+COORDINATION_POOL = 32  # connections: a blocking read per bot, pub/sub, leases, budget reservations
 
 
 def consumer_name() -> str:
@@ -58,3 +59,10 @@ def parse_url(url: str) -> tuple[str, dict[str, str], str, list[str]]:
         raise ValueError(f"the Redis URL's database {db!r} is not a number")
     client_url = parts._replace(query="&".join(query)).geturl()
     return client_url, ours, f"{parts.scheme}://{host}:{port}/{db}", secrets
+
+
+def without_pool_size(url: str) -> str:
+    """``url`` without a ``max_connections`` query parameter (it sizes the store's own pool)."""
+    parts = urlsplit(url)
+    query = [q for q in parts.query.split("&") if q and q.partition("=")[0] != "max_connections"]
+    return parts._replace(query="&".join(query)).geturl()

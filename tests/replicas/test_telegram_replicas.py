@@ -149,3 +149,5 @@ async def test_300_chats_with_a_small_store_pool_lose_nothing(
         rep = await c.wait_answered(timeout=80)
     print("300 chats:", rep.summary())
     assert len(rep.exactly_once) == 300 and not rep.duplicates, explain(rep, "300 chats, pool of 4")
+    # The store's small pool must not push the shared budgets out to per-process windows either.
+    assert rep.bot_wide_429 == 0, explain(rep, "one bot-wide budget, whatever the store's pool")
