@@ -190,14 +190,12 @@ async def _supervise(bot: Bot, host: Host, stopping: asyncio.Event, grace_s: flo
             log.error("adapter crashed; stopping the bridge", adapter=name, error=repr(run.exception()))
             crashed = True
             stopping.set()
-        if stopping.is_set():
-            bot.stop_receiving()
-        drain = asyncio.create_task(bot.drain())
-        await asyncio.wait({drain, stop}, return_when=asyncio.FIRST_COMPLETED)  # input ended: no limit
-        bot.stop_receiving()
-        if not drain.done():  # stopping: what runs here gets ``grace_s``
-            drain.cancel()
-            drain = asyncio.create_task(bot.router.drain())
+        if not stopping.is_set():  # input ended: every message it gave is answered, with no limit
+            answered = asyncio.create_task(bot.drain())
+            await asyncio.wait({answered, stop}, return_when=asyncio.FIRST_COMPLETED)
+            answered.cancel()  # (done, or the bridge is stopping after all)
+        bot.stop_receiving()  # stopping: what runs here gets ``grace_s``
+        drain = asyncio.create_task(bot.router.drain())
         if not (await asyncio.wait({drain}, timeout=grace_s))[0]:
             log.warning("replies still running at shutdown are cancelled", adapter=name)
             await bot.router.cancel()

@@ -57,13 +57,13 @@ class Bot:
             for msg in self.intake.take_resumable():
                 self.router.resume(msg)
             if self.consumer is not None:
-                self.consumer.start()
+                self.consumer.start(self.router.resume)
 
     async def drain(self) -> None:
         """Until every message this bot took in is answered: those queued here and (shared store)
         those it recorded for the shared inbox, wherever they are answered."""
         await self.router.drain()
-        while not await self.intake.answered_elsewhere():
+        while self.consumer is not None and not await self.consumer.answered():
             await asyncio.sleep(0.1)
             await self.router.drain()
 
@@ -201,12 +201,11 @@ def assemble(
         hold_s=settings.store_wait_s,
         shared=shared is not None,
     )
-    router = Router(
-        intake.handle, replies.note, rules, limits, urgent=commands.is_urgent, record=intake.record
-    )
     consumer = None
     if shared is not None:
         split = adapter.capabilities.partitions  # the platform's own (Discord's shards), if any
         queue = shared.queue(adapter.name, split.count if split else None)
-        consumer = Consumer(queue, intake, router.resume, health, split.mine if split else None)
+        consumer = Consumer(queue, intake, health, split.mine if split else None)
+    record = consumer.record if consumer is not None else intake.record
+    router = Router(intake.handle, replies.note, rules, limits, urgent=commands.is_urgent, record=record)
     return Bot(adapter, router, space, runner, intake, commands, stops, scope, consumer)

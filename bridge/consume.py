@@ -38,11 +38,13 @@ from bridge.health import StoreHealth
 from bridge.inbox import Intake
 from bridge.metrics import INBOX, INBOX_DEPTH, INBOX_PARTITIONS
 from bridge.model import Incoming
+from bridge.router import Verdict
 from bridge.sessions import StoreError
 from bridge.sessions.inbox import InboxEntry
 from bridge.sessions.shared import SharedQueue
 
 log = structlog.get_logger(__name__)
+_RECORDED_MAX = 10_000
 
 
 class Consumer:
@@ -52,26 +54,48 @@ class Consumer:
         self,
         queue: SharedQueue,
         intake: Intake,
-        enqueue: Callable[[Incoming], None],
         health: StoreHealth,
         pinned: frozenset[int] | None = None,
     ) -> None:
         self._queue = queue
         self._pinned = pinned
         self._intake = intake
-        self._enqueue = enqueue
+        self._enqueue: Callable[[Incoming], None] = lambda _: None
         self._health = health
         self.held: set[int] = set()
         self._in_flight: dict[int, set[str]] = defaultdict(set)  # partition → entry ids queued here
         self._where: dict[str, int] = {}  # entry id → its partition, while queued or running here
+        self._recorded: dict[str, None] = {}  # ids this process recorded, maybe not answered yet
         self._reading = True
         self._task: asyncio.Task[None] | None = None
         self.consuming = asyncio.Event()  # set once partitions were balanced (for readiness)
         intake.on_settled = self._settled
 
-    def start(self) -> None:
-        """Start reading in the background (once)."""
+    async def record(self, msg: Incoming) -> Verdict | str:
+        """The intake's ``record``, remembering what this process recorded (for :meth:`answered`)."""
+        verdict = await self._intake.record(msg)
+        if verdict is Verdict.ELSEWHERE:
+            self._recorded[self._intake.entry_id(msg)] = None
+            if len(self._recorded) > _RECORDED_MAX:  # (only an input that ends reads them: bounded)
+                del self._recorded[next(iter(self._recorded))]
+        return verdict
+
+    async def answered(self) -> bool:
+        """Whether every message this process recorded is answered, by any process (False while
+        the store cannot tell)."""
+        if self._recorded:
+            try:
+                left = await self._queue.unfinished(set(self._recorded))
+            except StoreError:
+                return False
+            self._recorded = {id: None for id in self._recorded if id in left}
+        return not self._recorded
+
+    def start(self, enqueue: Callable[[Incoming], None]) -> None:
+        """Start reading in the background (once), queueing each message with ``enqueue`` (the
+        router's ``resume``)."""
         if self._task is None:
+            self._enqueue = enqueue
             self._task = asyncio.create_task(self._run(), name=f"inbox consumer {self._intake.adapter}")
 
     def stop_reading(self) -> None:

@@ -20,7 +20,8 @@
 - A handler that fails unexpectedly (a bug) has its user told that something went wrong, unless
   the answer was complete already (it was being delivered: a note would be a second reply).
 
-A :class:`Journal` (:mod:`bridge.journal`) records what handling did, so a resumed message is answered once.
+A :class:`Journal` (:mod:`bridge.journal`) records what handling did, so a resumed message is
+answered once.
 """
 
 from __future__ import annotations
@@ -83,7 +84,6 @@ class Intake:
         self._written: dict[str, asyncio.Event] = {}  # held id → set once it is in the store
         self._unfinished: set[str] = set()  # finished while the store was down
         self._local, self._writing = set[str](), set[str]()  # held ids handled from memory; being written
-        self.elsewhere: set[str] = set()  # ids recorded here for the shared inbox, maybe not answered
         self._resumable: list[InboxEntry] = []
         self._flusher: asyncio.Task[None] | None = None
 
@@ -135,8 +135,7 @@ class Intake:
             if not added:
                 return Verdict.DUPLICATE
             self._remember(entry_id)
-            if queued := self.shared and entry_id not in self._unsaved:
-                self.elsewhere.add(entry_id)
+            queued = self.shared and entry_id not in self._unsaved
             return Verdict.ELSEWHERE if queued else Verdict.HERE
 
     def redelivered(self, msg: Incoming) -> bool:
@@ -145,12 +144,6 @@ class Intake:
             return False
         INBOX.inc(self.adapter, "duplicate")
         return True
-
-    async def answered_elsewhere(self) -> bool:
-        """Whether every message recorded here for the shared inbox is answered, by any process."""
-        with contextlib.suppress(StoreError, TimeoutError):
-            self.elsewhere &= {e.id for e in await self._op(self._inbox.pending(prefix=self.adapter + ":"))}
-        return not self.elsewhere
 
     def held(self, msg: Incoming) -> bool:
         """True while ``msg`` was taken in but is only in memory (the store is down)."""

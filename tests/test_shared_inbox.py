@@ -114,11 +114,11 @@ class Bot:
         self.answers = answers
         health = StoreHealth()
         self.intake = Intake(store, "tg", self.handle, self.note, health, shared=True)
-        self.router = Router(self.intake.handle, self.note, record=self.intake.record)
         shared = store.coordination()
         q = shared.queue("tg")
         q.lease_s = LEASE_S
-        self.consumer = Consumer(q, self.intake, self.router.resume, health)
+        self.consumer = Consumer(q, self.intake, health)
+        self.router = Router(self.intake.handle, self.note, record=self.consumer.record)
         self.slow: asyncio.Event | None = None
 
     async def handle(self, msg: Incoming, journal: Journal) -> None:
@@ -141,13 +141,13 @@ async def test_messages_landing_on_any_process_are_answered_once_in_order(stores
     answers: list[tuple[str, str, str]] = []
     bots = [Bot(s, answers, f"p{i}") for i, s in enumerate(stores)]
     for bot in bots:
-        bot.consumer.start()
+        bot.consumer.start(bot.router.resume)
     try:
         await wait_for(lambda: all(b.consumer.held for b in bots))
         for n in range(4):
             for chat in range(30):
                 bot = bots[(chat + n) % 3]  # each chat's messages land on every process in turn
-                assert await bot.intake.record(message(chat, n)) is Verdict.ELSEWHERE
+                assert await bot.consumer.record(message(chat, n)) is Verdict.ELSEWHERE
         await wait_for(lambda: len(answers) == 120)
         by_chat: dict[str, list[str]] = defaultdict(list)
         for chat, text, _ in answers:
@@ -163,14 +163,16 @@ async def test_a_stopped_process_hands_its_running_reply_to_another(stores: list
     answers: list[tuple[str, str, str]] = []
     first, second = Bot(stores[0], answers, "first"), Bot(stores[1], answers, "second")
     first.slow = asyncio.Event()  # never set: the first process hangs in its reply, then goes
-    first.consumer.start()
+    first.consumer.start(first.router.resume)
     await wait_for(lambda: len(first.consumer.held) == 8)
-    await first.intake.record(message(5, 0))
+    await first.consumer.record(message(5, 0))
     await wait_for(lambda: first.router.pending() == 1)
-    second.consumer.start()
+    second.consumer.start(second.router.resume)
     await first.router.cancel()  # the reply is cancelled (shutdown); the partitions are given up
     await first.consumer.aclose()
     try:
+        assert not await first.consumer.answered()
         await wait_for(lambda: answers == [("5", "m0", "second")], timeout=5)
+        assert await first.consumer.answered(), "answered by the other process counts"
     finally:
         await second.consumer.aclose()

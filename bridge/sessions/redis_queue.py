@@ -209,6 +209,22 @@ class RedisQueue:
 
         return await self._guard(count) if names else 0
 
+    async def unfinished(self, ids: set[str]) -> set[str]:
+        """Those of ``ids`` whose entries are not finished yet (by any consumer)."""
+        order = sorted(ids)
+
+        async def check() -> list[Any]:
+            async with self._client.pipeline(transaction=False) as pipe:
+                for id in order:
+                    pipe.exists(f"{self.prefix}inbox:e:{id}")
+                return list(await pipe.execute())
+
+        return (
+            {id for id, found in zip(order, await self._guard(check), strict=True) if found}
+            if order
+            else set()
+        )
+
     async def _claim(self, stream: str, start: str) -> Any:
         return await self._client.xautoclaim(stream, GROUP, self.consumer, 0, start_id=start, count=100)
 

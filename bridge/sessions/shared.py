@@ -31,7 +31,8 @@ class SharedQueue(Protocol):
       did not finish, in order; ``read(held, block_s)`` gives entries no one has read yet.
     - ``release`` gives partitions up (only between two messages of theirs: nothing in flight), and
       with ``leave`` the membership too (a consumer stopping).
-    - ``depth`` counts the entries of some partitions not finished yet (for metrics).
+    - ``depth`` counts the entries of some partitions not finished yet (for metrics);
+      ``unfinished`` gives those of some entry ids not finished yet, by any consumer.
     - Finishing an entry with the store's ``inbox.finish`` takes it out of its partition.
     Every operation raises :class:`~bridge.sessions.base.StoreError` when the store cannot be used.
     """
@@ -53,6 +54,8 @@ class SharedQueue(Protocol):
     async def release(self, partitions: set[int], *, leave: bool = False) -> None: ...
 
     async def depth(self, partitions: set[int]) -> int: ...
+
+    async def unfinished(self, ids: set[str]) -> set[str]: ...
 
 
 @dataclass(frozen=True, slots=True)
