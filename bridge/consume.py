@@ -137,6 +137,12 @@ class Consumer:
                 joined = False  # (a Redis that lost its keys lost the consumer groups too)
                 await asyncio.sleep(delay)
                 delay = min(5.0, delay * 2)
+            except Exception:  # a bug must not end the reading silently: no message would be answered
+                log.exception("reading the shared inbox failed; trying again", adapter=self._intake.adapter)
+                self.consuming.clear()
+                joined = False
+                await asyncio.sleep(delay)
+                delay = min(5.0, delay * 2)
 
     async def _balance(self) -> None:
         share, held = await self._queue.balance(claim=self._reading, pinned=self._pinned)
